@@ -1,0 +1,787 @@
+//! `checkin`: the command-line tool for coordinators and scripting. Every
+//! command works on a local database (`--db`) and prints JSON with `--json`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use uuid::Uuid;
+
+use checkin_core::engine::{ScanOutcome, Verdict};
+use checkin_core::export::{ExportFormat, Lang};
+use checkin_core::import::{Field, ImportOptions};
+use checkin_core::model::{Attendee, Direction, LocationKind, Method};
+use checkin_core::store::{ApplyOptions, NewEvent, Store};
+use checkin_core::{badge, demo, import};
+
+#[derive(Parser)]
+#[command(
+    name = "checkin",
+    version,
+    about = "Offline event check-in: events, attendees, badges, scans."
+)]
+struct Cli {
+    /// The local database file (created when missing).
+    #[arg(long, global = true, env = "CHECKIN_DB", default_value = "checkin.db")]
+    db: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Name this desk gets when the database is new.
+    #[arg(long, global = true, default_value = "cli")]
+    device_name: String,
+    /// Pretend the time is this (RFC 3339), for rehearsals and scripts.
+    #[arg(long, global = true, hide = true, env = "CHECKIN_NOW")]
+    now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create or show the event.
+    #[command(subcommand)]
+    Event(EventCmd),
+    /// Add or list entrances and zones (islands).
+    #[command(subcommand)]
+    Location(LocationCmd),
+    /// Import attendees from CSV or XLSX (re-import updates people in place).
+    Import(ImportArgs),
+    /// Add a walk-in or show one attendee.
+    #[command(subcommand)]
+    Attendee(AttendeeCmd),
+    /// Search by name (any script), organization, e-mail, phone or code.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Badge tokens and QR codes.
+    #[command(subcommand)]
+    Badge(BadgeCmd),
+    /// Check a scanned badge or ticket code in and print the verdict.
+    Scan {
+        payload: String,
+        #[arg(long)]
+        location: String,
+        #[arg(long, value_enum, default_value_t = Dir::In)]
+        direction: Dir,
+    },
+    /// Check a person in by hand (found by id, ticket code or e-mail).
+    Admit {
+        attendee: String,
+        #[arg(long)]
+        location: String,
+        #[arg(long, value_enum, default_value_t = Dir::In)]
+        direction: Dir,
+    },
+    /// Count an anonymous visitor at a zone (+1 with `in`, −1 with `out`).
+    Count {
+        #[arg(long)]
+        location: String,
+        #[arg(long, value_enum, default_value_t = Dir::In)]
+        direction: Dir,
+    },
+    /// Undo a check-in with a reason (`--last` for this desk's latest).
+    Annul {
+        checkin: Option<Uuid>,
+        #[arg(long, conflicts_with = "checkin")]
+        last: bool,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Checked in today / expected, overall and per location.
+    Stats,
+    /// Export attendance as CSV or XLSX.
+    Export {
+        #[arg(long, value_enum)]
+        format: Fmt,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = LangArg::Ru)]
+        lang: LangArg,
+    },
+    /// An interactive desk in the terminal: each line is a scan; `/text` searches;
+    /// `+N` checks in the N-th search result; `undo REASON` undoes the last check-in.
+    Desk {
+        #[arg(long)]
+        location: String,
+    },
+    /// Create a demo event with generated attendees in an empty database.
+    Demo {
+        #[arg(long, default_value_t = 2000)]
+        attendees: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventCmd {
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated dates, e.g. 2026-06-02,2026-06-03.
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<NaiveDate>,
+        #[arg(long, default_value = "Europe/Moscow")]
+        tz: String,
+    },
+    Show,
+    /// Add a new signing key (old badges stay valid).
+    RotateKey,
+}
+
+#[derive(Subcommand)]
+enum LocationCmd {
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Kind::Entrance)]
+        kind: Kind,
+        /// Entrances: let people in again the same day.
+        #[arg(long)]
+        reentry: bool,
+    },
+    List,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// Column mapping, HEADER=FIELD (or INDEX=FIELD), e.g. "Participant=full_name".
+    #[arg(long = "map", value_parser = parse_mapping)]
+    mapping: Vec<(String, Field)>,
+    /// utf-8 or windows-1251 (detected when omitted).
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Field delimiter: ',', ';' or 'tab' (detected when omitted).
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// XLSX sheet (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// Import good rows and skip bad ones instead of refusing the file.
+    #[arg(long)]
+    skip_bad_rows: bool,
+    /// Check the file and show what would happen, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Subcommand)]
+enum AttendeeCmd {
+    /// Register a walk-in.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        latin_name: Option<String>,
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        position: Option<String>,
+        #[arg(long, default_value = "participant")]
+        category: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long = "ticket")]
+        tickets: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<NaiveDate>,
+    },
+    Show {
+        attendee: String,
+    },
+    /// Refuse this person's badges and tickets from now on.
+    Revoke {
+        attendee: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Undo a revocation.
+    Restore {
+        attendee: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BadgeCmd {
+    /// Print the signed badge token.
+    Token { attendee: String },
+    /// Write the badge QR code as PNG or SVG (by the file extension).
+    Qr {
+        attendee: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// PNG pixels per module.
+        #[arg(long, default_value_t = 8)]
+        scale: u32,
+    },
+    /// Replace a lost badge: the old one is refused from now on.
+    Replace {
+        attendee: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dir {
+    In,
+    Out,
+}
+
+impl From<Dir> for Direction {
+    fn from(d: Dir) -> Self {
+        match d {
+            Dir::In => Direction::In,
+            Dir::Out => Direction::Out,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Entrance,
+    Zone,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Fmt {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    Ru,
+    En,
+}
+
+fn parse_mapping(s: &str) -> Result<(String, Field), String> {
+    let (col, field) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?}: write the mapping as COLUMN=FIELD, e.g. \"Участник=full_name\""))?;
+    let field: Field = serde_json::from_value(json!(field.trim())).map_err(|_| {
+        format!(
+            "{field:?} is not a field; use one of: full_name, last_name, first_name, middle_name, latin_name, \
+             organization, position, category, email, phone, ticket_code, days, notes"
+        )
+    })?;
+    Ok((col.trim().to_string(), field))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_out = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json_out {
+                let code = e
+                    .downcast_ref::<checkin_core::error::CoreError>()
+                    .map(|c| c.code())
+                    .unwrap_or("error");
+                eprintln!(
+                    "{}",
+                    json!({"error": {"code": code, "message": format!("{e:#}")}})
+                );
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+    } else {
+        println!("{}", text());
+    }
+}
+
+fn open(cli: &Cli, now: DateTime<Utc>) -> Result<Store> {
+    Store::open_local(&cli.db, &cli.device_name, now)
+        .with_context(|| format!("opening the database {}", cli.db.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let now = cli.now.unwrap_or_else(Utc::now);
+    let j = cli.json;
+    let mut store = open(&cli, now)?;
+    match &cli.cmd {
+        Cmd::Event(EventCmd::Create { name, days, tz }) => {
+            let e = store.create_event(
+                NewEvent {
+                    name: name.clone(),
+                    days: days.clone(),
+                    timezone: tz.clone(),
+                    categories: vec![],
+                },
+                now,
+            )?;
+            print(j, json!(e), || format!("created event {:?} ({})", e.name, e.id));
+        }
+        Cmd::Event(EventCmd::Show) => {
+            let e = store
+                .event()
+                .ok_or(checkin_core::error::CoreError::NoEvent)?
+                .clone();
+            let keys: Vec<_> = store
+                .public_keys()?
+                .into_iter()
+                .map(|(k, pk)| json!({"key_id": k, "public_key": hex(&pk)}))
+                .collect();
+            let n = store.attendee_count()?;
+            print(
+                j,
+                json!({"event": e, "public_keys": keys, "attendees": n, "locations": store.locations()?}),
+                || {
+                    format!(
+                        "{} ({})\ndays: {}\ntime zone: {}\nattendees: {n}\nlocations: {}",
+                        e.name,
+                        e.id,
+                        e.days
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        e.timezone,
+                        store
+                            .locations()
+                            .map(|ls| ls.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(", "))
+                            .unwrap_or_default()
+                    )
+                },
+            );
+        }
+        Cmd::Event(EventCmd::RotateKey) => {
+            let k = store.rotate_key(now)?;
+            print(j, json!({"key_id": k}), || {
+                format!("new signing key {k}; older badges stay valid")
+            });
+        }
+        Cmd::Location(LocationCmd::Add { name, kind, reentry }) => {
+            let kind = match kind {
+                Kind::Entrance => LocationKind::Entrance,
+                Kind::Zone => LocationKind::Zone,
+            };
+            let l = store.add_location(name, kind, *reentry, now)?;
+            print(j, json!(l), || {
+                format!("added {} {:?} ({})", l.kind.as_str(), l.name, l.id)
+            });
+        }
+        Cmd::Location(LocationCmd::List) => {
+            let ls = store.locations()?.to_vec();
+            print(j, json!(ls), || {
+                ls.iter()
+                    .map(|l| {
+                        format!(
+                            "{}\t{}\t{}{}",
+                            l.id,
+                            l.kind.as_str(),
+                            l.name,
+                            if l.allow_reentry { "\t(re-entry)" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Cmd::Import(args) => import_cmd(&mut store, args, j, now)?,
+        Cmd::Attendee(AttendeeCmd::Add {
+            name,
+            latin_name,
+            organization,
+            position,
+            category,
+            email,
+            phone,
+            tickets,
+            days,
+        }) => {
+            let a = store.save_attendee(
+                Attendee {
+                    full_name: name.clone(),
+                    latin_name: latin_name.clone(),
+                    organization: organization.clone(),
+                    position: position.clone(),
+                    category: category.clone(),
+                    email: email.clone(),
+                    phone: phone.clone(),
+                    ticket_codes: tickets.clone(),
+                    days: days.clone(),
+                    ..Attendee::default()
+                },
+                now,
+            )?;
+            print(j, json!(a), || format!("registered {} ({})", a.full_name, a.id));
+        }
+        Cmd::Attendee(AttendeeCmd::Show { attendee }) => {
+            let a = store.find_attendee(attendee)?;
+            let checkins = store.checkins_of(a.id)?;
+            print(j, json!({"attendee": a, "checkins": checkins}), || {
+                format!(
+                    "{}\n{}\norganization: {}\ncategory: {}\ntickets: {}\nrevoked: {}\ncheck-ins: {}",
+                    a.full_name,
+                    a.id,
+                    a.organization.clone().unwrap_or_default(),
+                    a.category,
+                    a.ticket_codes.join(", "),
+                    a.revoked,
+                    checkins.len()
+                )
+            });
+        }
+        Cmd::Attendee(AttendeeCmd::Revoke { attendee, reason }) => {
+            let id = store.find_attendee(attendee)?.id;
+            let a = store.set_revoked(id, true, reason, now)?;
+            print(j, json!(a), || format!("revoked {}", a.full_name));
+        }
+        Cmd::Attendee(AttendeeCmd::Restore { attendee }) => {
+            let id = store.find_attendee(attendee)?.id;
+            let a = store.set_revoked(id, false, "restored", now)?;
+            print(j, json!(a), || format!("restored {}", a.full_name));
+        }
+        Cmd::Search { query, limit } => {
+            let hits = store.search(query, *limit)?;
+            let v: Vec<_> = hits
+                .iter()
+                .map(|(a, s)| json!({"score": s, "attendee": a}))
+                .collect();
+            print(j, json!(v), || {
+                if hits.is_empty() {
+                    "no matches".into()
+                } else {
+                    hits.iter()
+                        .map(|(a, s)| {
+                            format!(
+                                "{s:.2}\t{}\t{}\t{}",
+                                a.full_name,
+                                a.organization.clone().unwrap_or_default(),
+                                a.id
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            });
+        }
+        Cmd::Badge(BadgeCmd::Token { attendee }) => {
+            let a = store.find_attendee(attendee)?;
+            let token = store.badge_token(a.id)?;
+            print(j, json!({"attendee_id": a.id, "token": token}), || token.clone());
+        }
+        Cmd::Badge(BadgeCmd::Qr { attendee, out, scale }) => {
+            let a = store.find_attendee(attendee)?;
+            let token = store.badge_token(a.id)?;
+            write_qr(&token, out, *scale)?;
+            print(
+                j,
+                json!({"attendee_id": a.id, "token": token, "out": out}),
+                || format!("wrote {} for {}", out.display(), a.full_name),
+            );
+        }
+        Cmd::Badge(BadgeCmd::Replace { attendee, reason }) => {
+            let a = store.find_attendee(attendee)?;
+            let token = store.replace_badge(a.id, reason, now)?;
+            print(j, json!({"attendee_id": a.id, "token": token}), || {
+                format!("old badge of {} revoked; new token:\n{token}", a.full_name)
+            });
+        }
+        Cmd::Scan {
+            payload,
+            location,
+            direction,
+        } => {
+            let loc = store.location(location)?;
+            let out = store.scan(payload, loc.id, (*direction).into(), now)?;
+            print_outcome(j, &out);
+        }
+        Cmd::Admit {
+            attendee,
+            location,
+            direction,
+        } => {
+            let loc = store.location(location)?;
+            let a = store.find_attendee(attendee)?;
+            let out = store.check_in_attendee(a.id, loc.id, (*direction).into(), Method::Search, now)?;
+            print_outcome(j, &out);
+        }
+        Cmd::Count { location, direction } => {
+            let loc = store.location(location)?;
+            let c = store.count_anonymous(loc.id, (*direction).into(), now)?;
+            let counters = store.counters(now)?;
+            let here = counters
+                .locations
+                .iter()
+                .find(|l| l.location_id == loc.id)
+                .cloned();
+            print(j, json!({"checkin": c, "location": here}), || match &here {
+                Some(h) => format!(
+                    "{}: {} in, {} out, {} inside now",
+                    h.name, h.entries, h.exits, h.occupancy
+                ),
+                None => "counted".into(),
+            });
+        }
+        Cmd::Annul {
+            checkin,
+            last,
+            reason,
+        } => {
+            let id = match (checkin, last) {
+                (Some(id), _) => *id,
+                (None, true) => {
+                    store
+                        .last_checkin()?
+                        .ok_or_else(|| anyhow!("this desk has no check-in to undo"))?
+                        .id
+                }
+                (None, false) => bail!("name the check-in to undo, or pass --last for this desk's latest"),
+            };
+            let annulment = store.annul(id, reason, now)?;
+            print(j, json!({"checkin_id": id, "annulment_id": annulment}), || {
+                format!("check-in {id} undone")
+            });
+        }
+        Cmd::Stats => {
+            let c = store.counters(now)?;
+            print(j, json!(c), || {
+                let mut s = format!("{}: checked in {} / expected {}", c.day, c.checked_in, c.expected);
+                for l in &c.locations {
+                    s.push_str(&format!(
+                        "\n  {:<12} {:<8} people {:>6}  in {:>6}  out {:>6}  inside {:>6}",
+                        l.name,
+                        l.kind.as_str(),
+                        l.people,
+                        l.entries,
+                        l.exits,
+                        l.occupancy
+                    ));
+                }
+                s
+            });
+        }
+        Cmd::Export { format, out, lang } => {
+            let lang = match lang {
+                LangArg::Ru => Lang::Ru,
+                LangArg::En => Lang::En,
+            };
+            let format = match format {
+                Fmt::Csv => ExportFormat::Csv,
+                Fmt::Xlsx => ExportFormat::Xlsx,
+            };
+            let table = store.attendance_table(lang)?;
+            table.save(out, format)?;
+            print(j, json!({"out": out, "rows": table.rows.len()}), || {
+                format!("wrote {} ({} people)", out.display(), table.rows.len())
+            });
+        }
+        Cmd::Desk { location } => desk(&mut store, location, cli.now)?,
+        Cmd::Demo { attendees } => {
+            let e = demo::create_event(&mut store, *attendees, now)?;
+            print(j, json!({"event": e, "attendees": attendees}), || {
+                format!(
+                    "created demo event {:?} with {attendees} attendees in {}",
+                    e.name,
+                    cli.db.display()
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+fn desk(store: &mut Store, location: &str, fixed_now: Option<DateTime<Utc>>) -> Result<()> {
+    use std::io::BufRead;
+    let loc = store.location(location)?;
+    let clock = || fixed_now.unwrap_or_else(Utc::now);
+    let show_counts = |store: &Store| -> Result<()> {
+        let c = store.counters(clock())?;
+        println!(
+            "[{}] checked in {} / expected {}",
+            loc.name, c.checked_in, c.expected
+        );
+        Ok(())
+    };
+    let e = store
+        .event()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?
+        .clone();
+    println!("{} — {}", e.name, loc.name);
+    if let Some((a, _)) = store.search("Чупшева", 1)?.first()
+        && let Ok(token) = store.badge_token(a.id)
+    {
+        println!("try scanning {}'s badge:\n{token}", a.full_name);
+    }
+    show_counts(store)?;
+    let mut last_results: Vec<Attendee> = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let result = (|| -> Result<()> {
+            if let Some(q) = line.strip_prefix('/') {
+                last_results = store.search(q, 8)?.into_iter().map(|(a, _)| a).collect();
+                for (i, a) in last_results.iter().enumerate() {
+                    println!(
+                        "  +{}  {}  {}",
+                        i + 1,
+                        a.full_name,
+                        a.organization.clone().unwrap_or_default()
+                    );
+                }
+                if last_results.is_empty() {
+                    println!("  no matches");
+                }
+            } else if let Some(n) = line.strip_prefix('+').and_then(|n| n.parse::<usize>().ok()) {
+                let a = last_results
+                    .get(n.wrapping_sub(1))
+                    .ok_or_else(|| anyhow!("no search result {n}; search first with /name"))?;
+                let out = store.check_in_attendee(a.id, loc.id, Direction::In, Method::Search, clock())?;
+                print_outcome(false, &out);
+                show_counts(store)?;
+            } else if let Some(reason) = line.strip_prefix("undo") {
+                let last = store
+                    .last_checkin()?
+                    .ok_or_else(|| anyhow!("this desk has no check-in to undo"))?;
+                let reason = if reason.trim().is_empty() {
+                    "undone at the desk"
+                } else {
+                    reason
+                };
+                store.annul(last.id, reason, clock())?;
+                println!("undone");
+                show_counts(store)?;
+            } else {
+                let out = store.scan(line, loc.id, Direction::In, clock())?;
+                print_outcome(false, &out);
+                show_counts(store)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            eprintln!("error: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+fn import_cmd(store: &mut Store, args: &ImportArgs, j: bool, now: DateTime<Utc>) -> Result<()> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let delimiter = match args.delimiter.as_deref() {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => bail!("delimiter {d:?}: use ',', ';' or 'tab'"),
+    };
+    let opts = ImportOptions {
+        mapping: args.mapping.clone(),
+        encoding: args.encoding.clone(),
+        delimiter,
+        sheet: args.sheet.clone(),
+    };
+    let event = store
+        .event()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?
+        .clone();
+    let parsed = import::parse(&bytes, &opts, &event.categories, &event.days, &mut |_| {})?;
+    if args.dry_run {
+        print(
+            j,
+            json!({"rows": parsed.rows.len(), "errors": parsed.errors, "columns": parsed.columns, "headers": parsed.headers}),
+            || {
+                let mut s = format!(
+                    "{} rows readable, {} with errors",
+                    parsed.rows.len(),
+                    parsed.errors.len()
+                );
+                for e in &parsed.errors {
+                    s.push_str(&format!("\n  line {}: {}", e.line, e.message));
+                }
+                s
+            },
+        );
+        return Ok(());
+    }
+    let report = store.import(
+        &parsed,
+        ApplyOptions {
+            skip_bad_rows: args.skip_bad_rows,
+        },
+        now,
+        &mut |_| {},
+    )?;
+    print(j, json!(report), || {
+        let mut s = format!(
+            "imported {}: {} new, {} updated, {} unchanged",
+            args.file.display(),
+            report.created,
+            report.updated,
+            report.unchanged
+        );
+        for e in &report.skipped {
+            s.push_str(&format!("\n  skipped line {}: {}", e.line, e.message));
+        }
+        s
+    });
+    Ok(())
+}
+
+fn write_qr(token: &str, out: &Path, scale: u32) -> Result<()> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let bytes = match ext.as_str() {
+        "png" => badge::qr_png(token, scale)?,
+        "svg" => badge::qr_svg(token)?.into_bytes(),
+        _ => bail!("{}: the file name must end in .png or .svg", out.display()),
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+fn print_outcome(j: bool, out: &ScanOutcome) {
+    print(j, json!(out), || {
+        let who = |a: &Option<checkin_core::engine::AttendeeSummary>| {
+            a.as_ref()
+                .map(|a| {
+                    format!(
+                        "{}{} — {}",
+                        a.full_name,
+                        a.organization
+                            .as_ref()
+                            .map(|o| format!(", {o}"))
+                            .unwrap_or_default(),
+                        a.category_label_en
+                    )
+                })
+                .unwrap_or_else(|| "(details not synced yet)".into())
+        };
+        let head = match &out.verdict {
+            Verdict::Admitted { attendee, .. } => format!("ADMITTED  {}", who(attendee)),
+            Verdict::AlreadyCheckedIn { attendee, .. } => format!("ALREADY CHECKED IN  {}", who(attendee)),
+            Verdict::NotValidToday { attendee, .. } => format!("NOT VALID TODAY  {}", who(attendee)),
+            Verdict::Revoked { attendee } => format!("REVOKED  {}", who(attendee)),
+            Verdict::UnknownBadge => "UNKNOWN BADGE".into(),
+            Verdict::WrongEvent => "WRONG EVENT".into(),
+            Verdict::InvalidSignature => "INVALID SIGNATURE".into(),
+            Verdict::Malformed => "MALFORMED".into(),
+        };
+        format!("{head}\n{}", out.reason)
+    });
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,0 +1,235 @@
+//! The `checkin` binary as a coordinator or script uses it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const NOW: &str = "2026-06-02T07:00:00Z"; // 10:00 in Moscow, day 1
+
+struct Cli {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("forum.db");
+        Cli { _dir: dir, db }
+    }
+
+    fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_checkin"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(["--now", NOW])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Run with --json and expect success.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "checkin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "checkin {args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    fn setup(&self) {
+        self.json(&[
+            "event",
+            "create",
+            "--name",
+            "Форум",
+            "--days",
+            "2026-06-02,2026-06-03",
+            "--tz",
+            "Europe/Moscow",
+        ]);
+        self.json(&["location", "add", "Вход A", "--kind", "entrance"]);
+        self.json(&["location", "add", "Остров 1", "--kind", "zone"]);
+    }
+}
+
+#[test]
+fn event_import_search_badge_scan_annul_stats_export() {
+    let cli = Cli::new();
+    cli.setup();
+    let csv = cli.dir().join("list.csv");
+    std::fs::write(
+        &csv,
+        "ФИО;Организация;Категория;Email;Номер билета\n\
+         Чупшева Анна Сергеевна;Фонд «Добро»;Спикер;anna@example.org;T-1\n\
+         Смирнов Алексей;НИУ ВШЭ;;alexey@example.org;T-2\n",
+    )
+    .unwrap();
+    let report = cli.json(&["import", csv.to_str().unwrap()]);
+    assert_eq!(report["created"], 2);
+    // A re-import changes nobody and duplicates nobody.
+    let again = cli.json(&["import", csv.to_str().unwrap()]);
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    let hits = cli.json(&["search", "chupsheva"]);
+    assert_eq!(hits[0]["attendee"]["full_name"], "Чупшева Анна Сергеевна");
+
+    let token = cli.json(&["badge", "token", "T-1"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("CK"));
+    let png = cli.dir().join("anna.png");
+    cli.json(&["badge", "qr", "T-1", "--out", png.to_str().unwrap()]);
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let svg = cli.dir().join("anna.svg");
+    cli.json(&["badge", "qr", "anna@example.org", "--out", svg.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+
+    let v = cli.json(&["scan", &token, "--location", "Вход A"]);
+    assert_eq!(v["verdict"], "admitted");
+    assert_eq!(v["attendee"]["full_name"], "Чупшева Анна Сергеевна");
+    let v = cli.json(&["scan", &token, "--location", "вход a"]);
+    assert_eq!(v["verdict"], "already_checked_in");
+    assert_eq!(v["first"]["location_name"], "Вход A");
+    let v = cli.json(&["scan", "garbage-code", "--location", "Вход A"]);
+    assert_eq!(v["verdict"], "unknown_badge");
+
+    let v = cli.json(&["admit", "T-2", "--location", "Вход A"]);
+    assert_eq!(v["verdict"], "admitted");
+    let stats = cli.json(&["stats"]);
+    assert_eq!(
+        (stats["checked_in"].as_u64(), stats["expected"].as_u64()),
+        (Some(2), Some(2))
+    );
+    cli.json(&["annul", "--last", "--reason", "wrong person"]);
+    assert_eq!(cli.json(&["stats"])["checked_in"], 1);
+
+    let xlsx = cli.dir().join("attendance.xlsx");
+    let out = cli.json(&["export", "--format", "xlsx", "--out", xlsx.to_str().unwrap()]);
+    assert_eq!(out["rows"], 2);
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let text: Vec<String> = range
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(text.contains(&"Чупшева Анна Сергеевна".to_string()));
+    assert!(text.iter().any(|c| c.starts_with("10:00 (Вход A)")), "{text:?}");
+    let csv_out = cli.dir().join("attendance.csv");
+    cli.json(&[
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        csv_out.to_str().unwrap(),
+        "--lang",
+        "en",
+    ]);
+    let bytes = std::fs::read(&csv_out).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFFull name,"));
+}
+
+#[test]
+fn a_bad_file_changes_nothing_and_names_the_lines() {
+    let cli = Cli::new();
+    cli.setup();
+    let csv = cli.dir().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "ФИО,Email\nИванов Иван,ivan@example.org\n,nobody@example.org\nПетров Пётр,not-an-email\n",
+    )
+    .unwrap();
+    let err = cli.fails(&["import", csv.to_str().unwrap()]);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("line 4"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    let shown = cli.json(&["event", "show"]);
+    assert_eq!(shown["attendees"], 0);
+}
+
+#[test]
+fn errors_are_clear_and_exit_non_zero() {
+    let cli = Cli::new();
+    let err = cli.fails(&["stats"]);
+    assert!(err.contains("checkin event create"), "{err}");
+    cli.setup();
+    let err = cli.fails(&["scan", "X", "--location", "Nowhere"]);
+    assert!(
+        err.contains("Вход A"),
+        "the message lists the known locations: {err}"
+    );
+    let out = cli.run(&["--json", "badge", "token", "nobody@example.org"]);
+    assert!(!out.status.success());
+    let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(err["error"]["code"], "unknown_attendee");
+    let err = cli.fails(&[
+        "event",
+        "create",
+        "--name",
+        "X",
+        "--days",
+        "2026-06-02",
+        "--tz",
+        "Mars/Olympus",
+    ]);
+    assert!(
+        err.contains("event already exists") || err.contains("time zone"),
+        "{err}"
+    );
+}
+
+#[test]
+fn walk_in_revoke_and_anonymous_counts() {
+    let cli = Cli::new();
+    cli.setup();
+    let a = cli.json(&[
+        "attendee",
+        "add",
+        "--name",
+        "Илья Кузнецов",
+        "--category",
+        "press",
+        "--ticket",
+        "W-1",
+    ]);
+    assert_eq!(a["category"], "press");
+    let token = cli.json(&["badge", "token", "W-1"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cli.json(&["attendee", "revoke", "W-1", "--reason", "duplicate"]);
+    assert_eq!(
+        cli.json(&["scan", &token, "--location", "Вход A"])["verdict"],
+        "revoked"
+    );
+    cli.json(&["attendee", "restore", "W-1"]);
+    assert_eq!(
+        cli.json(&["scan", &token, "--location", "Вход A"])["verdict"],
+        "admitted"
+    );
+    for _ in 0..3 {
+        cli.json(&["count", "--location", "Остров 1"]);
+    }
+    let v = cli.json(&["count", "--location", "Остров 1", "--direction", "out"]);
+    assert_eq!(v["location"]["occupancy"], 2);
+}

@@ -1,0 +1,275 @@
+//! `cargo xtask bench`: the core's speed targets on a forum-sized database
+//! (100,000 attendees, 300,000 check-ins), printed as a table.
+//!
+//! Run by `cargo bench` (full size, release). Under `cargo test` (no
+//! `--bench` argument) it runs the same code on a small database as a smoke
+//! test and checks nothing about speed.
+
+use std::time::{Duration, Instant};
+
+use checkin_core::demo;
+use checkin_core::engine::Verdict;
+use checkin_core::hlc::Hlc;
+use checkin_core::import::{self, ImportOptions};
+use checkin_core::model::{CheckIn, Device, Direction, LocationKind, Method, new_id};
+use checkin_core::search::transliterate;
+use checkin_core::store::changes::{Change, ChangeEnvelope};
+use checkin_core::store::{ApplyOptions, Store};
+use chrono::{DateTime, TimeZone, Utc};
+
+struct Sizes {
+    attendees: usize,
+    checkins: usize,
+    scans: usize,
+    queries: usize,
+    import_rows: usize,
+}
+
+struct Row {
+    name: String,
+    n: usize,
+    median: Duration,
+    p99: Duration,
+    target: String,
+    ok: bool,
+    note: String,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let sizes = if full {
+        Sizes {
+            attendees: 100_000,
+            checkins: 300_000,
+            scans: 2_000,
+            queries: 2_000,
+            import_rows: 100_000,
+        }
+    } else {
+        Sizes {
+            attendees: 2_000,
+            checkins: 6_000,
+            scans: 50,
+            queries: 50,
+            import_rows: 2_000,
+        }
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 10:00 Moscow on the first demo day.
+    let t0: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 6, 2, 7, 0, 0).unwrap();
+    let mut rows = Vec::new();
+
+    // ---- database of the forum's size ------------------------------------------------------
+    let build = Instant::now();
+    let mut store = Store::open_local(&dir.path().join("desk.db"), "bench desk", t0).expect("open");
+    demo::create_event(&mut store, sizes.attendees, t0).expect("demo event");
+    let attendees = store.attendees().expect("attendees");
+    let locations = store.locations().expect("locations").to_vec();
+    let entrances: Vec<_> = locations
+        .iter()
+        .filter(|l| l.kind == LocationKind::Entrance)
+        .collect();
+    let zones: Vec<_> = locations
+        .iter()
+        .filter(|l| l.kind == LocationKind::Zone)
+        .collect();
+    let event_id = store.event().unwrap().id;
+    let day = store.day_of(t0).unwrap();
+    // Check-ins synced from 12 other desks: the first half of the people came in
+    // through an entrance, and islands saw repeat visits.
+    let other = Device {
+        id: new_id(t0),
+        name: "other desk".into(),
+    };
+    let mut hlc = Hlc::zero(other.id);
+    let mut changes = Vec::with_capacity(sizes.checkins);
+    let admitted_half = attendees.len() / 2;
+    for i in 0..sizes.checkins {
+        let at = t0 - chrono::Duration::milliseconds((sizes.checkins - i) as i64 * 50);
+        let (attendee, location) = if i < admitted_half {
+            (&attendees[i], entrances[i % entrances.len()])
+        } else {
+            (&attendees[i % admitted_half], zones[i % zones.len()])
+        };
+        hlc = hlc.tick(at.timestamp_millis());
+        changes.push(ChangeEnvelope {
+            id: new_id(at),
+            event_id,
+            hlc,
+            device_id: other.id,
+            change: Change::CheckIn(CheckIn {
+                id: new_id(at),
+                attendee_id: Some(attendee.id),
+                location_id: location.id,
+                device_id: other.id,
+                direction: Direction::In,
+                method: Method::Scan,
+                at,
+                day,
+                annulled_by: None,
+            }),
+        });
+    }
+    store.apply_remote(&changes, t0).expect("check-ins");
+    drop(changes);
+    let build_time = build.elapsed();
+
+    // ---- scan → durable verdict -------------------------------------------------------------
+    let mut lat = Vec::with_capacity(sizes.scans);
+    let mut admitted = 0;
+    for i in 0..sizes.scans {
+        // Mostly new arrivals, every fourth one a person already inside.
+        let a = if i % 4 == 3 {
+            &attendees[i % admitted_half]
+        } else {
+            &attendees[admitted_half + i]
+        };
+        let token = store.badge_token(a.id).expect("token");
+        let now = t0 + chrono::Duration::milliseconds(i as i64 * 300);
+        let start = Instant::now();
+        let out = store
+            .scan(&token, entrances[i % entrances.len()].id, Direction::In, now)
+            .expect("scan");
+        lat.push(start.elapsed());
+        if matches!(out.verdict, Verdict::Admitted { .. }) {
+            admitted += 1;
+        }
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "scan → durable verdict".into(),
+        n: sizes.scans,
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "p99 ≤ 5 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(5),
+        note: format!("{admitted} admitted, rest already_checked_in; synchronous=FULL"),
+    });
+
+    // ---- search per keystroke -------------------------------------------------------------
+    let mut lat = Vec::with_capacity(sizes.queries * 8);
+    let mut first = 0;
+    let mut full_queries = 0;
+    let step = (attendees.len() / sizes.queries).max(1);
+    for a in attendees.iter().step_by(step).take(sizes.queries) {
+        // Type the surname and first name keystroke by keystroke, in Latin for every other person.
+        let words: Vec<&str> = a.full_name.split_whitespace().take(2).collect();
+        let typed = words.join(" ");
+        let typed = if full_queries % 2 == 0 {
+            transliterate(&typed)
+        } else {
+            typed
+        };
+        let chars: Vec<char> = typed.chars().collect();
+        for k in 1..=chars.len() {
+            let q: String = chars[..k].iter().collect();
+            let start = Instant::now();
+            let hits = store.search_ids(&q, 10);
+            lat.push(start.elapsed());
+            if k == chars.len() {
+                full_queries += 1;
+                // Namesakes are common: the person must be among the ones
+                // with the best score.
+                let top = hits.first().map(|h| h.score).unwrap_or(0.0);
+                if hits.iter().any(|h| h.id == a.id && h.score >= top - 1e-6) {
+                    first += 1;
+                }
+            }
+        }
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "search per keystroke".into(),
+        n: lat.len(),
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "median ≤ 0.5 ms, p99 ≤ 5 ms".into(),
+        ok: pct(&lat, 0.5) <= Duration::from_micros(500) && pct(&lat, 0.99) <= Duration::from_millis(5),
+        note: format!("expected person ranked first on {first}/{full_queries} full names"),
+    });
+
+    // ---- import ---------------------------------------------------------------------------
+    let mut csv = String::from("ФИО;Организация;Должность;Категория;Email;Телефон;Номер билета\n");
+    for (i, a) in demo::attendees(sizes.import_rows, 99).iter().enumerate() {
+        csv.push_str(&format!(
+            "{};\"{}\";{};{};imp{i}@example.org;{};IMP-{i:06}\n",
+            a.full_name,
+            a.organization.as_deref().unwrap_or("").replace('"', "\"\""),
+            a.position.as_deref().unwrap_or(""),
+            a.category,
+            a.phone.as_deref().unwrap_or("")
+        ));
+    }
+    let mut fresh = Store::open_local(&dir.path().join("import.db"), "bench import", t0).expect("open");
+    demo::create_event(&mut fresh, 0, t0).expect("event");
+    let ev = fresh.event().unwrap().clone();
+    let start = Instant::now();
+    let parsed = import::parse(
+        csv.as_bytes(),
+        &ImportOptions::default(),
+        &ev.categories,
+        &ev.days,
+        &mut |_| {},
+    )
+    .expect("parse");
+    let parse_time = start.elapsed();
+    let report = fresh
+        .import(&parsed, ApplyOptions::default(), t0, &mut |_| {})
+        .expect("import");
+    let import_time = start.elapsed();
+    rows.push(Row {
+        name: "import CSV rows".into(),
+        n: sizes.import_rows,
+        median: import_time,
+        p99: import_time,
+        target: "≤ 3 s for 100,000".into(),
+        ok: import_time <= Duration::from_secs(3),
+        note: format!("parse {} + write; {} created", ms(parse_time), report.created),
+    });
+
+    // ---- table ----------------------------------------------------------------------------
+    println!();
+    println!(
+        "database: {} attendees, {} check-ins (built in {:.1} s){}",
+        sizes.attendees,
+        sizes.checkins,
+        build_time.as_secs_f64(),
+        if full {
+            ""
+        } else {
+            " — smoke run, not a measurement"
+        }
+    );
+    println!(
+        "| {:<24} | {:>7} | {:>11} | {:>11} | {:<28} | {:<4} | note",
+        "benchmark", "n", "median", "p99", "target", "ok"
+    );
+    println!(
+        "|{:-<26}|{:->9}|{:->13}|{:->13}|{:-<30}|{:-<6}|{:-<40}",
+        "", "", "", "", "", "", ""
+    );
+    for r in &rows {
+        println!(
+            "| {:<24} | {:>7} | {:>11} | {:>11} | {:<28} | {:<4} | {}",
+            r.name,
+            r.n,
+            ms(r.median),
+            ms(r.p99),
+            r.target,
+            if r.ok { "yes" } else { "NO" },
+            r.note
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! Domain types shared by every part of the core. Plain data: no IO here.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A new time-ordered id (UUIDv7) for `now`. The core never reads the clock
+/// itself, so the caller's `now` seeds the timestamp part.
+pub fn new_id(now: DateTime<Utc>) -> Uuid {
+    let ms = now.timestamp_millis().max(0) as u64;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    Uuid::new_v7(ts)
+}
+
+/// One event (the forum). Days are calendar dates in the event's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: Uuid,
+    pub name: String,
+    pub days: Vec<NaiveDate>,
+    /// IANA time zone name, e.g. `Europe/Moscow`.
+    pub timezone: String,
+    pub categories: Vec<Category>,
+}
+
+/// Attendee category (participant, speaker, press, …) with its badge colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Stable code used in data: `participant`, `speaker`, `press`, `organizer`, `volunteer`, `vip`.
+    pub code: String,
+    pub label_ru: String,
+    pub label_en: String,
+    /// Badge band colour, `#rrggbb`.
+    pub color: String,
+}
+
+impl Category {
+    /// The categories a new event starts with.
+    pub fn defaults() -> Vec<Category> {
+        [
+            ("participant", "Участник", "Participant", "#2e7d32"),
+            ("speaker", "Спикер", "Speaker", "#c62828"),
+            ("press", "Пресса", "Press", "#f9a825"),
+            ("organizer", "Организатор", "Organizer", "#1565c0"),
+            ("volunteer", "Волонтёр", "Volunteer", "#ef6c00"),
+            ("vip", "VIP", "VIP", "#6a1b9a"),
+        ]
+        .into_iter()
+        .map(|(code, ru, en, color)| Category {
+            code: code.into(),
+            label_ru: ru.into(),
+            label_en: en.into(),
+            color: color.into(),
+        })
+        .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    /// A door: people are admitted once per day unless re-entry is allowed.
+    Entrance,
+    /// An island inside the venue: every visit counts, repeat visits too.
+    Zone,
+}
+
+impl LocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::Entrance => "entrance",
+            LocationKind::Zone => "zone",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "entrance" => Some(LocationKind::Entrance),
+            "zone" => Some(LocationKind::Zone),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: LocationKind,
+    /// Entrances only: admit the same person again on the same day.
+    pub allow_reentry: bool,
+}
+
+/// A person expected at the event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Attendee {
+    pub id: Uuid,
+    pub full_name: String,
+    /// Optional Latin spelling as the person writes it (passport, e-mail).
+    pub latin_name: Option<String>,
+    pub organization: Option<String>,
+    pub position: Option<String>,
+    /// Category code; see [`Category::code`].
+    pub category: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Days the badge is valid; empty means every day of the event.
+    pub days: Vec<NaiveDate>,
+    /// Ticket codes from the registration system, accepted at the desk like a badge.
+    pub ticket_codes: Vec<String>,
+    pub notes: Option<String>,
+    pub revoked: bool,
+    /// Badge generation. A replacement badge (lost badge) raises it; badges
+    /// with a lower issue are refused as revoked.
+    pub badge_issue: u8,
+}
+
+impl Attendee {
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        self.days.is_empty() || self.days.contains(&day)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "in" => Some(Direction::In),
+            "out" => Some(Direction::Out),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A QR badge or ticket code read by a scanner or camera.
+    Scan,
+    /// Picked from the search list by a volunteer.
+    Search,
+    /// Typed or tapped by hand (island +1/−1 counts, corrections).
+    Manual,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Scan => "scan",
+            Method::Search => "search",
+            Method::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "scan" => Some(Method::Scan),
+            "search" => Some(Method::Search),
+            "manual" => Some(Method::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded passage: a person (or an anonymous visitor) at a location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub id: Uuid,
+    /// `None` for anonymous zone counts (+1 / −1 taps).
+    pub attendee_id: Option<Uuid>,
+    pub location_id: Uuid,
+    pub device_id: Uuid,
+    pub direction: Direction,
+    pub method: Method,
+    pub at: DateTime<Utc>,
+    /// The event day (in the event's time zone) this check-in counts for.
+    pub day: NaiveDate,
+    /// Set when the check-in was undone; the id of the annulment.
+    pub annulled_by: Option<Uuid>,
+}
+
+/// A desk or server that records changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: Uuid,
+    pub name: String,
+}

@@ -1,0 +1,161 @@
+//! Versioned schema migrations. A migration that has shipped is never edited:
+//! add a new one at the end instead.
+
+use rusqlite_migration::{M, Migrations};
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE events (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    days       TEXT NOT NULL,          -- JSON array of YYYY-MM-DD
+    timezone   TEXT NOT NULL,
+    categories TEXT NOT NULL,          -- JSON array of categories
+    hlc        TEXT NOT NULL
+) STRICT;
+
+-- Ed25519 keys of an event. Desks hold public keys only; the secret is kept
+-- where the event was created (coordinator desk or server).
+CREATE TABLE event_keys (
+    event_id   TEXT NOT NULL REFERENCES events(id),
+    key_id     INTEGER NOT NULL CHECK (key_id BETWEEN 0 AND 255),
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    secret_key BLOB CHECK (secret_key IS NULL OR length(secret_key) = 32),
+    retired    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, key_id)
+) STRICT;
+
+CREATE TABLE locations (
+    id            TEXT PRIMARY KEY,
+    event_id      TEXT NOT NULL REFERENCES events(id),
+    name          TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('entrance', 'zone')),
+    allow_reentry INTEGER NOT NULL DEFAULT 0,
+    hlc           TEXT NOT NULL,
+    UNIQUE (event_id, name)
+) STRICT;
+
+CREATE TABLE devices (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hlc  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE attendees (
+    id           TEXT PRIMARY KEY,
+    event_id     TEXT NOT NULL REFERENCES events(id),
+    full_name    TEXT NOT NULL,
+    latin_name   TEXT,
+    organization TEXT,
+    position     TEXT,
+    category     TEXT NOT NULL,
+    email        TEXT,
+    phone        TEXT,
+    days         TEXT NOT NULL DEFAULT '[]',   -- JSON array; empty = every day
+    notes        TEXT,
+    badge_issue  INTEGER NOT NULL DEFAULT 0,
+    hlc          TEXT NOT NULL                -- last accepted edit
+) STRICT;
+CREATE INDEX attendees_event_email ON attendees(event_id, email) WHERE email IS NOT NULL;
+
+CREATE TABLE ticket_codes (
+    event_id    TEXT NOT NULL REFERENCES events(id),
+    code        TEXT NOT NULL,
+    attendee_id TEXT NOT NULL REFERENCES attendees(id) ON DELETE CASCADE,
+    PRIMARY KEY (event_id, code)
+) STRICT;
+CREATE INDEX ticket_codes_attendee ON ticket_codes(attendee_id);
+
+-- Revoked people, apart from their details so that an edit never undoes a
+-- revocation and a revocation that arrives before the person still holds.
+CREATE TABLE revocations (
+    attendee_id TEXT PRIMARY KEY,
+    revoked     INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    hlc         TEXT NOT NULL
+) STRICT;
+
+-- Badges that must no longer be accepted (lost, stolen), by attendee and issue.
+CREATE TABLE revoked_badges (
+    attendee_id TEXT NOT NULL,
+    issue       INTEGER NOT NULL,
+    reason      TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    PRIMARY KEY (attendee_id, issue)
+) STRICT;
+
+-- Every passage. attendee_id has no foreign key on purpose: a desk may admit
+-- a validly signed badge of a person it has not synced yet.
+CREATE TABLE checkins (
+    id          TEXT PRIMARY KEY,
+    event_id    TEXT NOT NULL REFERENCES events(id),
+    attendee_id TEXT,
+    location_id TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    method      TEXT NOT NULL CHECK (method IN ('scan', 'search', 'manual')),
+    at_ms       INTEGER NOT NULL,
+    day         TEXT NOT NULL,
+    annulled_by TEXT,
+    hlc         TEXT NOT NULL
+) STRICT;
+CREATE INDEX checkins_attendee_day ON checkins(attendee_id, day) WHERE attendee_id IS NOT NULL;
+CREATE INDEX checkins_location_day ON checkins(location_id, day);
+CREATE INDEX checkins_device_at ON checkins(device_id, at_ms);
+
+CREATE TABLE annulments (
+    id         TEXT PRIMARY KEY,
+    checkin_id TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    at_ms      INTEGER NOT NULL,
+    hlc        TEXT NOT NULL
+) STRICT;
+CREATE INDEX annulments_checkin ON annulments(checkin_id);
+
+-- Every scan attempt and its verdict, accepted or not, with the reason.
+CREATE TABLE scans (
+    id          TEXT PRIMARY KEY,
+    event_id    TEXT NOT NULL,
+    location_id TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    payload     TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    attendee_id TEXT,
+    checkin_id  TEXT
+) STRICT;
+CREATE INDEX scans_location_at ON scans(location_id, at_ms);
+
+-- The change log: every change, local or received, in the order this desk
+-- applied it. Local rows with pushed = 0 are the outbox the sync ships.
+CREATE TABLE changes (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        TEXT NOT NULL UNIQUE,
+    kind      TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc       TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    payload   TEXT NOT NULL,
+    origin    TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+    pushed    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX changes_outbox ON changes(seq) WHERE origin = 'local' AND pushed = 0;
+"#;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}
