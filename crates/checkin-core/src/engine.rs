@@ -631,7 +631,9 @@ impl Store {
         let visit: i64 = self
             .conn
             .prepare_cached(
-                "SELECT count(*) FROM checkins WHERE attendee_id = ?1 AND location_id = ?2 AND day = ?3
+                // `+location_id`: look people up by the (attendee, day) index, never
+                // by walking every check-in at this location today.
+                "SELECT count(*) FROM checkins WHERE attendee_id = ?1 AND +location_id = ?2 AND day = ?3
                  AND direction = ?4 AND annulled_by IS NULL",
             )?
             .query_row(

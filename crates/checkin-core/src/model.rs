@@ -5,11 +5,19 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A new time-ordered id (UUIDv7) for `now`. The core never reads the clock
-/// itself, so the caller's `now` seeds the timestamp part.
+/// itself, so the caller's `now` seeds the timestamp part. Ids made on one
+/// thread within the same millisecond still ascend (a counter follows the
+/// timestamp), so a bulk import appends to the B-tree instead of splitting
+/// pages at random places.
 pub fn new_id(now: DateTime<Utc>) -> Uuid {
+    thread_local! {
+        static CONTEXT: uuid::ContextV7 = const { uuid::ContextV7::new() };
+    }
     let ms = now.timestamp_millis().max(0) as u64;
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
-    Uuid::new_v7(ts)
+    CONTEXT.with(|ctx| {
+        let ts = uuid::Timestamp::from_unix(ctx, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+        Uuid::new_v7(ts)
+    })
 }
 
 /// One event (the forum). Days are calendar dates in the event's time zone.

@@ -13,6 +13,9 @@ use crate::import::{ImportProgress, ImportRow, ParsedFile, RowError};
 use crate::model::{Attendee, new_id};
 use crate::store::changes::Change;
 
+/// Page cache while an import's transaction is open (negative: KiB).
+const IMPORT_CACHE_KIB: i64 = -(512 * 1024);
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ApplyOptions {
     /// Import the good rows and skip the bad ones instead of refusing the file.
@@ -119,26 +122,57 @@ impl Store {
             skipped: errors,
             ..ImportReport::default()
         };
-        self.write(now, |w| {
-            for (i, (a, is_new)) in plan.iter().enumerate() {
-                w.record(Change::Attendee(a.clone()))?;
-                if *is_new {
-                    report.created += 1;
-                } else {
-                    report.updated += 1;
+        // The search index is updated on a second thread while SQLite writes;
+        // if the transaction fails, the index is rebuilt from the database.
+        let mut index = std::mem::take(&mut self.index);
+        // A big file dirties more pages than the default cache holds; spilling
+        // them mid-transaction costs a third of the time.
+        self.conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB)?;
+        // The commit is durable in the write-ahead log; copying that log into
+        // the database is left to [`Store::checkpoint`] (the app runs it in the
+        // background, the CLI when it closes the database).
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+
+        let (written, index_ok) = std::thread::scope(|scope| {
+            let indexer = scope.spawn(|| {
+                for (a, _) in &plan {
+                    index.upsert(a);
                 }
-                if (i + 1) % 1000 == 0 {
-                    progress(ImportProgress {
-                        rows_done: i + 1,
-                        rows_total: Some(total),
-                    });
+            });
+            let written = self.write(now, |w| {
+                for (i, (a, is_new)) in plan.iter().enumerate() {
+                    w.record(Change::Attendee(a.clone()))?;
+                    if *is_new {
+                        report.created += 1;
+                    } else {
+                        report.updated += 1;
+                    }
+                    if (i + 1) % 1000 == 0 {
+                        progress(ImportProgress {
+                            rows_done: i + 1,
+                            rows_total: Some(total),
+                        });
+                    }
                 }
-            }
-            Ok(())
-        })?;
-        for (a, _) in &plan {
-            self.index.upsert(a);
+                Ok(())
+            });
+            (written, indexer.join().is_ok())
+        });
+        self.index = index;
+        let restored = self
+            .conn
+            .pragma_update(None, "cache_size", super::CACHE_KIB)
+            .and_then(|()| {
+                self.conn
+                    .pragma_update(None, "wal_autocheckpoint", super::WAL_AUTOCHECKPOINT_PAGES)
+            });
+        if written.is_err() || !index_ok {
+            // The index is only a cache of the database: rebuild it from what
+            // is really there.
+            self.reload()?;
         }
+        written?;
+        restored?;
         progress(ImportProgress {
             rows_done: total,
             rows_total: Some(total),

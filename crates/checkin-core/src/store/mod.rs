@@ -62,12 +62,25 @@ pub struct Store {
     pub(crate) index: SearchIndex,
 }
 
+/// Page cache size (negative: KiB).
+pub(crate) const CACHE_KIB: i64 = -65536;
+
+/// SQLite copies the write-ahead log back into the database once it holds this
+/// many pages. The app calls [`Store::checkpoint`] when the desk is idle, so
+/// this is only the backstop; at 4,000 pages (16 MiB) it runs once in several
+/// hundred scans instead of once in about a hundred at SQLite's default.
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 4000;
+
 /// Open pragmas: WAL so readers never block the writer, FULL sync so a commit
-/// is on disk before a verdict is shown, foreign keys on.
+/// is on disk before a verdict is shown, foreign keys on, and a page cache
+/// big enough (64 MiB) that a forum-sized database stays in memory.
 fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -277,6 +290,17 @@ impl Store {
         let out = f(&mut w)?;
         w.tx.commit()?;
         Ok(out)
+    }
+
+    /// Copy the write-ahead log back into the database file, without waiting
+    /// for readers. Call it when the desk is idle (and after a big import), so
+    /// the copy never lands on a scan. Returns the pages copied.
+    pub fn checkpoint(&mut self) -> Result<u64> {
+        let (_busy, _log, copied): (i64, i64, i64) =
+            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        Ok(copied.max(0) as u64)
     }
 
     /// Apply changes received from elsewhere (the sync client). Idempotent:
