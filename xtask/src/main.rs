@@ -9,9 +9,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// Debian packages the tests need (beyond a C compiler, which Rust needs anyway).
-const TEST_PACKAGES: &[&str] = &[];
+const TEST_PACKAGES: &[&str] = &["postgresql"];
 /// Debian packages `cargo xtask run` needs.
 const RUN_PACKAGES: &[&str] = &[];
+
+mod postgres;
 
 fn main() -> Result<()> {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -154,10 +156,25 @@ fn lint() -> Result<()> {
 fn test() -> Result<()> {
     ensure_packages(TEST_PACKAGES)?;
     lint()?;
-    step(
-        "cargo test",
-        cargo().args(["test", "--workspace", "--all-targets"]),
-    )?;
+    // The sync suite runs against both storage backends; PostgreSQL comes
+    // from a throw-away cluster that lives as long as this function.
+    let pg = match postgres::Cluster::start() {
+        Ok(c) => {
+            eprintln!("==> PostgreSQL test cluster at {}", c.url);
+            Some(c)
+        }
+        Err(e) => {
+            eprintln!("==> no PostgreSQL test cluster ({e:#}): the PostgreSQL tests will skip");
+            None
+        }
+    };
+    let mut test = cargo();
+    test.args(["test", "--workspace", "--all-targets"]);
+    if let Some(c) = &pg {
+        test.env("CHECKIN_TEST_PG", &c.url);
+    }
+    step("cargo test", &mut test)?;
+    drop(pg);
     step("doc tests", cargo().args(["test", "--workspace", "--doc"]))
 }
 

@@ -17,6 +17,8 @@ use checkin_core::model::{Attendee, Direction, LocationKind, Method};
 use checkin_core::store::{ApplyOptions, NewEvent, Store};
 use checkin_core::{badge, demo, import};
 
+mod net;
+
 #[derive(Parser)]
 #[command(
     name = "checkin",
@@ -110,6 +112,17 @@ enum Cmd {
         #[arg(long)]
         location: String,
     },
+    /// Run the central sync server (SQLite by default, PostgreSQL with --database-url).
+    Serve(net::ServeArgs),
+    /// Pair this desk with a server, using a code or the pairing QR's text.
+    Pair(net::PairArgs),
+    /// Sync with the server once (push, then pull), or keep syncing with --watch.
+    Sync(net::SyncArgs),
+    /// Make a one-time pairing code for another desk (coordinator desks).
+    PairingCode(net::PairingCodeArgs),
+    /// List or revoke the event's paired devices (coordinator desks).
+    #[command(subcommand)]
+    Devices(net::DevicesCmd),
     /// Create a demo event with generated attendees in an empty database.
     Demo {
         #[arg(long, default_value_t = 2000)]
@@ -313,8 +326,16 @@ fn open(cli: &Cli, now: DateTime<Utc>) -> Result<Store> {
 fn run(cli: Cli) -> Result<()> {
     let now = cli.now.unwrap_or_else(Utc::now);
     let j = cli.json;
+    if let Cmd::Serve(args) = &cli.cmd {
+        return net::serve(args);
+    }
     let mut store = open(&cli, now)?;
     match &cli.cmd {
+        Cmd::Serve(_) => unreachable!("handled above"),
+        Cmd::Pair(args) => return net::pair(store, args, j),
+        Cmd::Sync(args) => return net::sync(store, args, j),
+        Cmd::PairingCode(args) => return net::pairing_code(store, args, j),
+        Cmd::Devices(cmd) => return net::devices(store, cmd, j),
         Cmd::Event(EventCmd::Create { name, days, tz }) => {
             let e = store.create_event(
                 NewEvent {

@@ -124,7 +124,22 @@ pub struct Counters {
     pub expected: u64,
     /// Distinct people admitted at any entrance today.
     pub checked_in: u64,
+    /// People admitted more than once today at once-per-day entrances (two
+    /// desks that were offline at the same time). Each counts once above.
+    pub duplicates: u64,
     pub locations: Vec<LocationCounter>,
+}
+
+/// A person admitted more than once on one day at once-per-day entrances:
+/// every admission is kept, the first (by time, then id — the same on every
+/// desk) is the real one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Duplicate {
+    pub attendee_id: Uuid,
+    pub full_name: Option<String>,
+    pub day: NaiveDate,
+    /// Oldest first.
+    pub admissions: Vec<PriorCheckIn>,
 }
 
 enum Subject {
@@ -385,12 +400,55 @@ impl Store {
                 occupancy: entries.saturating_sub(exits),
             });
         }
+        let duplicates = self.duplicates_on(day)?.len() as u64;
         Ok(Counters {
             day,
             expected: expected as u64,
             checked_in: checked_in as u64,
+            duplicates,
             locations,
         })
+    }
+
+    /// Everyone admitted twice or more on `day` at once-per-day entrances.
+    pub fn duplicates_on(&self, day: NaiveDate) -> Result<Vec<Duplicate>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT c.attendee_id, a.full_name, c.id, c.at_ms, c.location_id, l.name, c.device_id,
+                    coalesce(d.name, c.device_id)
+             FROM checkins c JOIN locations l ON l.id = c.location_id
+             LEFT JOIN devices d ON d.id = c.device_id LEFT JOIN attendees a ON a.id = c.attendee_id
+             WHERE c.day = ?1 AND c.direction = 'in' AND c.annulled_by IS NULL AND c.attendee_id IS NOT NULL
+               AND l.kind = 'entrance' AND l.allow_reentry = 0
+               AND c.attendee_id IN (
+                 SELECT c2.attendee_id FROM checkins c2 JOIN locations l2 ON l2.id = c2.location_id
+                 WHERE c2.day = ?1 AND c2.direction = 'in' AND c2.annulled_by IS NULL
+                   AND c2.attendee_id IS NOT NULL AND l2.kind = 'entrance' AND l2.allow_reentry = 0
+                 GROUP BY c2.attendee_id HAVING count(*) > 1)
+             ORDER BY c.attendee_id, c.at_ms, c.id",
+        )?;
+        let mut rows = st.query(params![day.to_string()])?;
+        let mut out: Vec<Duplicate> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let attendee_id = parse_uuid(r, 0)?;
+            let admission = PriorCheckIn {
+                checkin_id: parse_uuid(r, 2)?,
+                at: DateTime::from_timestamp_millis(r.get(3)?).unwrap_or_default(),
+                location_id: parse_uuid(r, 4)?,
+                location_name: r.get(5)?,
+                device_id: parse_uuid(r, 6)?,
+                device_name: r.get(7)?,
+            };
+            match out.last_mut() {
+                Some(d) if d.attendee_id == attendee_id => d.admissions.push(admission),
+                _ => out.push(Duplicate {
+                    attendee_id,
+                    full_name: r.get(1)?,
+                    day,
+                    admissions: vec![admission],
+                }),
+            }
+        }
+        Ok(out)
     }
 
     /// Turn a payload into the person it names, or into a refusal.

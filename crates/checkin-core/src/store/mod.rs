@@ -304,23 +304,106 @@ impl Store {
     }
 
     /// Apply changes received from elsewhere (the sync client). Idempotent:
-    /// returns how many were new.
+    /// returns how many were new. Only what the changes touch is refreshed in
+    /// memory: a check-in from another desk costs no reload.
     pub fn apply_remote(&mut self, changes: &[ChangeEnvelope], now: DateTime<Utc>) -> Result<usize> {
         let mut hlc = self.hlc;
         let tx = self.conn.transaction()?;
         let mut new = 0;
+        let mut reload = false;
+        let mut touched = Vec::new();
         for env in changes {
             if changes::apply(&tx, env, Origin::Remote)? {
                 new += 1;
+                match &env.change {
+                    Change::Event(_) | Change::Location(_) => reload = true,
+                    Change::Attendee(a) => touched.push(a.id),
+                    Change::Revocation { attendee_id, .. } => touched.push(*attendee_id),
+                    _ => {}
+                }
             }
             hlc = hlc.observe(env.hlc, now.timestamp_millis());
         }
         tx.commit()?;
         self.hlc = hlc;
-        if new > 0 {
+        if reload || (self.ctx.is_none() && new > 0) {
+            let had_event = self.ctx.is_some();
             self.reload()?;
+            if !had_event {
+                // A desk that just received its event introduces itself, so
+                // other desks can say "checked in by Desk 2".
+                self.register_device(now)?;
+            }
+        } else if self.ctx.is_some() {
+            touched.sort_unstable();
+            touched.dedup();
+            for id in touched {
+                match self.attendee(id)? {
+                    Some(a) => self.index.upsert(&a),
+                    None => self.index.remove(id),
+                }
+            }
         }
         Ok(new)
+    }
+
+    /// A fingerprint of the shared state (event, locations, attendees,
+    /// revocations, check-ins and their annulments). Two desks with equal
+    /// digests have converged; the desk's own metadata and scan log are left
+    /// out.
+    pub fn state_digest(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let queries = [
+            "SELECT id || '|' || name || '|' || days || '|' || timezone FROM events ORDER BY id",
+            "SELECT id || '|' || name || '|' || kind || '|' || allow_reentry FROM locations ORDER BY id",
+            "SELECT id || '|' || full_name || '|' || coalesce(latin_name, '') || '|' || coalesce(organization, '')
+                || '|' || coalesce(position, '') || '|' || category || '|' || coalesce(email, '') || '|'
+                || coalesce(phone, '') || '|' || days || '|' || coalesce(notes, '') || '|' || badge_issue
+             FROM attendees ORDER BY id",
+            "SELECT event_id || '|' || code || '|' || attendee_id FROM ticket_codes ORDER BY event_id, code",
+            "SELECT attendee_id || '|' || revoked FROM revocations ORDER BY attendee_id",
+            "SELECT attendee_id || '|' || issue FROM revoked_badges ORDER BY attendee_id, issue",
+            "SELECT id || '|' || coalesce(attendee_id, '-') || '|' || location_id || '|' || device_id || '|'
+                || direction || '|' || at_ms || '|' || day || '|' || coalesce(annulled_by, '-')
+             FROM checkins ORDER BY id",
+        ];
+        for q in queries {
+            let mut st = self.conn.prepare(q)?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let line: String = r.get(0)?;
+                h.update(line.as_bytes());
+                h.update(b"\n");
+            }
+            h.update(b"--\n");
+        }
+        Ok(data_encoding::HEXLOWER.encode(&h.finalize()))
+    }
+
+    /// A value this desk keeps for itself (sync cursor, server address…).
+    /// Never synced.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Set (or with `None` remove) one of this desk's own values, durably.
+    pub fn set_meta(&mut self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) => self
+                .conn
+                .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+                .execute(params![key, v])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute(params![key])?,
+        };
+        Ok(())
     }
 
     /// Local changes not yet acknowledged by the server, oldest first.
@@ -329,7 +412,9 @@ impl Store {
             "SELECT c.seq, c.id, c.hlc, c.device_id, c.payload FROM changes c
              WHERE c.origin = 'local' AND c.pushed = 0 ORDER BY c.seq LIMIT ?1",
         )?;
-        let event_id = self.ctx()?.event.id;
+        let Some(event_id) = self.ctx.as_ref().map(|c| c.event.id) else {
+            return Ok(Vec::new());
+        };
         let rows = st
             .query_map(params![limit as i64], |r| {
                 let seq: i64 = r.get(0)?;

@@ -1,0 +1,244 @@
+//! The CLI's network commands: `serve`, `pair`, `sync`, `pairing-code`,
+//! `devices`. Everything here delegates to `checkin-server` and
+//! `checkin-sync`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use serde_json::json;
+use uuid::Uuid;
+
+use checkin_core::store::Store;
+use checkin_sync::client::{Desk, Pairing, SyncClient, pair_desk};
+use checkin_sync::protocol::{PairingCodeRequest, Role, parse_pairing_uri};
+
+use crate::print;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: String,
+    /// PostgreSQL instead of the embedded SQLite file, e.g.
+    /// postgres://checkin:secret@db/checkin. Several servers may share it.
+    #[arg(long, env = "CHECKIN_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The SQLite file (used without --database-url).
+    #[arg(long, env = "CHECKIN_SERVER_DB", default_value = "checkin-server.db")]
+    data: PathBuf,
+    /// The address desks reach this server at (goes into pairing QR codes);
+    /// defaults to http://<listen address>.
+    #[arg(long, env = "CHECKIN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PairArgs {
+    /// The pairing QR's text (checkin://pair?server=…&code=…), or the server
+    /// address followed by the code.
+    target: String,
+    code: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// Keep syncing (push as changes appear, listen live) until Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+}
+
+#[derive(Args)]
+pub struct PairingCodeArgs {
+    /// volunteer, host or coordinator.
+    #[arg(long, default_value = "volunteer")]
+    role: String,
+    /// Minutes the code stays valid.
+    #[arg(long, default_value_t = 30)]
+    ttl_minutes: u32,
+}
+
+#[derive(Subcommand)]
+pub enum DevicesCmd {
+    /// The event's paired desks.
+    List,
+    /// Refuse a desk's token from now on.
+    Revoke { device: Uuid },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+pub fn serve(args: &ServeArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let storage = checkin_server::open_storage(args.database_url.as_deref(), &args.data)
+            .await
+            .context("opening the server's database")?;
+        let server = checkin_server::Server::bind(storage, &args.listen, args.public_url.clone())
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+        eprintln!("checkin server listening on {scheme}://{}", server.addr);
+        match &args.database_url {
+            Some(_) => eprintln!("storage: PostgreSQL"),
+            None => eprintln!("storage: SQLite {}", args.data.display()),
+        }
+        if let Some(code) = server
+            .bootstrap_code()
+            .await
+            .map_err(|e| anyhow!("{}", e.message))?
+        {
+            eprintln!(
+                "no coordinator desk yet: on the coordinator's desk, create the event, then run\n  checkin pair {} {}\n(the code is valid for 24 hours and works once)",
+                server.state.public_url, code.code
+            );
+        }
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => server.run_tls(cert, key).await?,
+            _ => server.run().await?,
+        }
+        Ok(())
+    })
+}
+
+pub fn pair(store: Store, args: &PairArgs, j: bool) -> Result<()> {
+    let (server, code) = match (&args.code, parse_pairing_uri(&args.target)) {
+        (None, Some(pair)) => pair,
+        (Some(code), _) => (args.target.clone(), code.clone()),
+        (None, None) => {
+            bail!("give the pairing QR's text (checkin://pair?…) or the server address and the code")
+        }
+    };
+    let store = Arc::new(Mutex::new(store));
+    let pairing = runtime()?.block_on(async {
+        let pairing = pair_desk(&store, &server, &code).await?;
+        // Upload what this desk already has (a coordinator's event) and fetch the rest.
+        let desk = Desk::new(store.clone(), pairing.clone(), Arc::new(Utc::now))?;
+        desk.sync_once().await?;
+        Ok::<_, checkin_sync::SyncError>(pairing)
+    })?;
+    print(
+        j,
+        json!({"server": pairing.server, "role": pairing.role, "event_id": pairing.event_id}),
+        || {
+            format!(
+                "paired with {} as {} for event {}",
+                pairing.server,
+                pairing.role.as_str(),
+                pairing.event_id
+            )
+        },
+    );
+    Ok(())
+}
+
+fn paired(store: &Store) -> Result<Pairing> {
+    Pairing::load(store)?.ok_or_else(|| {
+        anyhow!("this desk is not paired with a server: run `checkin pair SERVER CODE` with a code from the coordinator")
+    })
+}
+
+pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
+    let pairing = paired(&store)?;
+    let store = Arc::new(Mutex::new(store));
+    let desk = Desk::new(store.clone(), pairing, Arc::new(Utc::now))?;
+    runtime()?.block_on(async {
+        if !args.watch {
+            let r = desk.sync_once().await?;
+            let waiting = store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .outbox_status()?
+                .waiting;
+            print(j, json!({"round": r, "waiting": waiting}), || {
+                format!(
+                    "pushed {}, pulled {} ({} new); {} waiting to upload",
+                    r.pushed, r.pulled, r.applied, waiting
+                )
+            });
+            return Ok(());
+        }
+        let mut handle = checkin_sync::spawn(desk)?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                changed = handle.status.changed() => {
+                    if changed.is_err() { break; }
+                    let s = handle.status.borrow_and_update().clone();
+                    print(j, json!(s), || format!(
+                        "{:?}: {} waiting{}",
+                        s.connection,
+                        s.waiting,
+                        s.last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        handle.shutdown().await;
+        Ok(())
+    })
+}
+
+pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()> {
+    let pairing = paired(&store)?;
+    let role = Role::parse(&args.role)
+        .ok_or_else(|| anyhow!("unknown role {:?}: use volunteer, host or coordinator", args.role))?;
+    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let code = runtime()?.block_on(client.create_pairing_code(&PairingCodeRequest {
+        event_id: pairing.event_id,
+        role,
+        ttl_minutes: Some(args.ttl_minutes),
+    }))?;
+    print(j, json!(code), || {
+        format!(
+            "pairing code {} for a {} desk (valid {} min, works once)\n{}",
+            code.code,
+            role.as_str(),
+            args.ttl_minutes,
+            code.pairing_uri
+        )
+    });
+    Ok(())
+}
+
+pub fn devices(store: Store, cmd: &DevicesCmd, j: bool) -> Result<()> {
+    let pairing = paired(&store)?;
+    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let rt = runtime()?;
+    match cmd {
+        DevicesCmd::List => {
+            let list = rt.block_on(client.devices())?;
+            print(j, json!(list), || {
+                list.iter()
+                    .map(|d| {
+                        format!(
+                            "{}  {:<12} {}{}",
+                            d.id,
+                            d.role.as_str(),
+                            d.name,
+                            if d.revoked { "  (revoked)" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        DevicesCmd::Revoke { device } => {
+            let d = rt.block_on(client.revoke_device(*device))?;
+            print(j, json!(d), || format!("revoked {} ({})", d.name, d.id));
+        }
+    }
+    Ok(())
+}

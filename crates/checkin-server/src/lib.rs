@@ -1,0 +1,694 @@
+//! The central sync server (axum). It stores every desk's changes in one
+//! ordered log per event and hands them out by cursor; it never interprets
+//! more of a change than it needs to check who may send it. Storage is a
+//! trait ([`storage::Storage`]) with SQLite and PostgreSQL implementations.
+//!
+//! Routes (see `openapi.json`, served at `/openapi.json`):
+//! `GET /health`, `POST /v1/pair`, `POST /v1/pairing-codes`, `GET /v1/devices`,
+//! `POST /v1/devices/{id}/revoke`, `POST /v1/push`, `GET /v1/pull`,
+//! `GET /v1/live` (server-sent events).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use checkin_core::store::changes::{Change, ChangeEnvelope};
+use checkin_sync::protocol::*;
+use futures_util::Stream;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+pub mod storage;
+
+use storage::{NewChange, NewDevice, NewPairing, Storage, StorageError};
+
+/// The OpenAPI 3.1 document of this server's HTTP API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The shared state of one server instance.
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    /// Bumped after every stored push; live streams wait on it. Other
+    /// instances' pushes are found by the streams' periodic poll.
+    head: watch::Sender<u64>,
+    /// The address desks should use (goes into pairing QR codes).
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>, public_url: String) -> Arc<AppState> {
+        Arc::new(AppState {
+            storage,
+            head: watch::channel(0).0,
+            public_url,
+        })
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// An API error: `{"error": {"code", "message"}}` with an HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage",
+            format!("the server's database failed: {e}; desks keep their changes and retry"),
+        )
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn hash_secret(s: &str) -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(s.as_bytes()))
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the operating system's random source works");
+    b
+}
+
+/// A new device token: 32 random bytes, base32.
+pub fn new_token() -> String {
+    data_encoding::BASE32_NOPAD.encode(&random_bytes::<32>())
+}
+
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// A new pairing code `XXXX-XXXX` (31 unambiguous characters: ~40 bits).
+pub fn new_pairing_code() -> String {
+    let b = random_bytes::<8>();
+    let chars: String = b
+        .iter()
+        .map(|x| CODE_ALPHABET[*x as usize % CODE_ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}
+
+/// Codes are compared without dashes, spaces or case; O/0 and I/1/L read alike.
+pub fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect()
+}
+
+/// Create a pairing code and store its hash.
+pub async fn issue_pairing_code(
+    state: &AppState,
+    role: Role,
+    event_id: Option<Uuid>,
+    ttl_minutes: u32,
+) -> ApiResult<PairingCode> {
+    let code = new_pairing_code();
+    let now = now_ms();
+    let expires = now + i64::from(ttl_minutes) * 60_000;
+    state
+        .storage
+        .create_pairing(NewPairing {
+            code_hash: hash_secret(&normalise_code(&code)),
+            role,
+            event_id,
+            created_at_ms: now,
+            expires_at_ms: expires,
+        })
+        .await?;
+    let uri = pairing_uri(&state.public_url, &code);
+    let qr_svg = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default();
+    Ok(PairingCode {
+        code,
+        role,
+        event_id: event_id.unwrap_or_default(),
+        expires_at_ms: expires,
+        pairing_uri: uri,
+        qr_svg,
+    })
+}
+
+/// The authenticated device of a request.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<DeviceInfo> {
+    check_version(headers)?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "no device token: pair this desk with a code from the coordinator",
+            )
+        })?;
+    let device = state
+        .storage
+        .device_by_token(&hash_secret(token))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "unknown device token: pair this desk again with a new code",
+            )
+        })?;
+    if device.revoked {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_revoked",
+            "this desk was revoked by a coordinator: ask them for a new pairing code",
+        ));
+    }
+    Ok(device)
+}
+
+fn require(device: &DeviceInfo, role: Role) -> ApiResult<()> {
+    if device.role == role {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this needs the {} role and this desk is a {}: ask a coordinator",
+            role.as_str(),
+            device.role.as_str()
+        )))
+    }
+}
+
+fn check_version(headers: &HeaderMap) -> ApiResult<()> {
+    match headers.get(VERSION_HEADER).map(|v| v.to_str().unwrap_or("?")) {
+        None => Ok(()),
+        Some(v) if v == PROTOCOL_VERSION.to_string() => Ok(()),
+        Some(v) => Err(ApiError::bad(
+            "protocol_version",
+            format!("this server speaks sync protocol {PROTOCOL_VERSION}, the desk sent {v}: update the app"),
+        )),
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad("bad_request", format!("the request body is not valid: {e}")))
+}
+
+fn body_or_limit(body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the request is larger than {MAX_BODY_BYTES} bytes: send fewer changes per push"),
+            )
+        } else {
+            ApiError::bad("bad_request", e.body_text())
+        }
+    })
+}
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        protocol: PROTOCOL_VERSION,
+        version: env!("CARGO_PKG_VERSION").into(),
+        server_time_ms: now_ms(),
+    })
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn pair(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<PairResponse>> {
+    check_version(&headers)?;
+    let req: PairRequest = parse_json(&body_or_limit(body)?)?;
+    let name = req.device_name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::bad(
+            "bad_request",
+            "give the desk a name of 1 to 100 characters",
+        ));
+    }
+    let code = normalise_code(&req.code);
+    let invalid = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_code",
+            "this pairing code is unknown, used or expired: ask the coordinator for a new one",
+        )
+    };
+    if code.len() != 8 {
+        return Err(invalid());
+    }
+    let redeemed = state
+        .storage
+        .redeem_pairing(&hash_secret(&code), now_ms())
+        .await?
+        .ok_or_else(invalid)?;
+    let event_id = match (redeemed.event_id, req.event_id) {
+        (Some(e), _) => e,
+        (None, Some(e)) => e,
+        (None, None) => {
+            return Err(ApiError::bad(
+                "no_event",
+                "this first coordinator desk has no event yet: create the event on it, then pair again with a new code",
+            ));
+        }
+    };
+    let token = new_token();
+    state
+        .storage
+        .save_device(NewDevice {
+            id: req.device_id,
+            name: name.to_string(),
+            role: redeemed.role,
+            event_id,
+            token_hash: hash_secret(&token),
+            paired_at_ms: now_ms(),
+        })
+        .await?;
+    Ok(Json(PairResponse {
+        device_id: req.device_id,
+        token,
+        role: redeemed.role,
+        event_id,
+        server_time_ms: now_ms(),
+    }))
+}
+
+async fn pairing_codes(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<PairingCode>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    let req: PairingCodeRequest = parse_json(&body_or_limit(body)?)?;
+    if req.event_id != device.event_id {
+        return Err(ApiError::forbidden(
+            "a coordinator pairs desks for their own event only",
+        ));
+    }
+    let ttl = req.ttl_minutes.unwrap_or(30);
+    if !(1..=1440).contains(&ttl) {
+        return Err(ApiError::bad(
+            "bad_request",
+            "ttl_minutes must be between 1 and 1440",
+        ));
+    }
+    Ok(Json(
+        issue_pairing_code(&state, req.role, Some(req.event_id), ttl).await?,
+    ))
+}
+
+async fn devices(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Json<Vec<DeviceInfo>>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    let all = state.storage.devices().await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|d| d.event_id == device.event_id)
+            .collect(),
+    ))
+}
+
+async fn revoke_device(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeviceInfo>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::bad("bad_request", "the device id is not a UUID"))?;
+    let target = state.storage.devices().await?.into_iter().find(|d| d.id == id);
+    match target {
+        Some(t) if t.event_id == device.event_id => {}
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such device at this event: refresh the device list",
+            ));
+        }
+    }
+    let revoked = state.storage.revoke_device(id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such device: refresh the device list",
+        )
+    })?;
+    Ok(Json(revoked))
+}
+
+/// Check one pushed change against the device that sent it.
+fn admit_change(device: &DeviceInfo, event_id: Uuid, env: &ChangeEnvelope) -> ApiResult<NewChange> {
+    if env.event_id != event_id {
+        return Err(ApiError::bad(
+            "wrong_event",
+            format!("change {} belongs to another event than the push", env.id),
+        ));
+    }
+    if env.device_id != device.id {
+        return Err(ApiError::forbidden(format!(
+            "change {} was made by another device; a desk pushes only its own changes",
+            env.id
+        )));
+    }
+    let kind = env.change.kind();
+    if !device.role.may_push(kind) {
+        return Err(ApiError::forbidden(format!(
+            "a {} desk may not send {kind} changes: ask a coordinator",
+            device.role.as_str()
+        )));
+    }
+    if let Change::Event(rec) = &env.change
+        && rec.event.id != event_id
+    {
+        return Err(ApiError::bad(
+            "wrong_event",
+            "an event change must describe the push's event",
+        ));
+    }
+    Ok(NewChange {
+        id: env.id,
+        device_id: env.device_id,
+        kind: kind.to_string(),
+        hlc: env.hlc.to_string(),
+        json: serde_json::to_string(env).expect("a change serialises"),
+    })
+}
+
+async fn push(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<PushResponse>> {
+    let device = authenticate(&state, &headers).await?;
+    let req: PushRequest = parse_json(&body_or_limit(body)?)?;
+    if req.protocol != PROTOCOL_VERSION {
+        return Err(ApiError::bad(
+            "protocol_version",
+            format!(
+                "this server speaks sync protocol {PROTOCOL_VERSION}, the desk sent {}: update the app",
+                req.protocol
+            ),
+        ));
+    }
+    if req.event_id != device.event_id {
+        return Err(ApiError::forbidden("this desk is paired with another event"));
+    }
+    if req.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_changes",
+            format!("at most {MAX_PUSH_CHANGES} changes per push"),
+        ));
+    }
+    // Check every change before storing any: a bad push stores nothing.
+    let rows = req
+        .changes
+        .iter()
+        .map(|env| admit_change(&device, req.event_id, env))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let now = now_ms();
+    let outcome = if rows.is_empty() {
+        Default::default()
+    } else {
+        state.storage.push(req.event_id, rows, now).await?
+    };
+    if outcome.accepted > 0 {
+        state.head.send_modify(|h| *h += 1);
+    }
+    state.storage.touch_device(device.id, now).await?;
+    Ok(Json(PushResponse {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        server_time_ms: now_ms(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct PullQuery {
+    event: Uuid,
+    #[serde(default)]
+    after: i64,
+    limit: Option<usize>,
+}
+
+fn page_json(page: &storage::Page) -> String {
+    let mut s = String::with_capacity(page.changes.iter().map(|c| c.len() + 1).sum::<usize>() + 96);
+    s.push_str("{\"changes\":[");
+    for (i, c) in page.changes.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(c);
+    }
+    s.push_str(&format!(
+        "],\"cursor\":{},\"more\":{},\"server_time_ms\":{}}}",
+        page.cursor,
+        page.more,
+        now_ms()
+    ));
+    s
+}
+
+fn pull_query(q: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<PullQuery> {
+    q.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad(
+            "bad_request",
+            format!("{}; expected ?event=<uuid>&after=<cursor>", e.body_text()),
+        )
+    })
+}
+
+async fn pull(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let device = authenticate(&state, &headers).await?;
+    let q = pull_query(q)?;
+    if q.event != device.event_id {
+        return Err(ApiError::forbidden("this desk is paired with another event"));
+    }
+    let limit = q.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+    let page = state.storage.pull(q.event, q.after.max(0), limit).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page_json(&page)).into_response())
+}
+
+/// How often a live stream looks for changes pushed to other instances.
+const LIVE_POLL: Duration = Duration::from_millis(1000);
+
+async fn live(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let device = authenticate(&state, &headers).await?;
+    let q = pull_query(q)?;
+    if q.event != device.event_id {
+        return Err(ApiError::forbidden("this desk is paired with another event"));
+    }
+    let token_hash = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| hash_secret(t.trim()))
+        .unwrap_or_default();
+    let mut head = state.head.subscribe();
+    let stream = async_stream(move |tx| async move {
+        let mut cursor = q.after.max(0);
+        loop {
+            // A revoked desk is cut off at once, not at its next request.
+            match state.storage.device_by_token(&token_hash).await {
+                Ok(Some(d)) if !d.revoked => {}
+                _ => return,
+            }
+            loop {
+                let page = match state.storage.pull(q.event, cursor, 1000).await {
+                    Ok(p) => p,
+                    Err(_) => return,
+                };
+                if page.changes.is_empty() {
+                    break;
+                }
+                cursor = page.cursor;
+                let more = page.more;
+                if tx
+                    .send(SseEvent::default().event("changes").data(page_json(&page)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if !more {
+                    break;
+                }
+            }
+            let _ = tokio::time::timeout(LIVE_POLL, head.changed()).await;
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(4))))
+}
+
+/// A stream fed by a task through a small channel.
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<SseEvent, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<SseEvent>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(f(tx));
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint: see /openapi.json",
+    )
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/pair", post(pair))
+        .route("/v1/pairing-codes", post(pairing_codes))
+        .route("/v1/devices", get(devices))
+        .route("/v1/devices/{id}/revoke", post(revoke_device))
+        .route("/v1/push", post(push))
+        .route("/v1/pull", get(pull))
+        .route("/v1/live", get(live))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Storage chosen from the command line: a PostgreSQL URL or a SQLite file.
+pub async fn open_storage(
+    database_url: Option<&str>,
+    sqlite_path: &std::path::Path,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    Ok(match database_url {
+        Some(url) => Arc::new(storage::postgres::PgStorage::connect(url).await?),
+        None => Arc::new(storage::sqlite::SqliteStorage::open(sqlite_path)?),
+    })
+}
+
+/// A server bound to an address, ready to run.
+pub struct Server {
+    pub state: Arc<AppState>,
+    pub listener: tokio::net::TcpListener,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Bind `listen` (port 0 picks a free port). `public_url` defaults to
+    /// `http://{bound address}`.
+    pub async fn bind(
+        storage: Arc<dyn Storage>,
+        listen: &str,
+        public_url: Option<String>,
+    ) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(storage, public_url.unwrap_or_else(|| format!("http://{addr}")));
+        Ok(Server {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    /// A one-time code for the first coordinator desk, when there is none yet.
+    pub async fn bootstrap_code(&self) -> Result<Option<PairingCode>, ApiError> {
+        if self.state.storage.has_coordinator().await? {
+            return Ok(None);
+        }
+        issue_pairing_code(&self.state, Role::Coordinator, None, 24 * 60)
+            .await
+            .map(Some)
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.state)).await
+    }
+
+    /// Serve HTTPS with a certificate and key in PEM files (rustls).
+    pub async fn run_tls(self, cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<()> {
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+        let std_listener = self.listener.into_std()?;
+        axum_server::from_tcp_rustls(std_listener, config)
+            .serve(router(self.state).into_make_service())
+            .await
+    }
+}

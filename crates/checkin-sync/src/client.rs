@@ -1,0 +1,725 @@
+//! The desk's sync client. The only code on a desk that touches the network.
+//!
+//! [`SyncClient`] does single steps (pair, push, pull) and [`spawn`] runs the
+//! background task a desk keeps alive: push the outbox, pull what it missed,
+//! then listen live; on any failure it goes offline, backs off with jitter and
+//! tries again. The desk never waits for it: scans write locally and call
+//! [`SyncHandle::kick`].
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use checkin_core::error::CoreError;
+use checkin_core::model::Device;
+use checkin_core::store::Store;
+use checkin_core::store::changes::ChangeEnvelope;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use rand::Rng;
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::protocol::*;
+
+/// Keys this client keeps in the desk's `meta` table.
+pub mod keys {
+    pub const SERVER: &str = "sync.server";
+    pub const TOKEN: &str = "sync.token";
+    pub const ROLE: &str = "sync.role";
+    pub const EVENT: &str = "sync.event_id";
+    pub const CURSOR: &str = "sync.cursor";
+    pub const OFFSET: &str = "sync.clock_offset_ms";
+    pub const LAST_SYNC: &str = "sync.last_sync_ms";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(
+        "cannot reach the server {server}: {source}; the desk keeps working offline and retries by itself"
+    )]
+    Unreachable {
+        server: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the server refused the request ({status} {code}): {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server sent something this desk cannot read: {0}; update the app or the server")]
+    Protocol(String),
+    #[error("this desk is not paired with a server: pair it with a code from the coordinator")]
+    NotPaired,
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl SyncError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &str {
+        match self {
+            SyncError::Unreachable { .. } => "offline",
+            SyncError::Refused { code, .. } => code,
+            SyncError::Protocol(_) => "protocol",
+            SyncError::NotPaired => "not_paired",
+            SyncError::Core(e) => e.code(),
+        }
+    }
+
+    /// Whether retrying can help (the network), or a person must act.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Unreachable { .. } => true,
+            SyncError::Refused { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = SyncError> = std::result::Result<T, E>;
+
+/// Where this desk syncs to and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pairing {
+    pub server: String,
+    pub token: String,
+    pub role: Role,
+    pub event_id: Uuid,
+}
+
+impl Pairing {
+    /// The pairing saved in the desk's database, if any.
+    pub fn load(store: &Store) -> Result<Option<Pairing>> {
+        let (Some(server), Some(token), Some(role), Some(event)) = (
+            store.meta(keys::SERVER)?,
+            store.meta(keys::TOKEN)?,
+            store.meta(keys::ROLE)?,
+            store.meta(keys::EVENT)?,
+        ) else {
+            return Ok(None);
+        };
+        let role = Role::parse(&role).ok_or_else(|| SyncError::Protocol(format!("unknown role {role:?}")))?;
+        let event_id = event
+            .parse()
+            .map_err(|_| SyncError::Protocol(format!("bad event id {event:?}")))?;
+        Ok(Some(Pairing {
+            server,
+            token,
+            role,
+            event_id,
+        }))
+    }
+
+    pub fn save(&self, store: &mut Store) -> Result<()> {
+        store.set_meta(keys::SERVER, Some(&self.server))?;
+        store.set_meta(keys::TOKEN, Some(&self.token))?;
+        store.set_meta(keys::ROLE, Some(self.role.as_str()))?;
+        store.set_meta(keys::EVENT, Some(&self.event_id.to_string()))?;
+        Ok(())
+    }
+}
+
+/// A desk's clock corrected by what the server said the time was, so that a
+/// desk whose clock is hours off stamps its check-ins and edits with the
+/// server's time once it has talked to the server once.
+#[derive(Debug, Default)]
+pub struct DeskClock {
+    offset_ms: AtomicI64,
+}
+
+impl DeskClock {
+    pub fn new(offset_ms: i64) -> DeskClock {
+        DeskClock {
+            offset_ms: AtomicI64::new(offset_ms),
+        }
+    }
+
+    /// The corrected time for a system clock reading.
+    pub fn correct(&self, system_now: DateTime<Utc>) -> DateTime<Utc> {
+        system_now + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    fn observe(&self, sent: DateTime<Utc>, received: DateTime<Utc>, server_ms: i64) {
+        let mid = sent.timestamp_millis() + (received - sent).num_milliseconds() / 2;
+        self.offset_ms.store(server_ms - mid, Ordering::Relaxed);
+    }
+}
+
+/// The system clock, or a test's clock.
+pub type SystemClock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    server: String,
+    token: Option<String>,
+}
+
+impl SyncClient {
+    pub fn new(server: &str, token: Option<&str>) -> SyncClient {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(30))
+            .gzip(true)
+            .build()
+            .expect("the HTTP client builds");
+        SyncClient {
+            http,
+            server: server.trim_end_matches('/').to_string(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .http
+            .request(method, self.url(path))
+            .header(VERSION_HEADER, PROTOCOL_VERSION.to_string());
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T> {
+        let resp = rb.send().await.map_err(|e| self.unreachable(e))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| self.unreachable(e))?;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(b) => (b.error.code, b.error.message),
+                Err(_) => (
+                    "http".to_string(),
+                    String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+                ),
+            };
+            return Err(SyncError::Refused {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> SyncError {
+        SyncError::Unreachable {
+            server: self.server.clone(),
+            source: e,
+        }
+    }
+
+    pub async fn health(&self) -> Result<Health> {
+        self.send(self.request(reqwest::Method::GET, "/health")).await
+    }
+
+    /// Trade a one-time pairing code for a device token.
+    pub async fn pair(&self, code: &str, device: &Device, event_id: Option<Uuid>) -> Result<PairResponse> {
+        let body = PairRequest {
+            code: code.trim().to_string(),
+            device_id: device.id,
+            device_name: device.name.clone(),
+            event_id,
+        };
+        self.send(self.request(reqwest::Method::POST, "/v1/pair").json(&body))
+            .await
+    }
+
+    pub async fn create_pairing_code(&self, req: &PairingCodeRequest) -> Result<PairingCode> {
+        self.send(self.request(reqwest::Method::POST, "/v1/pairing-codes").json(req))
+            .await
+    }
+
+    pub async fn devices(&self) -> Result<Vec<DeviceInfo>> {
+        self.send(self.request(reqwest::Method::GET, "/v1/devices")).await
+    }
+
+    pub async fn revoke_device(&self, id: Uuid) -> Result<DeviceInfo> {
+        self.send(self.request(reqwest::Method::POST, &format!("/v1/devices/{id}/revoke")))
+            .await
+    }
+
+    pub async fn push(&self, event_id: Uuid, changes: Vec<ChangeEnvelope>) -> Result<PushResponse> {
+        let body = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            event_id,
+            changes,
+        };
+        self.send(self.request(reqwest::Method::POST, "/v1/push").json(&body))
+            .await
+    }
+
+    pub async fn pull(&self, event_id: Uuid, after: i64, limit: usize) -> Result<PullResponse> {
+        self.send(self.request(reqwest::Method::GET, "/v1/pull").query(&[
+            ("event", event_id.to_string()),
+            ("after", after.to_string()),
+            ("limit", limit.to_string()),
+        ]))
+        .await
+    }
+}
+
+/// Pair this desk: trade the code, save the pairing in the desk's database.
+pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result<Pairing> {
+    let (device, local_event) = {
+        let s = lock(store);
+        (s.device().clone(), s.event().map(|e| e.id))
+    };
+    let client = SyncClient::new(server, None);
+    let resp = client.pair(code, &device, local_event).await?;
+    let pairing = Pairing {
+        server: client.server().to_string(),
+        token: resp.token,
+        role: resp.role,
+        event_id: resp.event_id,
+    };
+    let mut s = lock(store);
+    if let Some(ev) = s.event()
+        && ev.id != resp.event_id
+    {
+        return Err(SyncError::Core(CoreError::Invalid(format!(
+            "this desk's database holds another event ({}); pair it with a new, empty database",
+            ev.name
+        ))));
+    }
+    pairing.save(&mut s)?;
+    s.set_meta(keys::CURSOR, None)?;
+    Ok(pairing)
+}
+
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    // A panic while holding the lock leaves SQLite consistent (every write is
+    // a transaction), so the store is safe to use again.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What one sync round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoundReport {
+    pub pushed: usize,
+    pub pulled: usize,
+    pub applied: usize,
+}
+
+/// One desk's sync work, usable step by step (CLI, tests) or from [`spawn`].
+pub struct Desk {
+    pub store: Arc<Mutex<Store>>,
+    pub pairing: Pairing,
+    pub client: SyncClient,
+    pub clock: Arc<DeskClock>,
+    pub system_clock: SystemClock,
+    applied_tx: broadcast::Sender<Vec<ChangeEnvelope>>,
+}
+
+impl Desk {
+    pub fn new(store: Arc<Mutex<Store>>, pairing: Pairing, system_clock: SystemClock) -> Result<Desk> {
+        let offset = lock(&store)
+            .meta(keys::OFFSET)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+        Ok(Desk {
+            store,
+            pairing,
+            client,
+            clock: Arc::new(DeskClock::new(offset)),
+            system_clock,
+            applied_tx: broadcast::channel(256).0,
+        })
+    }
+
+    /// Corrected now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.correct((self.system_clock)())
+    }
+
+    /// Changes from other desks as they are applied here (for the UI).
+    pub fn subscribe(&self) -> broadcast::Receiver<Vec<ChangeEnvelope>> {
+        self.applied_tx.subscribe()
+    }
+
+    /// Push the whole outbox, in batches. Safe to repeat: the server ignores
+    /// change ids it already has.
+    pub async fn push_outbox(&self) -> Result<usize> {
+        let mut pushed = 0;
+        loop {
+            let batch = lock(&self.store).outbox(MAX_PUSH_CHANGES)?;
+            let Some(&(last_seq, _)) = batch.last() else {
+                return Ok(pushed);
+            };
+            let n = batch.len();
+            let changes = batch.into_iter().map(|(_, c)| c).collect();
+            let sent = (self.system_clock)();
+            let resp = self.client.push(self.pairing.event_id, changes).await?;
+            self.clock
+                .observe(sent, (self.system_clock)(), resp.server_time_ms);
+            lock(&self.store).mark_pushed(last_seq)?;
+            pushed += n;
+        }
+    }
+
+    fn cursor(&self) -> Result<i64> {
+        Ok(lock(&self.store)
+            .meta(keys::CURSOR)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Apply one page from the server and move the cursor, in that order, so a
+    /// crash between the two only re-applies (idempotent) changes.
+    fn apply_page(&self, page: &PullResponse) -> Result<usize> {
+        let now = self.now();
+        let mut s = lock(&self.store);
+        let applied = s.apply_remote(&page.changes, now)?;
+        s.set_meta(keys::CURSOR, Some(&page.cursor.to_string()))?;
+        drop(s);
+        if applied > 0 {
+            let own = lock(&self.store).device().id;
+            let others: Vec<ChangeEnvelope> = page
+                .changes
+                .iter()
+                .filter(|c| c.device_id != own)
+                .cloned()
+                .collect();
+            if !others.is_empty() {
+                let _ = self.applied_tx.send(others);
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Pull every page after the saved cursor.
+    pub async fn pull_all(&self) -> Result<(usize, usize)> {
+        let (mut pulled, mut applied) = (0, 0);
+        loop {
+            let after = self.cursor()?;
+            let sent = (self.system_clock)();
+            let page = self
+                .client
+                .pull(self.pairing.event_id, after, MAX_PULL_LIMIT)
+                .await?;
+            self.clock
+                .observe(sent, (self.system_clock)(), page.server_time_ms);
+            pulled += page.changes.len();
+            applied += self.apply_page(&page)?;
+            if !page.more {
+                return Ok((pulled, applied));
+            }
+        }
+    }
+
+    /// Push, then pull: one full round.
+    pub async fn sync_once(&self) -> Result<RoundReport> {
+        let pushed = self.push_outbox().await?;
+        let (pulled, applied) = self.pull_all().await?;
+        self.saw_server()?;
+        Ok(RoundReport {
+            pushed,
+            pulled,
+            applied,
+        })
+    }
+
+    fn saw_server(&self) -> Result<()> {
+        let mut s = lock(&self.store);
+        s.set_meta(keys::OFFSET, Some(&self.clock.offset_ms().to_string()))?;
+        s.set_meta(keys::LAST_SYNC, Some(&self.now().timestamp_millis().to_string()))?;
+        Ok(())
+    }
+
+    /// Listen to the live stream until it ends, the stream goes quiet for
+    /// too long, a push fails, or `stop` is set. Pushes whenever kicked.
+    async fn live(&self, kick: &Notify, stop: &AtomicBool, status: &StatusCell) -> Result<()> {
+        let after = self.cursor()?;
+        let resp = self
+            .client
+            .request(reqwest::Method::GET, "/v1/live")
+            .query(&[
+                ("event", self.pairing.event_id.to_string()),
+                ("after", after.to_string()),
+            ])
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| self.client.unreachable(e))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let body: Option<ErrorBody> = resp.json().await.ok();
+            let (code, message) = body
+                .map(|b| (b.error.code, b.error.message))
+                .unwrap_or_else(|| ("http".into(), format!("HTTP {status}")));
+            return Err(SyncError::Refused {
+                status,
+                code,
+                message,
+            });
+        }
+        let mut stream = resp.bytes_stream();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            tokio::select! {
+                chunk = tokio::time::timeout(LIVE_SILENCE, stream.next()) => {
+                    let chunk = match chunk {
+                        Err(_) => return Err(SyncError::Protocol("the live stream went quiet".into())),
+                        Ok(None) => return Ok(()),
+                        Ok(Some(Err(e))) => return Err(self.client.unreachable(e)),
+                        Ok(Some(Ok(c))) => c,
+                    };
+                    buf.extend_from_slice(&chunk);
+                    while let Some(end) = find_event_end(&buf) {
+                        let raw: Vec<u8> = buf.drain(..end).collect();
+                        if let Some(data) = sse_data(&raw) {
+                            let page: PullResponse = serde_json::from_str(&data)
+                                .map_err(|e| SyncError::Protocol(e.to_string()))?;
+                            self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
+                            self.apply_page(&page)?;
+                            status.synced(self)?;
+                        }
+                    }
+                }
+                _ = kick.notified() => {
+                    if self.push_outbox().await? > 0 {
+                        status.synced(self)?;
+                    }
+                }
+                _ = tick.tick() => {
+                    if lock(&self.store).outbox_status()?.waiting > 0 {
+                        self.push_outbox().await?;
+                    }
+                    status.synced(self)?;
+                }
+            }
+        }
+    }
+}
+
+/// The server sends a keep-alive at least this often; silence longer than
+/// this means the connection is dead even if TCP has not noticed.
+const LIVE_SILENCE: Duration = Duration::from_secs(12);
+
+fn find_event_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2)
+}
+
+fn sse_data(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut data = String::new();
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    (!data.is_empty()).then_some(data)
+}
+
+/// Online or not: what the status bar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    Connecting,
+    Online,
+    Offline,
+    /// The server refused this desk (revoked, or a person must act).
+    Refused,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    pub connection: Connection,
+    pub server: String,
+    pub role: Role,
+    /// Local changes waiting to upload.
+    pub waiting: u64,
+    pub last_sync_ms: Option<i64>,
+    pub clock_offset_ms: i64,
+    pub last_error: Option<String>,
+}
+
+struct StatusCell {
+    tx: watch::Sender<SyncStatus>,
+}
+
+impl StatusCell {
+    fn set(&self, f: impl FnOnce(&mut SyncStatus)) {
+        self.tx.send_modify(f);
+    }
+
+    fn synced(&self, desk: &Desk) -> Result<()> {
+        desk.saw_server()?;
+        let waiting = lock(&desk.store).outbox_status()?.waiting;
+        let now = desk.now().timestamp_millis();
+        let offset = desk.clock.offset_ms();
+        self.set(|s| {
+            s.connection = Connection::Online;
+            s.waiting = waiting;
+            s.last_sync_ms = Some(now);
+            s.clock_offset_ms = offset;
+            s.last_error = None;
+        });
+        Ok(())
+    }
+}
+
+/// The running background sync of one desk.
+pub struct SyncHandle {
+    pub status: watch::Receiver<SyncStatus>,
+    pub desk: Arc<Desk>,
+    kick: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl SyncHandle {
+    /// Tell the task there is something new to upload.
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+
+    /// Stop the task (the outbox stays on disk for next time).
+    pub async fn shutdown(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.kick.notify_one();
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Back-off after failures: 0.5 s doubling to 15 s, with ±50 % jitter so
+/// desks that lost the network together do not come back in lockstep.
+pub fn backoff(failures: u32) -> Duration {
+    let base = 500u64.saturating_mul(1 << failures.min(5)).min(15_000);
+    let jitter = rand::rng().random_range(0.5..1.5);
+    Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+/// Start the background sync task for a paired desk (needs a tokio runtime).
+pub fn spawn(desk: Desk) -> Result<SyncHandle> {
+    let waiting = lock(&desk.store).outbox_status()?.waiting;
+    let last_sync_ms = lock(&desk.store)
+        .meta(keys::LAST_SYNC)?
+        .and_then(|s| s.parse().ok());
+    let (tx, rx) = watch::channel(SyncStatus {
+        connection: Connection::Connecting,
+        server: desk.pairing.server.clone(),
+        role: desk.pairing.role,
+        waiting,
+        last_sync_ms,
+        clock_offset_ms: desk.clock.offset_ms(),
+        last_error: None,
+    });
+    let desk = Arc::new(desk);
+    let kick = Arc::new(Notify::new());
+    let stop = Arc::new(AtomicBool::new(false));
+    let task = {
+        let (desk, kick, stop) = (desk.clone(), kick.clone(), stop.clone());
+        tokio::spawn(async move {
+            let status = StatusCell { tx };
+            let mut failures = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let round = async {
+                    desk.sync_once().await?;
+                    status.synced(&desk)?;
+                    desk.live(&kick, &stop, &status).await
+                }
+                .await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (connection, error) = match round {
+                    Ok(()) => (Connection::Connecting, None),
+                    Err(e) if e.is_transient() || matches!(e, SyncError::Protocol(_)) => {
+                        (Connection::Offline, Some(e.to_string()))
+                    }
+                    Err(e) => (Connection::Refused, Some(e.to_string())),
+                };
+                let waiting = lock(&desk.store).outbox_status().map(|o| o.waiting).unwrap_or(0);
+                status.set(|s| {
+                    s.connection = connection;
+                    s.last_error = error;
+                    s.waiting = waiting;
+                });
+                failures = if connection == Connection::Connecting {
+                    0
+                } else {
+                    failures + 1
+                };
+                let wait = if connection == Connection::Refused {
+                    Duration::from_secs(30)
+                } else {
+                    backoff(failures)
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = kick.notified() => {}
+                }
+            }
+        })
+    };
+    Ok(SyncHandle {
+        status: rx,
+        desk,
+        kick,
+        stop,
+        task,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_frames_are_split_and_read() {
+        let buf = b": keep-alive\n\nevent: changes\ndata: {\"a\":1}\n\npartial";
+        let end = find_event_end(buf).unwrap();
+        assert_eq!(sse_data(&buf[..end]), None);
+        let rest = &buf[end..];
+        let end2 = find_event_end(rest).unwrap();
+        assert_eq!(sse_data(&rest[..end2]).as_deref(), Some("{\"a\":1}"));
+        assert_eq!(find_event_end(&rest[end2..]), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        for f in 0..20 {
+            let d = backoff(f).as_millis();
+            let base = (500u128 << f.min(5)).min(15_000);
+            assert!(d >= base / 2 && d <= base * 3 / 2, "{f}: {d}");
+        }
+    }
+
+    #[test]
+    fn the_desk_clock_follows_the_server() {
+        let c = DeskClock::new(0);
+        let sent = DateTime::from_timestamp_millis(1_000_000).unwrap();
+        let received = DateTime::from_timestamp_millis(1_000_100).unwrap();
+        // The server is two hours ahead of this desk.
+        c.observe(sent, received, 1_000_050 + 7_200_000);
+        assert_eq!(c.offset_ms(), 7_200_000);
+        assert_eq!(c.correct(sent).timestamp_millis(), 1_000_000 + 7_200_000);
+    }
+}

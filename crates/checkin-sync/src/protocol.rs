@@ -1,0 +1,242 @@
+//! The sync protocol, version 1: the JSON bodies desks and servers exchange.
+//! See `docs/sync-protocol.md` and the OpenAPI document the server serves at
+//! `/openapi.json`.
+
+use checkin_core::store::changes::ChangeEnvelope;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Sent in every push and pull; a server refuses versions it does not speak.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Header carrying [`PROTOCOL_VERSION`] on every request.
+pub const VERSION_HEADER: &str = "x-checkin-protocol";
+/// Most changes one push may carry.
+pub const MAX_PUSH_CHANGES: usize = 1000;
+/// Largest request body a server accepts (bytes).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest page a pull returns.
+pub const MAX_PULL_LIMIT: usize = 5000;
+
+/// What a paired device may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Entrance desks: check-ins, annulments, walk-in registrations.
+    Volunteer,
+    /// Island hosts: zone counts.
+    Host,
+    /// Import, edit, revoke, print, export, pair and revoke devices.
+    Coordinator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Volunteer => "volunteer",
+            Role::Host => "host",
+            Role::Coordinator => "coordinator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_lowercase().as_str() {
+            "volunteer" => Some(Role::Volunteer),
+            "host" => Some(Role::Host),
+            "coordinator" => Some(Role::Coordinator),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may push a change of `kind` (see `Change::kind`).
+    pub fn may_push(self, kind: &str) -> bool {
+        match self {
+            Role::Coordinator => true,
+            Role::Volunteer => matches!(kind, "checkin" | "annulment" | "scan" | "attendee" | "device"),
+            Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairRequest {
+    /// The one-time code from the coordinator (`XXXX-XXXX`).
+    pub code: String,
+    /// The desk's own device id (from its local database).
+    pub device_id: Uuid,
+    pub device_name: String,
+    /// The event this desk brings (only with the server's bootstrap code,
+    /// which pairs the first coordinator before any event exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairResponse {
+    pub device_id: Uuid,
+    /// Bearer token for every later request. Shown once; the server keeps
+    /// only its hash.
+    pub token: String,
+    pub role: Role,
+    pub event_id: Uuid,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairingCodeRequest {
+    pub event_id: Uuid,
+    pub role: Role,
+    /// Minutes the code stays valid (default 30, at most 1440).
+    #[serde(default)]
+    pub ttl_minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairingCode {
+    pub code: String,
+    pub role: Role,
+    pub event_id: Uuid,
+    pub expires_at_ms: i64,
+    /// `checkin://pair?server=…&code=…`, what the QR holds.
+    pub pairing_uri: String,
+    /// The pairing URI as an SVG QR code.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub event_id: Uuid,
+    pub changes: Vec<ChangeEnvelope>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Changes stored now.
+    pub accepted: usize,
+    /// Changes the server already had (a retry): not stored again.
+    pub duplicates: usize,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<ChangeEnvelope>,
+    /// Pass back as `after` for the next page.
+    pub cursor: i64,
+    /// More changes wait after this page.
+    pub more: bool,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub event_id: Uuid,
+    pub paired_at_ms: i64,
+    pub last_seen_ms: Option<i64>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub protocol: u32,
+    pub version: String,
+    pub server_time_ms: i64,
+}
+
+/// Every error a server returns: `{"error": {"code": …, "message": …}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// Parse `checkin://pair?server=…&code=…` (what the pairing QR holds), or a
+/// bare code with the server given separately.
+pub fn parse_pairing_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.trim().strip_prefix("checkin://pair?")?;
+    let mut server = None;
+    let mut code = None;
+    for part in rest.split('&') {
+        let (k, v) = part.split_once('=')?;
+        let v = percent_decode(v)?;
+        match k {
+            "server" => server = Some(v),
+            "code" => code = Some(v),
+            _ => {}
+        }
+    }
+    Some((server?, code?))
+}
+
+pub fn pairing_uri(server: &str, code: &str) -> String {
+    format!(
+        "checkin://pair?server={}&code={}",
+        percent_encode(server),
+        percent_encode(code)
+    )
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_uri_round_trips() {
+        let uri = pairing_uri("http://10.0.0.5:8787/base path", "ABCD-2345");
+        assert_eq!(
+            parse_pairing_uri(&uri),
+            Some(("http://10.0.0.5:8787/base path".into(), "ABCD-2345".into()))
+        );
+        assert_eq!(parse_pairing_uri("https://example.org"), None);
+        assert_eq!(parse_pairing_uri("checkin://pair?server=x"), None);
+    }
+
+    #[test]
+    fn roles_limit_what_may_be_pushed() {
+        assert!(Role::Coordinator.may_push("event"));
+        assert!(Role::Volunteer.may_push("checkin"));
+        assert!(Role::Volunteer.may_push("attendee"));
+        assert!(!Role::Volunteer.may_push("revocation"));
+        assert!(!Role::Volunteer.may_push("event"));
+        assert!(!Role::Host.may_push("attendee"));
+        assert!(Role::Host.may_push("checkin"));
+    }
+}

@@ -1,0 +1,796 @@
+//! Sync integration tests: real servers on 127.0.0.1:0 (SQLite and
+//! PostgreSQL, the same suite), real desk clients with their own databases.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use checkin_core::engine::Verdict;
+use checkin_core::model::{Direction, Method};
+use checkin_core::store::changes::Change;
+use checkin_sync::client::{Connection, SyncError};
+use checkin_sync::protocol::{PullResponse, Role};
+use checkin_tests::proxy::Proxy;
+use checkin_tests::{Backend, TestClock, TestDesk, TestServer};
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+both_backends!(
+    pairing_roles_and_revoked_devices,
+    live_check_in_reaches_the_other_desk,
+    two_offline_desks_admit_one_badge,
+    retry_after_a_lost_acknowledgement,
+    garbage_and_oversized_bodies_change_nothing,
+    clock_skew_of_two_hours,
+    faulty_network_loses_and_duplicates_nothing,
+    random_interleavings_converge,
+);
+
+/// Every change the server holds for the event, in order.
+async fn server_changes(desk: &TestDesk) -> Vec<checkin_core::store::changes::ChangeEnvelope> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: PullResponse = desk
+            .desk
+            .client
+            .pull(desk.desk.pairing.event_id, after, 5000)
+            .await
+            .expect("pull");
+        out.extend(page.changes);
+        after = page.cursor;
+        if !page.more {
+            return out;
+        }
+    }
+}
+
+fn token_of(desk: &TestDesk, name: &str) -> (uuid::Uuid, String) {
+    let s = desk.store();
+    let (a, _) = s.search(name, 1).unwrap().into_iter().next().expect("person");
+    (a.id, s.badge_token(a.id).unwrap())
+}
+
+fn refused_code(e: SyncError) -> (u16, String) {
+    match e {
+        SyncError::Refused { status, code, .. } => (status, code),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn pairing_roles_and_revoked_devices(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 20).await;
+    // The bootstrap code works once.
+    let dir = tempfile::tempdir().unwrap();
+    let other =
+        checkin_core::store::Store::open_local(&dir.path().join("x.db"), "x", chrono::Utc::now()).unwrap();
+    let other = std::sync::Mutex::new(other);
+    let e = checkin_sync::client::pair_desk(&other, &server.url, &server.bootstrap)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused_code(e),
+        (403, "invalid_code".into()),
+        "a used code is refused"
+    );
+
+    let vol = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 1",
+        TestClock::default(),
+    )
+    .await;
+    let host = TestDesk::join(&coord, &server.url, Role::Host, "Остров 1", TestClock::default()).await;
+    assert_eq!(vol.store().event().unwrap().id, coord.desk.pairing.event_id);
+    assert_eq!(vol.store().attendee_count().unwrap(), 20);
+
+    // Only coordinators pair desks and see devices.
+    for d in [&vol, &host] {
+        let e = d
+            .desk
+            .client
+            .create_pairing_code(&checkin_sync::protocol::PairingCodeRequest {
+                event_id: d.desk.pairing.event_id,
+                role: Role::Coordinator,
+                ttl_minutes: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused_code(e), (403, "forbidden".into()));
+        assert_eq!(
+            refused_code(d.desk.client.devices().await.unwrap_err()),
+            (403, "forbidden".into())
+        );
+    }
+    let devices = coord.desk.client.devices().await.unwrap();
+    let names: HashSet<_> = devices.iter().map(|d| d.name.as_str()).collect();
+    assert!(
+        names.contains("Стойка 1") && names.contains("Остров 1"),
+        "{names:?}"
+    );
+
+    // A volunteer may not revoke people; a host may not edit attendees.
+    let before = server_changes(&coord).await.len();
+    let (anna, _) = token_of(&coord, "Чупшева");
+    vol.store().set_revoked(anna, true, "test", vol.now()).unwrap();
+    let (status, code) = refused_code(vol.desk.push_outbox().await.unwrap_err());
+    assert_eq!((status, code.as_str()), (403, "forbidden"));
+    let mut a = host.store().attendee(anna).unwrap().unwrap();
+    a.organization = Some("changed by a host".into());
+    host.store().save_attendee(a, host.now()).unwrap();
+    assert_eq!(refused_code(host.desk.push_outbox().await.unwrap_err()).0, 403);
+    assert_eq!(
+        server_changes(&coord).await.len(),
+        before,
+        "a refused push stores nothing"
+    );
+
+    // No token, or a made-up one: 401 with the error shape.
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{}/v1/pull?event={}",
+            server.url, coord.desk.pairing.event_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let r = http
+        .get(format!(
+            "{}/v1/pull?event={}",
+            server.url, coord.desk.pairing.event_id
+        ))
+        .bearer_auth("AAAA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A revoked desk is refused at once, and its live stream is cut.
+    let vol2 = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 2",
+        TestClock::default(),
+    )
+    .await;
+    let vol2_id = vol2.store().device().id;
+    let handle = checkin_sync::spawn(vol2.via(&server.url)).unwrap();
+    let mut status = handle.status.clone();
+    wait_for(&mut status, |s| s.connection == Connection::Online).await;
+    coord.desk.client.revoke_device(vol2_id).await.unwrap();
+    assert_eq!(
+        refused_code(vol2.desk.pull_all().await.unwrap_err()),
+        (403, "device_revoked".into())
+    );
+    wait_for(&mut status, |s| s.connection == Connection::Refused).await;
+    handle.shutdown().await;
+
+    // The OpenAPI document lists every route.
+    let doc: serde_json::Value = http
+        .get(format!("{}/openapi.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/health",
+        "/v1/pair",
+        "/v1/pairing-codes",
+        "/v1/devices",
+        "/v1/devices/{id}/revoke",
+        "/v1/push",
+        "/v1/pull",
+        "/v1/live",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
+    }
+}
+
+async fn wait_for(
+    rx: &mut tokio::sync::watch::Receiver<checkin_sync::SyncStatus>,
+    f: impl Fn(&checkin_sync::SyncStatus) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f(&rx.borrow_and_update()) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "status never matched: {:?}", *rx.borrow());
+        let _ = tokio::time::timeout(left, rx.changed()).await;
+    }
+}
+
+async fn live_check_in_reaches_the_other_desk(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 50).await;
+    let d1 = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 1",
+        TestClock::default(),
+    )
+    .await;
+    let d2 = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 2",
+        TestClock::default(),
+    )
+    .await;
+    let h1 = checkin_sync::spawn(d1.via(&server.url)).unwrap();
+    let h2 = checkin_sync::spawn(d2.via(&server.url)).unwrap();
+    for h in [&h1, &h2] {
+        wait_for(&mut h.status.clone(), |s| s.connection == Connection::Online).await;
+    }
+    let door = d1.location("Вход A");
+    let mut delays = Vec::new();
+    for name in ["Чупшева", "Смирнов", "Кузнецов", "John Smith"] {
+        let (id, token) = token_of(&coord, name);
+        let start = Instant::now();
+        let out = d1.store().scan(&token, door, Direction::In, d1.now()).unwrap();
+        assert_eq!(out.verdict.name(), "admitted");
+        h1.kick();
+        let day = d2.store().day_of(d2.now()).unwrap();
+        loop {
+            let seen = d2.store().checkins_of(id).unwrap().iter().any(|c| c.day == day);
+            if seen {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "desk 2 never heard of {name}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        delays.push(start.elapsed());
+        // The same badge at desk 2 is already checked in, by desk 1.
+        let again = d2.store().scan(&token, door, Direction::In, d2.now()).unwrap();
+        match again.verdict {
+            Verdict::AlreadyCheckedIn { first, .. } => assert_eq!(first.device_name, "Стойка 1"),
+            v => panic!("expected already_checked_in, got {v:?}"),
+        }
+    }
+    let worst = delays.iter().max().unwrap();
+    eprintln!("live delivery desk 1 → desk 2: {delays:?}");
+    assert!(
+        *worst < Duration::from_secs(1),
+        "a check-in took {worst:?} to reach the other desk"
+    );
+    h1.shutdown().await;
+    h2.shutdown().await;
+}
+
+async fn two_offline_desks_admit_one_badge(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 30).await;
+    let d1 = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 1",
+        TestClock::default(),
+    )
+    .await;
+    let d2 = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 2",
+        TestClock::default(),
+    )
+    .await;
+    let (anna, token) = token_of(&coord, "Чупшева");
+    // Both offline: both admit, both keep the record.
+    let o1 = d1
+        .store()
+        .scan(&token, d1.location("Вход A"), Direction::In, d1.now())
+        .unwrap();
+    let o2 = d2
+        .store()
+        .scan(&token, d2.location("Вход B"), Direction::In, d2.now())
+        .unwrap();
+    assert_eq!((o1.verdict.name(), o2.verdict.name()), ("admitted", "admitted"));
+    for d in [&d1, &d2, &coord, &d1] {
+        d.desk.sync_once().await.unwrap();
+    }
+    for d in [&d1, &d2, &coord] {
+        let s = d.store();
+        let day = s.day_of(d.now()).unwrap();
+        let dups = s.duplicates_on(day).unwrap();
+        assert_eq!(dups.len(), 1, "one duplicate");
+        assert_eq!(dups[0].attendee_id, anna);
+        assert_eq!(dups[0].admissions.len(), 2);
+        let c = s.counters(d.now()).unwrap();
+        assert_eq!(c.checked_in, 1, "counted once");
+        assert_eq!(c.duplicates, 1);
+        drop(s);
+    }
+    assert_eq!(d1.digest(), d2.digest());
+    assert_eq!(d1.digest(), coord.digest());
+    // The first admission is the same everywhere.
+    let first = |d: &TestDesk| {
+        let s = d.store();
+        let day = s.day_of(d.now()).unwrap();
+        s.duplicates_on(day).unwrap()[0].admissions[0].checkin_id
+    };
+    assert_eq!(first(&d1), first(&d2));
+}
+
+async fn retry_after_a_lost_acknowledgement(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 10).await;
+    let d = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 1",
+        TestClock::default(),
+    )
+    .await;
+    let zone = d.location("Остров 1");
+    for _ in 0..5 {
+        d.store().count_anonymous(zone, Direction::In, d.now()).unwrap();
+    }
+    let batch: Vec<_> = d
+        .store()
+        .outbox(100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert!(batch.len() >= 5);
+    let first = d
+        .desk
+        .client
+        .push(d.desk.pairing.event_id, batch.clone())
+        .await
+        .unwrap();
+    assert_eq!((first.accepted, first.duplicates), (batch.len(), 0));
+    // The reply was "lost": the desk sends the same batch again.
+    let retry = d
+        .desk
+        .client
+        .push(d.desk.pairing.event_id, batch.clone())
+        .await
+        .unwrap();
+    assert_eq!((retry.accepted, retry.duplicates), (0, batch.len()));
+    let on_server = server_changes(&coord).await;
+    let checkins = on_server
+        .iter()
+        .filter(|c| matches!(c.change, Change::CheckIn(_)) && c.device_id == d.store().device().id)
+        .count();
+    assert_eq!(checkins, 5);
+    let ids: HashSet<_> = on_server.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), on_server.len(), "no change id twice");
+}
+
+async fn garbage_and_oversized_bodies_change_nothing(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 10).await;
+    let d = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Стойка 1",
+        TestClock::default(),
+    )
+    .await;
+    let before = server_changes(&coord).await.len();
+    let http = reqwest::Client::new();
+    let token = d.desk.pairing.token.clone();
+    let push = |body: Vec<u8>| {
+        http.post(format!("{}/v1/push", server.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let expect = async |r: reqwest::Response, status: u16, code: &str| {
+        assert_eq!(r.status().as_u16(), status);
+        let body: serde_json::Value = r.json().await.expect("a JSON error body");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().len() > 10);
+    };
+    expect(
+        push(b"not json at all".to_vec()).await.unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+    expect(
+        push(vec![0xff, 0xfe, 0x00, 0x13]).await.unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+    expect(
+        push(br#"{"protocol":1,"event_id":"nope","changes":[]}"#.to_vec())
+            .await
+            .unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+    expect(push(vec![b' '; 9 * 1024 * 1024]).await.unwrap(), 413, "too_large").await;
+    let event_id = d.desk.pairing.event_id;
+    let wrong_version = serde_json::json!({"protocol": 99, "event_id": event_id, "changes": []});
+    expect(
+        push(serde_json::to_vec(&wrong_version).unwrap()).await.unwrap(),
+        400,
+        "protocol_version",
+    )
+    .await;
+    // A good change next to a forged one (made by another device): nothing stored.
+    d.store()
+        .count_anonymous(d.location("Остров 2"), Direction::In, d.now())
+        .unwrap();
+    let mut batch: Vec<_> = d
+        .store()
+        .outbox(10)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let mut forged = batch[0].clone();
+    forged.id = checkin_core::model::new_id(d.now());
+    forged.device_id = coord.store().device().id;
+    batch.push(forged);
+    let body = serde_json::json!({"protocol": 1, "event_id": event_id, "changes": batch});
+    expect(
+        push(serde_json::to_vec(&body).unwrap()).await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    let r = http
+        .get(format!("{}/v1/pull?event=garbage", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    expect(r, 400, "bad_request").await;
+    assert_eq!(server_changes(&coord).await.len(), before, "nothing stored");
+    // The desk itself still syncs fine afterwards.
+    d.desk.sync_once().await.unwrap();
+    assert_eq!(d.store().outbox_status().unwrap().waiting, 0);
+}
+
+async fn clock_skew_of_two_hours(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 10).await;
+    let two_h = 2 * 3600 * 1000;
+    let ahead = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Спешит",
+        TestClock::skewed(two_h),
+    )
+    .await;
+    let behind = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Отстаёт",
+        TestClock::skewed(-two_h),
+    )
+    .await;
+    // After one sync both desks know the server's time.
+    for d in [&ahead, &behind] {
+        let err = (d.now() - chrono::Utc::now()).num_milliseconds().abs();
+        assert!(err < 2000, "{} ms off after sync", err);
+    }
+    let (anna, token) = token_of(&coord, "Чупшева");
+    // Two rounds, each desk edits last once: the later edit (in real time) wins everywhere.
+    for (first, second, expected) in [(&ahead, &behind, "Отстаёт"), (&behind, &ahead, "Спешит")]
+    {
+        for (d, org) in [(first, "first"), (second, "second")] {
+            let mut a = d.store().attendee(anna).unwrap().unwrap();
+            a.organization = Some(format!("{org} {}", d.store().device().name));
+            d.store().save_attendee(a, d.now()).unwrap();
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        for d in [first, second, &coord, first] {
+            d.desk.sync_once().await.unwrap();
+        }
+        for d in [&ahead, &behind, &coord] {
+            let org = d.store().attendee(anna).unwrap().unwrap().organization.unwrap();
+            assert_eq!(org, format!("second {expected}"));
+        }
+    }
+    // A check-in from the fast desk carries the real time.
+    let out = ahead
+        .store()
+        .scan(&token, ahead.location("Вход A"), Direction::In, ahead.now())
+        .unwrap();
+    assert_eq!(out.verdict.name(), "admitted");
+    let c = ahead.store().checkins_of(anna).unwrap().pop().unwrap();
+    assert!((c.at - chrono::Utc::now()).num_seconds().abs() < 5);
+    assert_eq!(ahead.digest(), {
+        for d in [&ahead, &behind, &coord, &ahead] {
+            d.desk.sync_once().await.unwrap();
+        }
+        behind.digest()
+    });
+}
+
+async fn faulty_network_loses_and_duplicates_nothing(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 200).await;
+    let proxy = Proxy::start(&server.url).await;
+    let mut desks = Vec::new();
+    for i in 0..3 {
+        desks.push(
+            TestDesk::join(
+                &coord,
+                &server.url,
+                Role::Volunteer,
+                &format!("Стойка {i}"),
+                TestClock::default(),
+            )
+            .await,
+        );
+    }
+    let faults = &proxy.faults;
+    faults
+        .drop_permille
+        .store(200, std::sync::atomic::Ordering::Relaxed);
+    faults
+        .cut_permille
+        .store(300, std::sync::atomic::Ordering::Relaxed);
+    faults
+        .max_delay_ms
+        .store(20, std::sync::atomic::Ordering::Relaxed);
+    let handles: Vec<_> = desks
+        .iter()
+        .map(|d| checkin_sync::spawn(d.via(&proxy.url)).unwrap())
+        .collect();
+    let people = coord.store().attendees().unwrap();
+    let mut admitted = 0;
+    for round in 0..40 {
+        for (i, d) in desks.iter().enumerate() {
+            let a = &people[round * 3 + i];
+            let out = d
+                .store()
+                .check_in_attendee(a.id, d.location("Вход A"), Direction::In, Method::Search, d.now())
+                .unwrap();
+            if out.verdict.name() == "admitted" {
+                admitted += 1;
+            }
+            handles[i].kick();
+        }
+        if round == 20 {
+            // The network goes down entirely for a while.
+            faults.down.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if round == 28 {
+            faults.down.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    assert_eq!(admitted, 120);
+    faults.calm();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let waiting: u64 = desks
+            .iter()
+            .map(|d| d.store().outbox_status().unwrap().waiting)
+            .sum();
+        if waiting == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{waiting} changes never uploaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for h in handles {
+        h.shutdown().await;
+    }
+    let on_server = server_changes(&coord).await;
+    let checkins: Vec<_> = on_server
+        .iter()
+        .filter_map(|c| match &c.change {
+            Change::CheckIn(ci) => Some(ci.id),
+            _ => None,
+        })
+        .collect();
+    let unique: HashSet<_> = checkins.iter().collect();
+    assert_eq!(checkins.len(), 120, "every acknowledged check-in on the server");
+    assert_eq!(unique.len(), 120, "exactly once");
+    for d in desks.iter().chain([&coord]) {
+        d.desk.sync_once().await.unwrap();
+    }
+    let digest = coord.digest();
+    for d in &desks {
+        assert_eq!(d.digest(), digest, "desk converged");
+    }
+    eprintln!(
+        "proxy faults: {} connections refused, {} replies cut",
+        faults.drops.load(std::sync::atomic::Ordering::Relaxed),
+        faults.cuts.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    assert!(faults.cuts.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
+/// One step of a random interleaving.
+#[derive(Debug, Clone)]
+enum Op {
+    Scan { desk: usize, person: usize },
+    Zone { desk: usize, person: usize },
+    UndoLast { desk: usize },
+    Edit { desk: usize, person: usize, org: u8 },
+    Revoke { person: usize, revoked: bool },
+    Sync { desk: usize },
+}
+
+fn ops(seed: u64, n: usize) -> Vec<Op> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let desk = rng.random_range(0..4);
+            let person = rng.random_range(0..8);
+            match rng.random_range(0..10) {
+                0..=2 => Op::Scan { desk, person },
+                3 => Op::Zone { desk, person },
+                4 => Op::UndoLast { desk },
+                5 => Op::Edit {
+                    desk: rng.random_range(0..1),
+                    person,
+                    org: rng.random(),
+                },
+                6 => Op::Revoke {
+                    person,
+                    revoked: rng.random(),
+                },
+                _ => Op::Sync { desk },
+            }
+        })
+        .collect()
+}
+
+async fn random_interleavings_converge(b: Backend) {
+    // Seeds are fixed so a failure repeats; more cases run with
+    // CHECKIN_CONVERGENCE_CASES.
+    let cases: u64 = std::env::var("CHECKIN_CONVERGENCE_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    for seed in 0..cases {
+        let Some(server) = TestServer::start(b).await else {
+            return;
+        };
+        let coord = TestDesk::coordinator(&server, 8).await;
+        let mut desks = vec![];
+        for i in 0..3 {
+            let role = if i == 2 { Role::Host } else { Role::Volunteer };
+            desks.push(
+                TestDesk::join(&coord, &server.url, role, &format!("D{i}"), TestClock::default()).await,
+            );
+        }
+        let all: Vec<&TestDesk> = std::iter::once(&coord).chain(desks.iter()).collect();
+        let people = coord.store().attendees().unwrap();
+        let plan = ops(seed, 60);
+        for op in &plan {
+            match op.clone() {
+                Op::Scan { desk, person } if desk != 3 => {
+                    let d = all[desk];
+                    let token = coord.store().badge_token(people[person].id).unwrap();
+                    d.store()
+                        .scan(&token, d.location("Вход A"), Direction::In, d.now())
+                        .unwrap();
+                }
+                Op::Scan { desk, person } | Op::Zone { desk, person } => {
+                    let d = all[desk];
+                    let token = coord.store().badge_token(people[person].id).unwrap();
+                    d.store()
+                        .scan(&token, d.location("Остров 1"), Direction::In, d.now())
+                        .unwrap();
+                }
+                Op::UndoLast { desk } => {
+                    let d = all[desk];
+                    let last = d.store().last_checkin().unwrap();
+                    if let Some(c) = last {
+                        d.store().annul(c.id, "проба", d.now()).unwrap();
+                    }
+                }
+                Op::Edit { desk, person, org } => {
+                    let d = all[desk];
+                    let mut a = d.store().attendee(people[person].id).unwrap().unwrap();
+                    a.organization = Some(format!("org {org}"));
+                    d.store().save_attendee(a, d.now()).unwrap();
+                }
+                Op::Revoke { person, revoked } => {
+                    coord
+                        .store()
+                        .set_revoked(people[person].id, revoked, "проба", coord.now())
+                        .unwrap();
+                }
+                Op::Sync { desk } => {
+                    all[desk].desk.sync_once().await.unwrap();
+                }
+            }
+        }
+        for _ in 0..2 {
+            for d in &all {
+                d.desk.sync_once().await.unwrap();
+            }
+        }
+        let digest = coord.digest();
+        for d in &desks {
+            assert_eq!(d.digest(), digest, "seed {seed}: desks diverged after {plan:?}");
+        }
+        // Counters agree too: every count counts a person once.
+        let counts: Vec<_> = all
+            .iter()
+            .map(|d| d.store().counters(d.now()).unwrap().checked_in)
+            .collect();
+        assert!(counts.windows(2).all(|w| w[0] == w[1]), "seed {seed}: {counts:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_instances_share_one_database() {
+    let Some(a) = TestServer::start(Backend::Postgres).await else {
+        return;
+    };
+    let b = a.another_instance().await;
+    let coord = TestDesk::coordinator(&a, 20).await;
+    let d1 = TestDesk::join(&coord, &a.url, Role::Volunteer, "через A", TestClock::default()).await;
+    let d2 = TestDesk::join(&coord, &b.url, Role::Volunteer, "через B", TestClock::default()).await;
+    let h2 = checkin_sync::spawn(d2.via(&b.url)).unwrap();
+    wait_for(&mut h2.status.clone(), |s| s.connection == Connection::Online).await;
+    let (anna, token) = token_of(&coord, "Чупшева");
+    d1.store()
+        .scan(&token, d1.location("Вход A"), Direction::In, d1.now())
+        .unwrap();
+    let start = Instant::now();
+    d1.desk.sync_once().await.unwrap();
+    while d2.store().checkins_of(anna).unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "instance B never served desk 1's check-in"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("across instances: {:?}", start.elapsed());
+    h2.shutdown().await;
+    d2.desk.sync_once().await.unwrap();
+    d1.desk.sync_once().await.unwrap();
+    assert_eq!(d1.digest(), d2.digest());
+}
