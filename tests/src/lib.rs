@@ -169,14 +169,17 @@ impl TestDesk {
     }
 
     /// A coordinator desk paired with `code` at `url`.
-    pub async fn coordinator_with_code(url: &str, code: &str, attendees: usize, clock: TestClock) -> TestDesk {
+    pub async fn coordinator_with_code(
+        url: &str,
+        code: &str,
+        attendees: usize,
+        clock: TestClock,
+    ) -> TestDesk {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_local(&dir.path().join("desk.db"), "Координатор", clock.now()).unwrap();
         demo::create_event(&mut store, attendees, clock.now()).unwrap();
         let store = Arc::new(Mutex::new(store));
-        let pairing = pair_desk(&store, url, code)
-            .await
-            .expect("pair coordinator");
+        let pairing = pair_desk(&store, url, code).await.expect("pair coordinator");
         let desk = Desk::new(store.clone(), pairing, clock.as_system_clock()).unwrap();
         desk.sync_once().await.expect("upload the event");
         let locations = locations_of(&store);

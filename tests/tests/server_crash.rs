@@ -94,18 +94,29 @@ async fn server_killed_during_pushes_loses_and_duplicates_nothing() {
     let mut failures = 0;
     for p in pushers {
         let left = deadline.saturating_duration_since(Instant::now());
-        failures += tokio::time::timeout(left, p).await.expect("pushes finish").unwrap();
+        failures += tokio::time::timeout(left, p)
+            .await
+            .expect("pushes finish")
+            .unwrap();
     }
     eprintln!("pushed in {:?}", t0.elapsed());
     eprintln!("{kills} kills, {failures} failed pushes retried");
-    assert!(failures > 0, "the kills never hit a push: the test proved nothing");
+    assert!(
+        failures > 0,
+        "the kills never hit a push: the test proved nothing"
+    );
     for d in &desks {
         assert_eq!(d.store().outbox_status().unwrap().waiting, 0);
     }
     let mut ids = Vec::new();
     let mut after = 0;
     loop {
-        let page = coord.desk.client.pull(coord.desk.pairing.event_id, after, 5000).await.unwrap();
+        let page = coord
+            .desk
+            .client
+            .pull(coord.desk.pairing.event_id, after, 5000)
+            .await
+            .unwrap();
         ids.extend(page.changes.iter().filter_map(|c| match &c.change {
             Change::CheckIn(ci) => Some(ci.id),
             _ => None,

@@ -179,8 +179,18 @@ fn test() -> Result<()> {
 }
 
 fn bench() -> Result<()> {
+    ensure_packages(TEST_PACKAGES)?;
     step(
-        "benchmarks (release)",
+        "core benchmarks (release)",
         cargo().args(["bench", "-p", "checkin-core", "--bench", "core"]),
-    )
+    )?;
+    let pg = postgres::Cluster::start()
+        .map_err(|e| eprintln!("==> no PostgreSQL ({e:#}): its rows are skipped"))
+        .ok();
+    let mut sync = cargo();
+    sync.args(["bench", "-p", "checkin-tests", "--bench", "sync"]);
+    if let Some(c) = &pg {
+        sync.env("CHECKIN_TEST_PG", &c.url);
+    }
+    step("sync benchmarks (release)", &mut sync)
 }

@@ -1,0 +1,292 @@
+//! Sync benchmark (`cargo xtask bench`): a real server on loopback, real
+//! HTTP clients. For each storage backend (PostgreSQL when `CHECKIN_TEST_PG`
+//! is set): 50 desks push 2,000 check-ins each at once; one more desk listens
+//! live and we measure how long each check-in takes to reach it; a new desk
+//! downloads 20,000 attendees. `--quick` (or running under `cargo test`)
+//! uses small sizes as a smoke run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use checkin_core::hlc::Hlc;
+use checkin_core::model::{CheckIn, Device, Direction, Method, new_id};
+use checkin_core::store::changes::{Change, ChangeEnvelope};
+use checkin_sync::client::SyncClient;
+use checkin_sync::protocol::{PairingCodeRequest, Role};
+use checkin_tests::{Backend, TestClock, TestDesk, TestServer};
+use chrono::Utc;
+use uuid::Uuid;
+
+struct Sizes {
+    desks: usize,
+    per_desk: usize,
+    batch: usize,
+    attendees: usize,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
+    let server = TestServer::start(backend).await?;
+    let build = Instant::now();
+    let coord = TestDesk::coordinator(&server, sizes.attendees).await;
+    let upload = build.elapsed();
+    let event_id = coord.desk.pairing.event_id;
+    let people: Vec<Uuid> = coord.store().attendees().unwrap().iter().map(|a| a.id).collect();
+    let door = coord.location("Вход A");
+    let day = coord.store().day_of(Utc::now()).unwrap();
+
+    // A new desk's first full download.
+    let start = Instant::now();
+    let fresh = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Новая стойка",
+        TestClock::default(),
+    )
+    .await;
+    let first_sync = start.elapsed();
+    let raw = SyncClient::new(&server.url, Some(&fresh.desk.pairing.token));
+    let start = Instant::now();
+    let mut after = 0;
+    let mut pulled = 0;
+    loop {
+        let page = raw.pull(event_id, after, 5000).await.unwrap();
+        pulled += page.changes.len();
+        after = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let download = start.elapsed();
+
+    // The listening desk: when does each check-in arrive?
+    let listener = TestDesk::join(
+        &coord,
+        &server.url,
+        Role::Volunteer,
+        "Слушатель",
+        TestClock::default(),
+    )
+    .await;
+    let handle = checkin_sync::spawn(listener.via(&server.url)).unwrap();
+    let mut status = handle.status.clone();
+    while status.borrow_and_update().connection != checkin_sync::Connection::Online {
+        status.changed().await.unwrap();
+    }
+    let sent: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    let arrived: Arc<Mutex<Vec<(Uuid, Instant)>>> = Arc::default();
+    let mut rx = handle.desk.subscribe();
+    let total = sizes.desks * sizes.per_desk;
+    let collector = {
+        let arrived = arrived.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while n < total {
+                let Ok(batch) = rx.recv().await else { break };
+                let now = Instant::now();
+                let mut a = arrived.lock().unwrap();
+                for c in batch {
+                    if let Change::CheckIn(ci) = c.change {
+                        a.push((ci.id, now));
+                        n += 1;
+                    }
+                }
+            }
+        })
+    };
+
+    // 50 desks, each paired for real, each with its own check-ins.
+    let mut clients = Vec::new();
+    for i in 0..sizes.desks {
+        let code = coord
+            .desk
+            .client
+            .create_pairing_code(&PairingCodeRequest {
+                event_id,
+                role: Role::Volunteer,
+                ttl_minutes: None,
+            })
+            .await
+            .unwrap();
+        let device = Device {
+            id: new_id(Utc::now()),
+            name: format!("Стойка {i}"),
+        };
+        let resp = SyncClient::new(&server.url, None)
+            .pair(&code.code, &device, None)
+            .await
+            .unwrap();
+        let batches: Vec<Vec<ChangeEnvelope>> = (0..sizes.per_desk)
+            .map(|k| {
+                let now = Utc::now();
+                let hlc = Hlc {
+                    ms: now.timestamp_millis(),
+                    counter: k as u32,
+                    node: device.id,
+                };
+                ChangeEnvelope {
+                    id: new_id(now),
+                    event_id,
+                    hlc,
+                    device_id: device.id,
+                    change: Change::CheckIn(CheckIn {
+                        id: new_id(now),
+                        attendee_id: Some(people[(i * sizes.per_desk + k) % people.len()]),
+                        location_id: door,
+                        device_id: device.id,
+                        direction: Direction::In,
+                        method: Method::Scan,
+                        at: now,
+                        day,
+                        annulled_by: None,
+                    }),
+                }
+            })
+            .collect::<Vec<_>>()
+            .chunks(sizes.batch)
+            .map(|c| c.to_vec())
+            .collect();
+        clients.push((SyncClient::new(&server.url, Some(&resp.token)), batches));
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|(client, batches)| {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                let mut failed = 0;
+                let mut lat = Vec::new();
+                for batch in batches {
+                    let t = Instant::now();
+                    {
+                        let mut s = sent.lock().unwrap();
+                        for c in &batch {
+                            if let Change::CheckIn(ci) = &c.change {
+                                s.insert(ci.id, t);
+                            }
+                        }
+                    }
+                    if client.push(event_id, batch).await.is_err() {
+                        failed += 1;
+                    }
+                    lat.push(t.elapsed());
+                }
+                (failed, lat)
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    let mut push_lat = Vec::new();
+    for t in tasks {
+        let (f, l) = t.await.unwrap();
+        failed += f;
+        push_lat.extend(l);
+    }
+    let push_time = start.elapsed();
+    let _ = tokio::time::timeout(Duration::from_secs(30), collector).await;
+    handle.shutdown().await;
+    push_lat.sort();
+    let sent = sent.lock().unwrap();
+    let mut live: Vec<Duration> = arrived
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(id, at)| sent.get(id).map(|s| at.saturating_duration_since(*s)))
+        .collect();
+    live.sort();
+    let delivered = live.len();
+    let throughput = total as f64 / push_time.as_secs_f64();
+    let name = match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    };
+    let yes = |b: bool| if b { "yes" } else { "NO" };
+    Some(vec![
+        format!(
+            "| {name:<10} | push throughput          | {:>9.0} check-ins/s | ≥ 5,000/s           | {:<4} | {} desks × {} in batches of {}; {failed} failed requests; push p99 {}",
+            throughput,
+            yes(throughput >= 5000.0 && failed == 0),
+            sizes.desks,
+            sizes.per_desk,
+            sizes.batch,
+            ms(pct(&push_lat, 0.99))
+        ),
+        format!(
+            "| {name:<10} | live delivery under load | {:>19} | p99 ≤ 1 s           | {:<4} | median {}; {delivered}/{total} reached the listening desk",
+            ms(pct(&live, 0.99)),
+            yes(pct(&live, 0.99) <= Duration::from_secs(1) && delivered == total),
+            ms(pct(&live, 0.5)),
+        ),
+        format!(
+            "| {name:<10} | download {} attendees | {:>19} | ≤ 2 s (compressed)  | {:<4} | {pulled} changes over HTTP (gzip); pair + download + apply into the desk's SQLite {}; coordinator upload {}",
+            sizes.attendees,
+            ms(download),
+            yes(download <= Duration::from_secs(2)),
+            ms(first_sync),
+            ms(upload),
+        ),
+    ])
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench") || std::env::args().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            desks: 4,
+            per_desk: 50,
+            batch: 10,
+            attendees: 200,
+        }
+    } else {
+        Sizes {
+            desks: 50,
+            per_desk: 2000,
+            batch: 50,
+            attendees: 20_000,
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        match rt.block_on(run(backend, &sizes)) {
+            Some(r) => rows.extend(r),
+            None => rows.push(format!(
+                "| {backend:?} | skipped: no PostgreSQL (cargo xtask bench starts one) |"
+            )),
+        }
+    }
+    println!();
+    println!(
+        "sync: server and all clients on this machine's 2 cores, loopback{}",
+        if quick {
+            " — smoke run, not a measurement"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "| backend    | benchmark                |              result | target              | ok   | note"
+    );
+    println!(
+        "|------------|--------------------------|---------------------|---------------------|------|-----"
+    );
+    for r in rows {
+        println!("{r}");
+    }
+}
