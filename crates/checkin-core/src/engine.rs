@@ -414,7 +414,10 @@ impl Store {
         // letters for QWERTY keys: map back when that yields a badge token
         // or a known ticket code (and the text as typed is no ticket code).
         let mapped;
-        let trimmed = if trimmed.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё')) {
+        let trimmed = if trimmed
+            .chars()
+            .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+        {
             let fixed = crate::scan::fix_keyboard_layout(trimmed);
             if badge::decode(&fixed).is_ok()
                 || (self.attendee_by_ticket(trimmed)?.is_none() && self.attendee_by_ticket(&fixed)?.is_some())
@@ -1063,7 +1066,12 @@ mod tests {
         let us = "QWERTYUIOPASDFGHJKLZXCVBNMqwertyuiopasdfghjklzxcvbnm";
         let ru = "ЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬйцукенгшщзфывапролдячсмить";
         s.chars()
-            .map(|c| us.chars().position(|u| u == c).map(|i| ru.chars().nth(i).unwrap()).unwrap_or(c))
+            .map(|c| {
+                us.chars()
+                    .position(|u| u == c)
+                    .map(|i| ru.chars().nth(i).unwrap())
+                    .unwrap_or(c)
+            })
             .collect()
     }
 

@@ -67,7 +67,9 @@ pub enum Effort {
 /// error: the result is empty).
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("the frame is {width}×{height} but has {len} bytes instead of width × height; pass 8-bit grey pixels, row by row")]
+    #[error(
+        "the frame is {width}×{height} but has {len} bytes instead of width × height; pass 8-bit grey pixels, row by row"
+    )]
     FrameSize { width: u32, height: u32, len: usize },
     #[error("could not read the image ({0}); use a PNG or JPEG file")]
     Image(#[from] image::ImageError),
@@ -81,7 +83,12 @@ pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> Result<Vec<Decoded>,
 
 /// Decodes the QR codes in an 8-bit grey frame with the given effort.
 /// Returns an empty list when no code is read (at most one code today).
-pub fn decode_luma_with(width: u32, height: u32, luma: &[u8], effort: Effort) -> Result<Vec<Decoded>, ScanError> {
+pub fn decode_luma_with(
+    width: u32,
+    height: u32,
+    luma: &[u8],
+    effort: Effort,
+) -> Result<Vec<Decoded>, ScanError> {
     if luma.len() != width as usize * height as usize {
         return Err(ScanError::FrameSize {
             width,
@@ -371,6 +378,21 @@ fn content(result: &RXingResult, det: Detector) -> Option<(Option<String>, Vec<u
     }
 }
 
+/// The same four points, the first kept first, the others in clockwise order
+/// around their centre (image coordinates: y down), so the outline never
+/// crosses itself.
+fn clockwise(pts: [(f32, f32); 4]) -> [(f32, f32); 4] {
+    let cx = pts.iter().map(|p| p.0).sum::<f32>() / 4.0;
+    let cy = pts.iter().map(|p| p.1).sum::<f32>() / 4.0;
+    let angle = |p: &(f32, f32)| {
+        let a = (p.1 - cy).atan2(p.0 - cx) - (pts[0].1 - cy).atan2(pts[0].0 - cx);
+        a.rem_euclid(std::f32::consts::TAU)
+    };
+    let mut out = pts;
+    out.sort_by(|a, b| angle(a).total_cmp(&angle(b)));
+    out
+}
+
 /// The symbol's four corners, clockwise from its top-left, in the caller's
 /// pixel coordinates.
 fn corners(result: &RXingResult, det: Detector, scale: f32) -> [(f32, f32); 4] {
@@ -380,7 +402,7 @@ fn corners(result: &RXingResult, det: Detector, scale: f32) -> [(f32, f32); 4] {
         .map(|p| (p.x * scale, p.y * scale))
         .collect();
     match (det, p.len()) {
-        (Cpp, 4..) => [p[0], p[1], p[2], p[3]],
+        (Cpp, 4..) => clockwise([p[0], p[1], p[2], p[3]]),
         (_, 3..) => {
             // Finder-pattern centres: bottom-left, top-left, top-right. Their
             // corners lie about 3.5 modules further out; a version-3 code

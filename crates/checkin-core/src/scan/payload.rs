@@ -45,7 +45,12 @@ pub(crate) fn is_strict_shift_jis(bytes: &[u8]) -> bool {
             // A half-width kana letter (not ｰ or punctuation) that is not
             // also a Cyrillic letter in Windows-1251 or KOI8-R.
             evidence |= matches!(b, 0xA6..=0xAF | 0xB1..=0xBF) && !is_cyrillic_byte(b);
-            if (b == 0xDE && matches!(bytes.get(i.wrapping_sub(1)), Some(0xB3 | 0xB6..=0xC4 | 0xCA..=0xCE)) && i > 0)
+            if (b == 0xDE
+                && matches!(
+                    bytes.get(i.wrapping_sub(1)),
+                    Some(0xB3 | 0xB6..=0xC4 | 0xCA..=0xCE)
+                )
+                && i > 0)
                 || (b == 0xDF && matches!(bytes.get(i.wrapping_sub(1)), Some(0xCA..=0xCE)) && i > 0)
             {
                 voiced += 1;
@@ -110,7 +115,10 @@ fn plausibly_russian(bytes: &[u8]) -> bool {
     for &b in bytes.iter().filter(|b| **b >= 0x80) {
         if is_cyrillic_byte(b) {
             letters += 1;
-        } else if matches!(b, 0x84 | 0x85 | 0x93 | 0x94 | 0x96 | 0x97 | 0xA0 | 0xAB | 0xB0 | 0xB9 | 0xBB) {
+        } else if matches!(
+            b,
+            0x84 | 0x85 | 0x93 | 0x94 | 0x96 | 0x97 | 0xA0 | 0xAB | 0xB0 | 0xB9 | 0xBB
+        ) {
             other += 1;
         } else {
             return false;
@@ -152,13 +160,25 @@ mod tests {
         let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Иван Петров");
         assert_eq!(text_of_undeclared(&cp1251), None);
         assert_eq!(text_of_undeclared(b"Gr\xfc\xdfe"), None);
-        for russian in ["иван петров", "ИВАНОВ ИВАН", "ЛЮДМИЛА", "ТАНЯ", "Билет №123", "«Форум» — 2026"] {
+        for russian in [
+            "иван петров",
+            "ИВАНОВ ИВАН",
+            "ЛЮДМИЛА",
+            "ТАНЯ",
+            "Билет №123",
+            "«Форум» — 2026",
+        ] {
             let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(russian);
             assert_eq!(text_of_undeclared(&cp1251), None, "{russian}");
             let (koi8, _, _) = encoding_rs::KOI8_R.encode(russian);
             assert_eq!(text_of_undeclared(&koi8), None, "{russian}");
         }
-        for latin1 in [&b"Fran\xe7ais"[..], b"Cr\xe8me br\xfbl\xe9e", b"\xbfQu\xe9?", b"\xc7a va"] {
+        for latin1 in [
+            &b"Fran\xe7ais"[..],
+            b"Cr\xe8me br\xfbl\xe9e",
+            b"\xbfQu\xe9?",
+            b"\xc7a va",
+        ] {
             assert_eq!(text_of_undeclared(latin1), None);
         }
         // Half-width katakana with evidence (ｻ, ｲ) reads; GB2312 does not.

@@ -35,7 +35,9 @@ impl Grey {
     pub fn double(&self) -> Grey {
         let (w, h) = (self.width * 2, self.height * 2);
         let mut out = vec![0u8; w * h];
-        let px = |x: usize, y: usize| self.data[y.min(self.height - 1) * self.width + x.min(self.width - 1)] as u16;
+        let px = |x: usize, y: usize| {
+            self.data[y.min(self.height - 1) * self.width + x.min(self.width - 1)] as u16
+        };
         for y in 0..h {
             let (sy, fy) = (y / 2, y % 2);
             for x in 0..w {
@@ -54,7 +56,11 @@ impl Grey {
 
     /// Light on dark becomes dark on light.
     pub fn inverted(&self) -> Grey {
-        Grey::new(self.width, self.height, self.data.iter().map(|v| 255 - v).collect())
+        Grey::new(
+            self.width,
+            self.height,
+            self.data.iter().map(|v| 255 - v).collect(),
+        )
     }
 
     /// 3×3 filter with integer `kernel` (row-major) divided by `div`; edges copied.
@@ -117,7 +123,11 @@ impl Grey {
         let lut: Vec<u8> = (0..256)
             .map(|v| (((v as f32 - lo as f32) / span) * 255.0).clamp(0.0, 255.0) as u8)
             .collect();
-        Grey::new(self.width, self.height, self.data.iter().map(|&v| lut[v as usize]).collect())
+        Grey::new(
+            self.width,
+            self.height,
+            self.data.iter().map(|&v| lut[v as usize]).collect(),
+        )
     }
 
     /// Thresholded at `t` into pure black and white.

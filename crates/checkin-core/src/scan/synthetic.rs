@@ -71,7 +71,10 @@ pub fn draw_qr(
     let total = (n as f32 + 2.0 * quiet) * module;
     let height = frame.len() / width;
     let (xs, ys) = (x0.max(0.0) as usize, y0.max(0.0) as usize);
-    let (xe, ye) = (((x0 + total).ceil() as usize).min(width), ((y0 + total).ceil() as usize).min(height));
+    let (xe, ye) = (
+        ((x0 + total).ceil() as usize).min(width),
+        ((y0 + total).ceil() as usize).min(height),
+    );
     const SS: usize = 4;
     for y in ys..ye {
         for x in xs..xe {
@@ -82,7 +85,12 @@ pub fn draw_qr(
                     let py = y as f32 + (sy as f32 + 0.5) / SS as f32 - y0;
                     let mx = (px / module - quiet).floor();
                     let my = (py / module - quiet).floor();
-                    if mx >= 0.0 && my >= 0.0 && (mx as usize) < n && (my as usize) < n && modules[my as usize * n + mx as usize] {
+                    if mx >= 0.0
+                        && my >= 0.0
+                        && (mx as usize) < n
+                        && (my as usize) < n
+                        && modules[my as usize * n + mx as usize]
+                    {
                         dark_hits += 1;
                     }
                 }
@@ -117,7 +125,8 @@ pub fn webcam_frame(size: f32, seed: u64) -> Vec<u8> {
     let mut frame = background(w, h, 6.0, seed);
     if size > 0.0 {
         let token = sample_token(seed as u128);
-        let n = badge::qr_matrix(&token).map(|(n, _)| n).unwrap_or(41) as f32 + 2.0 * badge::QUIET_ZONE as f32;
+        let n =
+            badge::qr_matrix(&token).map(|(n, _)| n).unwrap_or(41) as f32 + 2.0 * badge::QUIET_ZONE as f32;
         let module = size / n;
         let x0 = 500.0 + (seed % 97) as f32;
         let y0 = 200.0 + (seed % 53) as f32;
