@@ -2,22 +2,37 @@
 //! inversion, sharpening, smoothing and contrast stretching. All work on
 //! row-major 8-bit luma buffers and allocate a new buffer.
 
-/// A row-major 8-bit grey image.
+use std::borrow::Cow;
+
+/// A row-major 8-bit grey image, borrowed from the caller or made here.
 #[derive(Debug, Clone)]
-pub(crate) struct Grey {
+pub(crate) struct Grey<'a> {
     pub width: usize,
     pub height: usize,
-    pub data: Vec<u8>,
+    pub data: Cow<'a, [u8]>,
 }
 
-impl Grey {
-    pub fn new(width: usize, height: usize, data: Vec<u8>) -> Self {
+impl<'a> Grey<'a> {
+    pub fn new(width: usize, height: usize, data: Vec<u8>) -> Grey<'static> {
         debug_assert_eq!(data.len(), width * height);
-        Grey { width, height, data }
+        Grey {
+            width,
+            height,
+            data: Cow::Owned(data),
+        }
+    }
+
+    pub fn borrowed(width: usize, height: usize, data: &'a [u8]) -> Grey<'a> {
+        debug_assert_eq!(data.len(), width * height);
+        Grey {
+            width,
+            height,
+            data: Cow::Borrowed(data),
+        }
     }
 
     /// Half size, each pixel the mean of a 2×2 block.
-    pub fn half(&self) -> Grey {
+    pub fn half(&self) -> Grey<'static> {
         let (w, h) = (self.width / 2, self.height / 2);
         let mut out = Vec::with_capacity(w * h);
         for y in 0..h {
@@ -32,7 +47,7 @@ impl Grey {
     }
 
     /// Double size, bilinear.
-    pub fn double(&self) -> Grey {
+    pub fn double(&self) -> Grey<'static> {
         let (w, h) = (self.width * 2, self.height * 2);
         let mut out = vec![0u8; w * h];
         let px = |x: usize, y: usize| {
@@ -55,7 +70,7 @@ impl Grey {
     }
 
     /// Light on dark becomes dark on light.
-    pub fn inverted(&self) -> Grey {
+    pub fn inverted(&self) -> Grey<'static> {
         Grey::new(
             self.width,
             self.height,
@@ -64,9 +79,9 @@ impl Grey {
     }
 
     /// 3×3 filter with integer `kernel` (row-major) divided by `div`; edges copied.
-    fn filter3(&self, kernel: [i32; 9], div: i32) -> Grey {
+    fn filter3(&self, kernel: [i32; 9], div: i32) -> Grey<'static> {
         let (w, h) = (self.width, self.height);
-        let mut out = self.data.clone();
+        let mut out = self.data.to_vec();
         if w < 3 || h < 3 {
             return Grey::new(w, h, out);
         }
@@ -84,19 +99,19 @@ impl Grey {
     }
 
     /// Unsharp-style sharpening.
-    pub fn sharpened(&self) -> Grey {
+    pub fn sharpened(&self) -> Grey<'static> {
         self.filter3([0, -1, 0, -1, 8, -1, 0, -1, 0], 4)
     }
 
     /// 3×3 box-ish smoothing against sensor noise and halftone dots.
-    pub fn smoothed(&self) -> Grey {
+    pub fn smoothed(&self) -> Grey<'static> {
         self.filter3([1, 2, 1, 2, 4, 2, 1, 2, 1], 16)
     }
 
     /// Stretches the 1st..99th percentile of grey levels to 0..255.
-    pub fn stretched(&self) -> Grey {
+    pub fn stretched(&self) -> Grey<'static> {
         let mut hist = [0usize; 256];
-        for &v in &self.data {
+        for &v in self.data.iter() {
             hist[v as usize] += 1;
         }
         let n = self.data.len();
@@ -117,7 +132,7 @@ impl Grey {
             }
         }
         if hi <= lo + 1 {
-            return self.clone();
+            return Grey::new(self.width, self.height, self.data.to_vec());
         }
         let span = (hi - lo) as f32;
         let lut: Vec<u8> = (0..256)
@@ -131,7 +146,7 @@ impl Grey {
     }
 
     /// Thresholded at `t` into pure black and white.
-    pub fn thresholded(&self, t: u8) -> Grey {
+    pub fn thresholded(&self, t: u8) -> Grey<'static> {
         Grey::new(
             self.width,
             self.height,
@@ -142,7 +157,7 @@ impl Grey {
     /// Otsu's global threshold.
     pub fn otsu(&self) -> u8 {
         let mut hist = [0u64; 256];
-        for &v in &self.data {
+        for &v in self.data.iter() {
             hist[v as usize] += 1;
         }
         let total = self.data.len() as f64;
