@@ -780,6 +780,7 @@ fn badge_status(store: &Store, text: &str) -> Result<serde_json::Value> {
 
 fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> {
     let mut unread = 0;
+    let mut all = Vec::new();
     for path in images {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let start = std::time::Instant::now();
@@ -802,32 +803,32 @@ fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> 
                 "badge": badge,
             }));
         }
-        print(
-            j,
-            json!({"image": path, "codes": codes, "ms": (ms * 1000.0).round() / 1000.0}),
-            || {
-                let mut s = format!("{} ({ms:.1} ms): ", path.display());
-                if found.is_empty() {
-                    s.push_str("no QR code found");
+        if !j {
+            let mut s = format!("{} ({ms:.1} ms): ", path.display());
+            if found.is_empty() {
+                s.push_str("no QR code found");
+            }
+            for (d, c) in found.iter().zip(&codes) {
+                match &d.text {
+                    Some(t) => s.push_str(&format!("{t:?}")),
+                    None => s.push_str(&format!(
+                        "bytes {} (not text in a known character set)",
+                        hex(&d.bytes)
+                    )),
                 }
-                for (d, c) in found.iter().zip(&codes) {
-                    match &d.text {
-                        Some(t) => s.push_str(&format!("{t:?}")),
-                        None => s.push_str(&format!(
-                            "bytes {} (not text in a known character set)",
-                            hex(&d.bytes)
-                        )),
-                    }
-                    if let Some(status) = c["badge"]["status"].as_str() {
-                        s.push_str(&format!("\n  badge: {status}"));
-                        if let Some(name) = c["badge"]["full_name"].as_str() {
-                            s.push_str(&format!(" ({name})"));
-                        }
+                if let Some(status) = c["badge"]["status"].as_str() {
+                    s.push_str(&format!("\n  badge: {status}"));
+                    if let Some(name) = c["badge"]["full_name"].as_str() {
+                        s.push_str(&format!(" ({name})"));
                     }
                 }
-                s
-            },
-        );
+            }
+            println!("{s}");
+        }
+        all.push(json!({"image": path, "codes": codes, "ms": (ms * 1000.0).round() / 1000.0}));
+    }
+    if j {
+        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
     }
     if unread > 0 {
         bail!(
