@@ -239,9 +239,20 @@ fn decode_reads_badge_images_and_says_whose_badge_it_is() {
     let cli = Cli::new();
     cli.setup();
     cli.json(&["attendee", "add", "--name", "Чупшева Анна", "--ticket", "T-1"]);
-    let token = cli.json(&["badge", "token", "T-1"])["token"].as_str().unwrap().to_string();
+    let token = cli.json(&["badge", "token", "T-1"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let png = cli.dir().join("badge.png");
-    cli.json(&["badge", "qr", "T-1", "--out", png.to_str().unwrap(), "--scale", "4"]);
+    cli.json(&[
+        "badge",
+        "qr",
+        "T-1",
+        "--out",
+        png.to_str().unwrap(),
+        "--scale",
+        "4",
+    ]);
     let out = cli.json(&["decode", png.to_str().unwrap()]);
     let code = &out[0]["codes"][0];
     assert_eq!(code["text"], token.as_str());
@@ -265,7 +276,9 @@ fn decode_reads_badge_images_and_says_whose_badge_it_is() {
 
     // An image without a code: reported, and a non-zero exit status.
     let blank = cli.dir().join("blank.png");
-    image::GrayImage::from_pixel(100, 100, image::Luma([255])).save(&blank).unwrap();
+    image::GrayImage::from_pixel(100, 100, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
     let err = cli.fails(&["decode", blank.to_str().unwrap()]);
     assert!(err.contains("no QR code"), "{err}");
 }

@@ -376,7 +376,8 @@ fn scan_rows(rows: &mut Vec<Row>, full: bool) {
             median: pct(&lat, 0.5),
             p99: pct(&lat, 0.99),
             target: "median ≤ 5 ms, 1 thread".into(),
-            ok: pct(&lat, 0.5) <= Duration::from_millis(5),
+            // The smoke run (debug build under `cargo test`) measures nothing.
+            ok: !full || pct(&lat, 0.5) <= Duration::from_millis(5),
             note: format!(
                 "{read} of {} frames read a code; FrameDecoder, thread CPU time",
                 lat.len()
