@@ -25,7 +25,7 @@ use rxing::qrcode::QRCodeReader;
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::{
     BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, Luma8Source, RXingResult, RXingResultMetadataType,
-    RXingResultMetadataValue, Reader,
+    RXingResultMetadataValue, Reader, multi::MultipleBarcodeReader,
 };
 
 pub use dedup::ScanDeduper;
@@ -82,7 +82,8 @@ pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> Result<Vec<Decoded>,
 }
 
 /// Decodes the QR codes in an 8-bit grey frame with the given effort.
-/// Returns an empty list when no code is read (at most one code today).
+/// Returns every code the first successful pass read (several codes in one
+/// picture are all returned), or an empty list.
 pub fn decode_luma_with(
     width: u32,
     height: u32,
@@ -99,7 +100,7 @@ pub fn decode_luma_with(
         Effort::Frame => FRAME_PASSES,
         Effort::Thorough => THOROUGH_PASSES,
     };
-    Ok(run_passes(&grey, passes).into_iter().collect())
+    Ok(run_passes(&grey, passes))
 }
 
 /// Decodes a live camera stream frame by frame within a few milliseconds
@@ -136,7 +137,7 @@ impl FrameDecoder {
         let rotating = &passes[1..];
         let pick = [passes[0], rotating[self.turn % rotating.len()]];
         self.turn = self.turn.wrapping_add(1);
-        Ok(run_passes(&grey, &pick).into_iter().collect())
+        Ok(run_passes(&grey, &pick))
     }
 }
 
@@ -166,8 +167,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<Decoded>, ScanError> {
         for c in 0..3 {
             let channel: Vec<u8> = rgb.pixels().map(|p| p.0[c]).collect();
             let grey = Grey::new(w as usize, h as usize, channel);
-            if let Some(d) = run_passes(&grey, CHANNEL_PASSES) {
-                return Ok(vec![d]);
+            let found = run_passes(&grey, CHANNEL_PASSES);
+            if !found.is_empty() {
+                return Ok(found);
             }
         }
     }
@@ -288,8 +290,10 @@ const ALL_PASSES: &[Pass] = &[
 
 /// Runs one named pass on a grey image (measurement tool only).
 #[doc(hidden)]
-pub fn decode_with_pass(width: u32, height: u32, luma: &[u8], name: &str) -> Option<Decoded> {
-    let p = ALL_PASSES.iter().find(|p| p.name == name)?;
+pub fn decode_with_pass(width: u32, height: u32, luma: &[u8], name: &str) -> Vec<Decoded> {
+    let Some(p) = ALL_PASSES.iter().find(|p| p.name == name) else {
+        return Vec::new();
+    };
     let grey = Grey::borrowed(width as usize, height as usize, luma);
     run_pass(&grey, p)
 }
@@ -298,27 +302,27 @@ pub fn decode_with_pass(width: u32, height: u32, luma: &[u8], name: &str) -> Opt
 /// bytes (text `None`) is kept in case no later pass reads it as text (the
 /// Java detector reports byte segments apart from kanji/hanzi segments, so
 /// it can name text the C++ detector's flat bytes cannot).
-fn run_passes(grey: &Grey, passes: &[Pass]) -> Option<Decoded> {
-    let mut bytes_only = None;
+fn run_passes(grey: &Grey, passes: &[Pass]) -> Vec<Decoded> {
+    let mut bytes_only = Vec::new();
     for p in passes {
-        match run_pass(grey, p) {
-            Some(d) if d.text.is_some() => return Some(d),
-            Some(d) => {
-                bytes_only.get_or_insert(d);
-            }
-            None => {}
+        let found = run_pass(grey, p);
+        if found.iter().any(|d| d.text.is_some()) {
+            return found;
+        }
+        if bytes_only.is_empty() {
+            bytes_only = found;
         }
     }
     bytes_only
 }
 
-fn run_pass(grey: &Grey, p: &Pass) -> Option<Decoded> {
+fn run_pass(grey: &Grey, p: &Pass) -> Vec<Decoded> {
     let (img, scale) = match p.prep {
         Plain => (None, 1.0),
         Half => (Some(grey.half()), 2.0),
         Double => {
             if grey.width * grey.height > 1_000_000 {
-                return None;
+                return Vec::new();
             }
             (Some(grey.double()), 0.5)
         }
@@ -331,39 +335,50 @@ fn run_pass(grey: &Grey, p: &Pass) -> Option<Decoded> {
     };
     let img = img.as_ref().unwrap_or(grey);
     if img.width < 21 || img.height < 21 {
-        return None;
+        return Vec::new();
     }
-    let result = catch_unwind(AssertUnwindSafe(|| read(img, p.bin, p.det))).ok()??;
-    if *result.getBarcodeFormat() != BarcodeFormat::QR_CODE {
-        return None;
-    }
-    let (text, bytes) = content(&result, p.det)?;
-    Some(Decoded {
-        text,
-        bytes,
-        corners: corners(&result, p.det, scale),
-        pass: p.name,
-    })
+    let results = catch_unwind(AssertUnwindSafe(|| read(img, p.bin, p.det))).unwrap_or_default();
+    results
+        .iter()
+        .filter(|r| *r.getBarcodeFormat() == BarcodeFormat::QR_CODE)
+        .filter_map(|r| {
+            let (text, bytes) = content(r, p.det)?;
+            Some(Decoded {
+                text,
+                bytes,
+                corners: corners(r, p.det, scale),
+                pass: p.name,
+            })
+        })
+        .collect()
 }
 
-fn read(img: &Grey, bin: Bin, det: Detector) -> Option<RXingResult> {
-    let source = Luma8Source::new_with_slice(&img.data, img.width as u32, img.height as u32).ok()?;
+fn read(img: &Grey, bin: Bin, det: Detector) -> Vec<RXingResult> {
+    let Ok(source) = Luma8Source::new_with_slice(&img.data, img.width as u32, img.height as u32) else {
+        return Vec::new();
+    };
     match bin {
         Hybrid => read_bitmap(BinaryBitmap::new(HybridBinarizer::new(source)), det),
         Global => read_bitmap(BinaryBitmap::new(GlobalHistogramBinarizer::new(source)), det),
     }
 }
 
-fn read_bitmap<B: Binarizer>(mut bitmap: BinaryBitmap<B>, det: Detector) -> Option<RXingResult> {
+/// Every code the detector finds (the C++ port finds several per image).
+fn read_bitmap<B: Binarizer>(mut bitmap: BinaryBitmap<B>, det: Detector) -> Vec<RXingResult> {
     let mut hints = DecodeHints {
         PossibleFormats: Some([BarcodeFormat::QR_CODE].into_iter().collect()),
         ..DecodeHints::default()
     };
     match det {
-        Cpp => QrReader.decode_with_hints(&mut bitmap, &hints).ok(),
+        Cpp => QrReader
+            .decode_multiple_with_hints(&mut bitmap, &hints)
+            .unwrap_or_default(),
         Java => {
             hints.TryHarder = Some(true);
-            QRCodeReader.decode_with_hints(&mut bitmap, &hints).ok()
+            QRCodeReader
+                .decode_with_hints(&mut bitmap, &hints)
+                .into_iter()
+                .collect()
         }
     }
 }
