@@ -808,7 +808,10 @@ fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> 
             if found.is_empty() {
                 s.push_str("no QR code found");
             }
-            for (d, c) in found.iter().zip(&codes) {
+            for (i, (d, c)) in found.iter().zip(&codes).enumerate() {
+                if i > 0 {
+                    s.push_str("\n  and: ");
+                }
                 match &d.text {
                     Some(t) => s.push_str(&format!("{t:?}")),
                     None => s.push_str(&format!(
