@@ -8,7 +8,7 @@
 //! decoder bug on a strange frame is a miss, never a crash.
 //!
 //! Results are byte-exact: [`Decoded::text`] is set only when the code says
-//! unambiguously how to read its bytes (see [`payload`]); otherwise the raw
+//! unambiguously how to read its bytes (see `payload.rs`); otherwise the raw
 //! bytes are returned and the text is `None`, never a guessed string.
 
 mod dedup;
@@ -397,7 +397,7 @@ fn has_eci(result: &RXingResult) -> bool {
     }
 }
 
-/// (text, bytes) by the rules in [`payload`]; `None` when the result is not
+/// (text, bytes) by the rules in `payload.rs`; `None` when the result is not
 /// to be trusted at all.
 fn content(result: &RXingResult, det: Detector) -> Option<(Option<String>, Vec<u8>)> {
     let text = result.getText();
@@ -410,7 +410,10 @@ fn content(result: &RXingResult, det: Detector) -> Option<(Option<String>, Vec<u
         Cpp => {
             let raw = result.getRawBytes();
             match payload::text_of_undeclared(raw) {
-                Some(t) if t == text => Some((Some(t), raw.to_vec())),
+                Some(t) if t == text => {
+                    let bytes = t.as_bytes().to_vec();
+                    Some((Some(t), bytes))
+                }
                 // Our reading and the decoder's disagree: bytes only.
                 _ => Some((None, raw.to_vec())),
             }
