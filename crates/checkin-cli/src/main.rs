@@ -72,6 +72,13 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Dir::In)]
         direction: Dir,
     },
+    /// Read the QR codes in image files (PNG or JPEG) and print what each
+    /// holds; with an existing --db, also whether it is a badge of its event.
+    /// Records nothing.
+    Decode {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
     /// Check a person in by hand (found by id, ticket code or e-mail).
     Admit {
         attendee: String,
@@ -328,6 +335,15 @@ fn run(cli: Cli) -> Result<()> {
     let j = cli.json;
     if let Cmd::Serve(args) = &cli.cmd {
         return net::serve(args);
+    }
+    if let Cmd::Decode { images } = &cli.cmd {
+        // Decoding needs no database: open one only if it already exists.
+        let store = if cli.db.exists() {
+            Some(open(&cli, now)?)
+        } else {
+            None
+        };
+        return decode_cmd(store.as_ref(), images, j);
     }
     let mut store = open(&cli, now)?;
     match &cli.cmd {
@@ -604,6 +620,7 @@ fn run(cli: Cli) -> Result<()> {
                 format!("wrote {} ({} people)", out.display(), table.rows.len())
             });
         }
+        Cmd::Decode { .. } => unreachable!("handled before the database is opened"),
         Cmd::Desk { location } => desk(&mut store, location, cli.now)?,
         Cmd::Demo { attendees } => {
             let e = demo::create_event(&mut store, *attendees, now)?;
@@ -754,6 +771,95 @@ fn import_cmd(store: &mut Store, args: &ImportArgs, j: bool, now: DateTime<Utc>)
         }
         s
     });
+    Ok(())
+}
+
+/// What a decoded code is for the event in `store`.
+fn badge_status(store: &Store, text: &str) -> Result<serde_json::Value> {
+    let Some(event) = store.event() else {
+        return Ok(json!({"status": "no_event"}));
+    };
+    let token = match badge::decode(text) {
+        Ok(t) => t,
+        Err(badge::TokenError::NotAToken) => return Ok(json!({"status": "not_a_badge"})),
+        Err(e) => return Ok(json!({"status": "malformed", "reason": e.to_string()})),
+    };
+    if token.claims.event_tag != badge::event_tag(event.id) {
+        return Ok(json!({"status": "wrong_event"}));
+    }
+    if !token.verify_with_keys(&store.public_keys()?) {
+        return Ok(json!({"status": "invalid_signature"}));
+    }
+    let attendee = store.attendee(token.claims.attendee_id)?;
+    Ok(json!({
+        "status": "valid",
+        "attendee_id": token.claims.attendee_id,
+        "full_name": attendee.map(|a| a.full_name),
+        "issue": token.claims.issue,
+    }))
+}
+
+fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> {
+    let mut unread = 0;
+    let mut all = Vec::new();
+    for path in images {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let start = std::time::Instant::now();
+        let found = checkin_core::scan::decode_image(&bytes).with_context(|| path.display().to_string())?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        if found.iter().all(|d| d.text.is_none()) {
+            unread += 1;
+        }
+        let mut codes = Vec::new();
+        for d in &found {
+            let badge = match (store, &d.text) {
+                (Some(s), Some(t)) => Some(badge_status(s, t)?),
+                _ => None,
+            };
+            codes.push(json!({
+                "text": d.text,
+                "bytes_hex": if d.text.is_none() { Some(hex(&d.bytes)) } else { None },
+                "corners": d.corners,
+                "pass": d.pass,
+                "badge": badge,
+            }));
+        }
+        if !j {
+            let mut s = format!("{} ({ms:.1} ms): ", path.display());
+            if found.is_empty() {
+                s.push_str("no QR code found");
+            }
+            for (i, (d, c)) in found.iter().zip(&codes).enumerate() {
+                if i > 0 {
+                    s.push_str("\n  and: ");
+                }
+                match &d.text {
+                    Some(t) => s.push_str(&format!("{t:?}")),
+                    None => s.push_str(&format!(
+                        "bytes {} (not text in a known character set)",
+                        hex(&d.bytes)
+                    )),
+                }
+                if let Some(status) = c["badge"]["status"].as_str() {
+                    s.push_str(&format!("\n  badge: {status}"));
+                    if let Some(name) = c["badge"]["full_name"].as_str() {
+                        s.push_str(&format!(" ({name})"));
+                    }
+                }
+            }
+            println!("{s}");
+        }
+        all.push(json!({"image": path, "codes": codes, "ms": (ms * 1000.0).round() / 1000.0}));
+    }
+    if j {
+        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+    }
+    if unread > 0 {
+        bail!(
+            "{unread} of {} images had no QR code readable as text; retake the photo closer, flatter and better lit",
+            images.len()
+        );
+    }
     Ok(())
 }
 

@@ -233,3 +233,52 @@ fn walk_in_revoke_and_anonymous_counts() {
     let v = cli.json(&["count", "--location", "Остров 1", "--direction", "out"]);
     assert_eq!(v["location"]["occupancy"], 2);
 }
+
+#[test]
+fn decode_reads_badge_images_and_says_whose_badge_it_is() {
+    let cli = Cli::new();
+    cli.setup();
+    cli.json(&["attendee", "add", "--name", "Чупшева Анна", "--ticket", "T-1"]);
+    let token = cli.json(&["badge", "token", "T-1"])["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let png = cli.dir().join("badge.png");
+    cli.json(&[
+        "badge",
+        "qr",
+        "T-1",
+        "--out",
+        png.to_str().unwrap(),
+        "--scale",
+        "4",
+    ]);
+    let out = cli.json(&["decode", png.to_str().unwrap()]);
+    let code = &out[0]["codes"][0];
+    assert_eq!(code["text"], token.as_str());
+    assert_eq!(code["badge"]["status"], "valid");
+    assert_eq!(code["badge"]["full_name"], "Чупшева Анна");
+
+    // Without a database: just the content, and no database is created.
+    let nowhere = cli.dir().join("none.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .arg("--db")
+        .arg(&nowhere)
+        .args(["--json", "decode"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["codes"][0]["text"], token.as_str());
+    assert!(v[0]["codes"][0]["badge"].is_null());
+    assert!(!nowhere.exists(), "decode must not create a database");
+
+    // An image without a code: reported, and a non-zero exit status.
+    let blank = cli.dir().join("blank.png");
+    image::GrayImage::from_pixel(100, 100, image::Luma([255]))
+        .save(&blank)
+        .unwrap();
+    let err = cli.fails(&["decode", blank.to_str().unwrap()]);
+    assert!(err.contains("no QR code"), "{err}");
+}

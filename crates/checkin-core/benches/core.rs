@@ -12,6 +12,7 @@ use checkin_core::engine::Verdict;
 use checkin_core::hlc::Hlc;
 use checkin_core::import::{self, ImportOptions};
 use checkin_core::model::{CheckIn, Device, Direction, LocationKind, Method, new_id};
+use checkin_core::scan::{self, FrameDecoder, synthetic};
 use checkin_core::search::transliterate;
 use checkin_core::store::changes::{Change, ChangeEnvelope};
 use checkin_core::store::{ApplyOptions, Store};
@@ -247,6 +248,9 @@ fn main() {
         ),
     });
 
+    // ---- QR decoding ------------------------------------------------------------------------
+    scan_rows(&mut rows, full);
+
     // ---- table ----------------------------------------------------------------------------
     println!();
     println!(
@@ -280,4 +284,116 @@ fn main() {
             r.note
         );
     }
+}
+
+/// The ZXing black-box photos (`../shared/testdata/qr-zxing` beside the
+/// repository): how many read, and the time per image; then 1280×720 grey
+/// webcam frames with a ~200 px badge QR and without one, at frame effort.
+fn scan_rows(rows: &mut Vec<Row>, full: bool) {
+    let root = std::env::var_os("CHECKIN_QR_TESTDATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/qr-zxing")
+        });
+    let mut images = Vec::new();
+    for set in 1..=4 {
+        let Ok(dir) = std::fs::read_dir(root.join(format!("qrcode-{set}"))) else {
+            continue;
+        };
+        let mut pngs: Vec<_> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect();
+        pngs.sort();
+        for png in pngs {
+            let expected = std::fs::read(png.with_extension("txt")).unwrap_or_default();
+            let bytes = std::fs::read(&png).expect("test image");
+            let grey = image::load_from_memory(&bytes).expect("png").to_luma8();
+            images.push((grey, expected));
+        }
+    }
+    if !full {
+        images.truncate(8);
+    }
+    if images.is_empty() {
+        rows.push(Row {
+            name: "QR photo (ZXing set)".into(),
+            n: 0,
+            median: Duration::ZERO,
+            p99: Duration::ZERO,
+            target: "≥ 135 of 145 read".into(),
+            ok: false,
+            note: format!("test set missing at {}", root.display()),
+        });
+    } else {
+        let (mut lat, mut read) = (Vec::with_capacity(images.len()), 0);
+        for (grey, expected) in &images {
+            let start = cpu_time();
+            let found = scan::decode_luma(grey.width(), grey.height(), grey.as_raw()).expect("decode");
+            lat.push(cpu_time() - start);
+            if found
+                .iter()
+                .any(|d| d.text.as_deref().map(str::as_bytes) == Some(&expected[..]))
+            {
+                read += 1;
+            }
+        }
+        lat.sort();
+        rows.push(Row {
+            name: "QR photo (ZXing set)".into(),
+            n: images.len(),
+            median: pct(&lat, 0.5),
+            p99: pct(&lat, 0.99),
+            target: "≥ 135 of 145 read".into(),
+            ok: !full || read >= 135,
+            note: format!(
+                "{read} of {} read as expected (ZXing-C++ 3.1: 131); thread CPU time per grey image, all fallbacks; mean {}",
+                images.len(),
+                ms(lat.iter().sum::<Duration>() / lat.len() as u32)
+            ),
+        });
+    }
+
+    let (kinds, reps) = if full { (20u64, 10) } else { (2, 1) };
+    for (name, size) in [("720p frame, 200 px QR", 200.0f32), ("720p frame, empty", 0.0)] {
+        let frames: Vec<Vec<u8>> = (1..=kinds)
+            .map(|seed| synthetic::webcam_frame(size, seed))
+            .collect();
+        let (mut lat, mut read) = (Vec::new(), 0);
+        let mut decoder = FrameDecoder::new();
+        for _ in 0..reps {
+            for frame in &frames {
+                let start = cpu_time();
+                let found = decoder.decode(1280, 720, frame).expect("decode");
+                lat.push(cpu_time() - start);
+                read += found.iter().filter(|d| d.text.is_some()).count();
+            }
+        }
+        lat.sort();
+        rows.push(Row {
+            name: name.into(),
+            n: lat.len(),
+            median: pct(&lat, 0.5),
+            p99: pct(&lat, 0.99),
+            target: "median ≤ 5 ms, 1 thread".into(),
+            // The smoke run (debug build under `cargo test`) measures nothing.
+            ok: !full || pct(&lat, 0.5) <= Duration::from_millis(5),
+            note: format!(
+                "{read} of {} frames read a code; FrameDecoder, thread CPU time",
+                lat.len()
+            ),
+        });
+    }
+}
+
+/// CPU time of the calling thread: on a machine shared with other builds,
+/// wall time would measure them too.
+fn cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

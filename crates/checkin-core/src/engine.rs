@@ -468,6 +468,26 @@ impl Store {
                 "this is not a badge code (too long or contains control characters)".into(),
             )));
         }
+        // A hand scanner typing with the Russian layout active sends ЙЦУКЕН
+        // letters for QWERTY keys: map back when that yields a badge token
+        // or a known ticket code (and the text as typed is no ticket code).
+        let mapped;
+        let trimmed = if trimmed
+            .chars()
+            .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+        {
+            let fixed = crate::scan::fix_keyboard_layout(trimmed);
+            if badge::decode(&fixed).is_ok()
+                || (self.attendee_by_ticket(trimmed)?.is_none() && self.attendee_by_ticket(&fixed)?.is_some())
+            {
+                mapped = fixed;
+                mapped.as_str()
+            } else {
+                trimmed
+            }
+        } else {
+            trimmed
+        };
         match badge::decode(trimmed) {
             Ok(token) => {
                 let c = token.claims;
@@ -1077,6 +1097,40 @@ mod tests {
         // Caps lock on the scanner.
         let again = scan(&mut f.store, "tix-1", f.door_b.id, at(9, 1));
         assert_eq!(again.verdict.name(), "already_checked_in");
+    }
+
+    #[test]
+    fn a_badge_typed_with_the_russian_layout_active_is_admitted() {
+        let mut f = fixture();
+        let token = f.store.badge_token(f.anna.id).unwrap();
+        // What a keyboard-mode scanner types with ЙЦУКЕН active.
+        let garbled = russian_layout(&token);
+        assert!(garbled.starts_with("СЛ"), "{garbled}");
+        let out = scan(&mut f.store, &format!("{garbled}\r\n"), f.door.id, at(9, 0));
+        assert_eq!(out.verdict.name(), "admitted", "{out:?}");
+        // Caps Lock as well: lower-case Cyrillic.
+        let out = scan(&mut f.store, &garbled.to_lowercase(), f.door_b.id, at(9, 1));
+        assert_eq!(out.verdict.name(), "already_checked_in", "{out:?}");
+        // A garbled ticket code reads too.
+        let out = scan(&mut f.store, &russian_layout("TIX-1"), f.door.id, at(9, 2));
+        assert_ne!(out.verdict.name(), "unknown_badge", "{out:?}");
+        // Cyrillic that maps to nothing known stays unknown.
+        let out = scan(&mut f.store, "ПРИВЕТ", f.door.id, at(9, 3));
+        assert_eq!(out.verdict.name(), "unknown_badge");
+    }
+
+    /// QWERTY → ЙЦУКЕН, the inverse of `scan::fix_keyboard_layout` for letters.
+    fn russian_layout(s: &str) -> String {
+        let us = "QWERTYUIOPASDFGHJKLZXCVBNMqwertyuiopasdfghjklzxcvbnm";
+        let ru = "ЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬйцукенгшщзфывапролдячсмить";
+        s.chars()
+            .map(|c| {
+                us.chars()
+                    .position(|u| u == c)
+                    .map(|i| ru.chars().nth(i).unwrap())
+                    .unwrap_or(c)
+            })
+            .collect()
     }
 
     #[test]
