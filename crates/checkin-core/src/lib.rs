@@ -11,5 +11,6 @@ pub mod export;
 pub mod hlc;
 pub mod import;
 pub mod model;
+pub mod pdf;
 pub mod search;
 pub mod store;
