@@ -21,7 +21,7 @@ use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::image::Image;
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
+use krilla::paint::{Fill, LineCap, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,29 @@ impl Layout {
     pub fn per_page(self) -> usize {
         let t = self.template();
         t.cols * t.rows
+    }
+
+    /// Page size in millimetres (width, height).
+    pub fn page_mm(self) -> (f32, f32) {
+        let t = self.template();
+        (t.page_w, t.page_h)
+    }
+
+    /// Where the badges sit on a page, in the order they are filled:
+    /// (left, top, width, height) in millimetres from the top-left corner.
+    pub fn badge_cells_mm(self) -> Vec<(f32, f32, f32, f32)> {
+        let t = self.template();
+        (0..t.cols * t.rows)
+            .map(|i| {
+                let (col, row) = (i % t.cols, i / t.cols);
+                (
+                    t.origin.0 + col as f32 * t.badge_w,
+                    t.origin.1 + row as f32 * t.badge_h,
+                    t.badge_w,
+                    t.badge_h,
+                )
+            })
+            .collect()
     }
 
     fn template(self) -> &'static Template {
@@ -514,17 +537,29 @@ fn rect(surface: &mut Surface<'_>, x: f32, y: f32, w: f32, h: f32, fill: Fill) {
     }
 }
 
-/// The QR as vectors: a white square with the quiet zone, then the dark
-/// modules as one path of horizontal runs, all in module units under one
-/// transform.
+/// The QR as vectors: a white square with the quiet zone, then each row's
+/// dark runs as strokes one module wide (butt caps), in module units: one
+/// transform scales the code to size, and each row's path sits under its own
+/// translation, so every run reads `a 0 m b 0 l`. That repetition is what
+/// makes a sheet of codes compress well: 10,000 badges stay under 12 MB,
+/// where one path of rectangles with row coordinates took 30 MB.
 fn draw_qr(surface: &mut Surface<'_>, width: usize, modules: &[bool], x: f32, y: f32, size: f32) {
     let total = (width + 2 * QUIET_ZONE) as f32;
     let module = size / total;
+    let q = QUIET_ZONE as f32;
     surface.push_transform(&Transform::from_row(module, 0.0, 0.0, module, x, y));
     rect(surface, 0.0, 0.0, total, total, fill_of(255, 255, 255));
-    let mut pb = PathBuilder::new();
-    let q = QUIET_ZONE as f32;
+    surface.set_fill(None);
+    surface.set_stroke(Some(Stroke {
+        paint: rgb::Color::new(0, 0, 0).into(),
+        // A hair over one module, so that rows drawn as separate paths
+        // overlap and no anti-aliased seam shows between them on screen.
+        width: 1.04,
+        line_cap: LineCap::Butt,
+        ..Stroke::default()
+    }));
     for (row, line) in modules.chunks(width).enumerate() {
+        let mut pb = PathBuilder::new();
         let mut col = 0;
         while col < width {
             if !line[col] {
@@ -535,18 +570,16 @@ fn draw_qr(surface: &mut Surface<'_>, width: usize, modules: &[bool], x: f32, y:
             while col < width && line[col] {
                 col += 1;
             }
-            let (x0, x1, y0, y1) = (start as f32 + q, col as f32 + q, row as f32 + q, row as f32 + q + 1.0);
-            pb.move_to(x0, y0);
-            pb.line_to(x1, y0);
-            pb.line_to(x1, y1);
-            pb.line_to(x0, y1);
-            pb.close();
+            pb.move_to(start as f32, 0.0);
+            pb.line_to(col as f32, 0.0);
+        }
+        if let Some(path) = pb.finish() {
+            surface.push_transform(&Transform::from_translate(q, q + row as f32 + 0.5));
+            surface.draw_path(&path);
+            surface.pop();
         }
     }
-    if let Some(path) = pb.finish() {
-        surface.set_fill(Some(black()));
-        surface.draw_path(&path);
-    }
+    surface.set_stroke(None);
     surface.pop();
 }
 

@@ -64,8 +64,11 @@ fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
     }
 }
 
-/// Rasterise every page (greyscale PNG, `dpi`) and decode every QR on it.
-fn qr_payloads(pdf: &Path, dpi: u32) -> Vec<Vec<String>> {
+/// Rasterise every page (greyscale PNG, `dpi`) and decode the QR of every
+/// badge cell on it (one detection per cell: on a whole sheet the detector
+/// may pair finder patterns of neighbouring codes into phantom grids).
+/// Returns, per page, the payloads of the cells that hold a code.
+fn qr_payloads(pdf: &Path, layout: Layout, dpi: u32) -> Vec<Vec<String>> {
     let stem = pdf.with_extension("");
     let status = tool("pdftoppm")
         .args(["-r", &dpi.to_string(), "-gray", "-png"])
@@ -85,16 +88,27 @@ fn qr_payloads(pdf: &Path, dpi: u32) -> Vec<Vec<String>> {
         })
         .collect();
     pages.sort();
+    let px = |mm: f32| (mm * dpi as f32 / 25.4).round() as u32;
     pages
         .iter()
         .map(|page| {
             let img = image::open(page).unwrap().to_luma8();
-            let mut prepared = rqrr::PreparedImage::prepare(img);
-            prepared
-                .detect_grids()
-                .iter()
-                .map(|g| g.decode().expect("a QR on the page does not decode").1)
-                .collect()
+            let mut found = Vec::new();
+            for (i, (x, y, w, h)) in layout.badge_cells_mm().into_iter().enumerate() {
+                let (x, y) = (px(x), px(y));
+                let (w, h) = (px(w).min(img.width() - x), px(h).min(img.height() - y));
+                let cell = image::imageops::crop_imm(&img, x, y, w, h).to_image();
+                let mut prepared = rqrr::PreparedImage::prepare(cell);
+                let grids = prepared.detect_grids();
+                assert!(grids.len() <= 1, "{} cell {i}: {} codes", page.display(), grids.len());
+                if let Some(g) = grids.first() {
+                    let (_, content) = g
+                        .decode()
+                        .unwrap_or_else(|e| panic!("{} cell {i}: the QR does not decode: {e:?}", page.display()));
+                    found.push(content);
+                }
+            }
+            found
         })
         .collect()
 }
@@ -128,7 +142,7 @@ fn a4_batch_round_trip_decode_verify_check_in() {
     std::fs::write(&path, &rendered.pdf).unwrap();
 
     // Every badge's QR decodes, to exactly the tokens of the batch, 8 a sheet.
-    let pages = qr_payloads(&path, 200);
+    let pages = qr_payloads(&path, Layout::A4x8, 200);
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![8, 8, 1]);
     let found: BTreeSet<String> = pages.into_iter().flatten().collect();
     let expected: BTreeSet<String> = batch.iter().map(|b| b.token.clone()).collect();
@@ -222,7 +236,7 @@ fn single_badges_a6_and_label_decode_with_logo() {
         assert_eq!((rendered.pages, printed.len()), (3, 3));
         let path = dir.join(format!("{layout}.pdf"));
         std::fs::write(&path, &rendered.pdf).unwrap();
-        let pages = qr_payloads(&path, 150);
+        let pages = qr_payloads(&path, layout, 150);
         assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 1, 1], "{layout}");
         for (page, p) in pages.iter().zip(&printed) {
             let token = badge::decode(&page[0]).unwrap();
