@@ -726,7 +726,11 @@ mod tests {
         let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
             let (mx, my) = ((x / px) as isize - 4, (y / px) as isize - 4);
             let inside = (0..width as isize).contains(&mx) && (0..width as isize).contains(&my);
-            if inside && modules[my as usize * width + mx as usize] { 0 } else { 255 }
+            if inside && modules[my as usize * width + mx as usize] {
+                0
+            } else {
+                255
+            }
         });
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);

@@ -297,9 +297,10 @@ struct Face {
 
 impl Face {
     fn new(data: &'static [u8]) -> Result<Face, PdfError> {
-        let font = Font::new(data.into(), 0).ok_or_else(|| PdfError::Write("bundled font unreadable".into()))?;
-        let shaper =
-            rustybuzz::Face::from_slice(data, 0).ok_or_else(|| PdfError::Write("bundled font unreadable".into()))?;
+        let font =
+            Font::new(data.into(), 0).ok_or_else(|| PdfError::Write("bundled font unreadable".into()))?;
+        let shaper = rustybuzz::Face::from_slice(data, 0)
+            .ok_or_else(|| PdfError::Write("bundled font unreadable".into()))?;
         let ascent = shaper.ascender() as f32 / shaper.units_per_em() as f32;
         Ok(Face { font, shaper, ascent })
     }
@@ -374,7 +375,11 @@ struct Fitted {
 fn fit(s: &Shaped, w: f32, max_size: f32, max_lines: usize) -> Fitted {
     let n = s.glyphs.len();
     let whole = s.width(0..n);
-    let one = if whole > 0.0 { (w / whole).min(max_size) } else { max_size };
+    let one = if whole > 0.0 {
+        (w / whole).min(max_size)
+    } else {
+        max_size
+    };
     let mut best = Fitted {
         lines: vec![0..n],
         size: one,
@@ -523,7 +528,11 @@ fn black() -> Fill {
 /// Black or white, whichever reads better on `rgb`.
 fn text_on(r: u8, g: u8, b: u8) -> Fill {
     let lum = 0.2126 * r as f32 + 0.7152 * g as f32 + 0.0722 * b as f32;
-    if lum > 150.0 { black() } else { fill_of(255, 255, 255) }
+    if lum > 150.0 {
+        black()
+    } else {
+        fill_of(255, 255, 255)
+    }
 }
 
 fn rect(surface: &mut Surface<'_>, x: f32, y: f32, w: f32, h: f32, fill: Fill) {
@@ -759,34 +768,65 @@ pub fn render(
     let mut regular_cache = Shaper::new(&regular);
     let mut bold_cache = Shaper::new(&bold);
     let mut pages = 0;
-    for (p, chunk) in badges.chunks(per_page).enumerate() {
-        let mut page = doc.start_page_with(page_size.clone());
-        let mut surface = page.surface();
-        surface.push_transform(&Transform::from_scale(PT_PER_MM, PT_PER_MM));
-        if t.cut_marks {
-            draw_cut_marks(&mut surface, t);
+    // QR codes are made on worker threads (badge i on worker i % n) while
+    // this thread lays out and draws; krilla compresses finished pages on
+    // its own threads. A single badge needs no helpers.
+    let workers = if badges.len() < 64 { 0 } else { QR_WORKERS };
+    std::thread::scope(|scope| -> Result<(), PdfError> {
+        let mut queues = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<QrResult>(256);
+            scope.spawn(move || {
+                for b in badges.iter().skip(w).step_by(workers) {
+                    if tx.send(badge::qr_matrix(&b.token)).is_err() {
+                        break;
+                    }
+                }
+            });
+            queues.push(rx);
         }
-        for (i, b) in chunk.iter().enumerate() {
-            let (col, row) = (i % t.cols, i / t.cols);
-            let x = t.origin.0 + col as f32 * t.badge_w;
-            let y = t.origin.1 + row as f32 * t.badge_h;
-            surface.push_transform(&Transform::from_translate(x, y));
-            draw_badge(&mut surface, &common, b, &mut regular_cache, &mut bold_cache)?;
-            surface.pop();
-            let done = p * per_page + i + 1;
-            if done % PROGRESS_EVERY == 0 {
-                progress(Progress {
-                    done,
-                    total: badges.len(),
-                    finishing: false,
-                });
+        let next_qr = |i: usize, token: &str| -> QrResult {
+            match queues.get(i % workers.max(1)) {
+                Some(rx) => rx
+                    .recv()
+                    .map_err(|_| BadgeError::QrTooLong(token.len()))
+                    .and_then(|r| r),
+                None => badge::qr_matrix(token),
             }
+        };
+        for (p, chunk) in badges.chunks(per_page).enumerate() {
+            let mut page = doc.start_page_with(page_size.clone());
+            let mut surface = page.surface();
+            surface.push_transform(&Transform::from_scale(PT_PER_MM, PT_PER_MM));
+            if t.cut_marks {
+                draw_cut_marks(&mut surface, t);
+            }
+            for (i, b) in chunk.iter().enumerate() {
+                let done = p * per_page + i + 1;
+                let (width, modules) = next_qr(done - 1, &b.token)?;
+                let (col, row) = (i % t.cols, i / t.cols);
+                let x = t.origin.0 + col as f32 * t.badge_w;
+                let y = t.origin.1 + row as f32 * t.badge_h;
+                surface.push_transform(&Transform::from_translate(x, y));
+                draw_badge(&mut surface, &common, b, &mut regular_cache, &mut bold_cache);
+                let (qx, qy, qs) = t.qr;
+                draw_qr(&mut surface, width, &modules, qx, qy, qs);
+                surface.pop();
+                if done % PROGRESS_EVERY == 0 {
+                    progress(Progress {
+                        done,
+                        total: badges.len(),
+                        finishing: false,
+                    });
+                }
+            }
+            surface.pop();
+            surface.finish();
+            page.finish();
+            pages += 1;
         }
-        surface.pop();
-        surface.finish();
-        page.finish();
-        pages += 1;
-    }
+        Ok(())
+    })?;
     progress(Progress {
         done: badges.len(),
         total: badges.len(),
@@ -800,13 +840,19 @@ pub fn render(
     })
 }
 
+type QrResult = Result<(usize, Vec<bool>), BadgeError>;
+
+/// Threads making QR codes for a batch (the machine has at least two cores;
+/// more workers than cores only adds switching).
+const QR_WORKERS: usize = 2;
+
 fn draw_badge(
     surface: &mut Surface<'_>,
     c: &Common<'_>,
     b: &BadgeData,
     regular: &mut Shaper<'_>,
     bold: &mut Shaper<'_>,
-) -> Result<(), PdfError> {
+) {
     let t = c.t;
     let a = &b.attendee;
 
@@ -814,7 +860,10 @@ fn draw_badge(
     if let Some((image, w, h)) = &c.logo
         && let Some(size) = Size::from_wh(*w, *h)
     {
-        surface.push_transform(&Transform::from_translate(t.header.x, t.header.y + (t.header.h - h) / 2.0));
+        surface.push_transform(&Transform::from_translate(
+            t.header.x,
+            t.header.y + (t.header.h - h) / 2.0,
+        ));
         surface.draw_image(image.clone(), size);
         surface.pop();
     }
@@ -847,7 +896,16 @@ fn draw_badge(
     surface.set_fill(Some(black()));
     let name = c.bold.shape(&a.full_name);
     let name_fit = fit(&name, text.w, t.name_pt * MM_PER_PT, 2);
-    top += draw_fitted(surface, c.bold, &name, &name_fit, text.x, text.w, top, Align::Left);
+    top += draw_fitted(
+        surface,
+        c.bold,
+        &name,
+        &name_fit,
+        text.x,
+        text.w,
+        top,
+        Align::Left,
+    );
     top += t.name_pt * MM_PER_PT * 0.25;
     surface.set_fill(Some(fill_of(0x22, 0x22, 0x22)));
     if let Some(org) = a.organization.as_deref().filter(|s| !s.is_empty()) {
@@ -862,11 +920,6 @@ fn draw_badge(
         let f = fit(s, text.w, t.position_pt * MM_PER_PT, 2);
         draw_fitted(surface, c.regular, s, &f, text.x, text.w, top, Align::Left);
     }
-
-    // QR, quiet zone included.
-    let (width, modules) = badge::qr_matrix(&b.token)?;
-    let (qx, qy, qs) = t.qr;
-    draw_qr(surface, width, &modules, qx, qy, qs);
 
     // Category band with its label; restricted days on the right.
     let category = c.categories.iter().find(|k| k.code == a.category);
@@ -887,7 +940,16 @@ fn draw_badge(
         let w = d.width(0..d.glyphs.len()) * f.size;
         surface.set_fill(Some(ink.clone()));
         let top = band.y + (band.h - f.size) / 2.0 - 0.15 * f.size;
-        draw_fitted(surface, c.regular, &d, &f, band.x + band.w - pad - w, w, top, Align::Left);
+        draw_fitted(
+            surface,
+            c.regular,
+            &d,
+            &f,
+            band.x + band.w - pad - w,
+            w,
+            top,
+            Align::Left,
+        );
         label_w -= w + 2.0;
     }
     let s = bold.get(&label);
@@ -898,7 +960,6 @@ fn draw_badge(
     let x = if restricted { band.x + pad } else { band.x };
     let w = if restricted { label_w } else { band.w };
     draw_fitted(surface, c.bold, s, &f, x, w, top, align);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -927,14 +988,21 @@ mod tests {
             assert!(t.origin.0 + t.cols as f32 * t.badge_w <= t.page_w);
             assert!(t.origin.1 + t.rows as f32 * t.badge_h <= t.page_h);
             let (qx, qy, qs) = t.qr;
-            assert!(qx + qs <= t.badge_w && qy + qs <= t.band.y, "{l}: QR overlaps the band");
+            assert!(
+                qx + qs <= t.badge_w && qy + qs <= t.band.y,
+                "{l}: QR overlaps the band"
+            );
             assert!(t.text.y + t.text.h <= t.band.y);
             // Name (2 lines), organization (3), position (2) fit the text box at full size.
             let need = ((2.0 * LEADING + 0.25) * t.name_pt
                 + (3.0 * LEADING + 0.2) * t.org_pt
                 + 2.0 * LEADING * t.position_pt)
                 * MM_PER_PT;
-            assert!(need <= t.text.h + 0.5, "{l}: text box {} mm, needs {need} mm", t.text.h);
+            assert!(
+                need <= t.text.h + 0.5,
+                "{l}: text box {} mm, needs {need} mm",
+                t.text.h
+            );
         }
         assert_eq!(Layout::parse("a5"), None);
         assert_eq!(Layout::A4x8.per_page(), 8);
@@ -972,6 +1040,10 @@ mod tests {
             assert!(org.width(line.clone()) * three.size <= w + 1e-3);
         }
         let covered: usize = three.lines.iter().map(|l| l.len()).sum::<usize>() + 2;
-        assert_eq!(covered, org.glyphs.len(), "every glyph but the two breaking spaces is drawn");
+        assert_eq!(
+            covered,
+            org.glyphs.len(),
+            "every glyph but the two breaking spaces is drawn"
+        );
     }
 }
