@@ -8,8 +8,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the tests need (beyond a C compiler, which Rust needs anyway).
-const TEST_PACKAGES: &[&str] = &[];
+/// Debian packages the tests need (beyond a C compiler, which Rust needs anyway):
+/// poppler-utils gives `pdftoppm` and `pdftotext` for the badge PDF round trip.
+const TEST_PACKAGES: &[&str] = &["poppler-utils"];
 /// Debian packages `cargo xtask run` needs.
 const RUN_PACKAGES: &[&str] = &[];
 
