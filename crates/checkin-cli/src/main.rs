@@ -822,7 +822,7 @@ fn badges_cmd(store: &mut Store, args: &BadgesArgs, j: bool, now: DateTime<Utc>)
     let options = Options { layout, logo_png };
     let started = std::time::Instant::now();
     let (rendered, printed) = store.render_badges(&filter, &options, &mut |p| {
-        if p.total >= 500 && (p.finishing || p.done % 1000 == 0) {
+        if p.total >= 500 && (p.finishing || p.done.is_multiple_of(1000)) {
             if p.finishing {
                 eprintln!("badges: {}/{} drawn, writing the PDF…", p.done, p.total);
             } else {

@@ -381,7 +381,7 @@ fn fit(s: &Shaped, w: f32, max_size: f32, max_lines: usize) -> Fitted {
         max_size
     };
     let mut best = Fitted {
-        lines: vec![0..n],
+        lines: std::iter::once(0..n).collect(),
         size: one,
     };
     if one >= max_size || max_lines < 2 {
@@ -472,15 +472,14 @@ enum Align {
     Center,
 }
 
-/// Draws fitted text with its top at `top`; returns the height used.
+/// Draws fitted text in the column `x`, `w` wide, with its top at `top`;
+/// returns the height used.
 fn draw_fitted(
     surface: &mut Surface<'_>,
     face: &Face,
     s: &Shaped,
     fitted: &Fitted,
-    x: f32,
-    w: f32,
-    top: f32,
+    (x, w, top): (f32, f32, f32),
     align: Align,
 ) -> f32 {
     let size = fitted.size;
@@ -812,7 +811,7 @@ pub fn render(
                 let (qx, qy, qs) = t.qr;
                 draw_qr(&mut surface, width, &modules, qx, qy, qs);
                 surface.pop();
-                if done % PROGRESS_EVERY == 0 {
+                if done.is_multiple_of(PROGRESS_EVERY) {
                     progress(Progress {
                         done,
                         total: badges.len(),
@@ -873,9 +872,7 @@ fn draw_badge(
         c.bold,
         &c.event_name,
         &c.event_fit,
-        c.header_x,
-        c.header_w,
-        t.header.y,
+        (c.header_x, c.header_w, t.header.y),
         Align::Left,
     );
     draw_fitted(
@@ -883,9 +880,7 @@ fn draw_badge(
         c.regular,
         &c.days,
         &c.days_fit,
-        c.header_x,
-        c.header_w,
-        t.header.y + used + 0.3,
+        (c.header_x, c.header_w, t.header.y + used + 0.3),
         Align::Left,
     );
 
@@ -901,9 +896,7 @@ fn draw_badge(
         c.bold,
         &name,
         &name_fit,
-        text.x,
-        text.w,
-        top,
+        (text.x, text.w, top),
         Align::Left,
     );
     top += t.name_pt * MM_PER_PT * 0.25;
@@ -911,14 +904,14 @@ fn draw_badge(
     if let Some(org) = a.organization.as_deref().filter(|s| !s.is_empty()) {
         let s = regular.get(org);
         let f = fit(s, text.w, t.org_pt * MM_PER_PT, 3);
-        top += draw_fitted(surface, c.regular, s, &f, text.x, text.w, top, Align::Left);
+        top += draw_fitted(surface, c.regular, s, &f, (text.x, text.w, top), Align::Left);
         top += t.org_pt * MM_PER_PT * 0.2;
     }
     if let Some(pos) = a.position.as_deref().filter(|s| !s.is_empty()) {
         surface.set_fill(Some(fill_of(0x55, 0x55, 0x55)));
         let s = regular.get(pos);
         let f = fit(s, text.w, t.position_pt * MM_PER_PT, 2);
-        draw_fitted(surface, c.regular, s, &f, text.x, text.w, top, Align::Left);
+        draw_fitted(surface, c.regular, s, &f, (text.x, text.w, top), Align::Left);
     }
 
     // Category band with its label; restricted days on the right.
@@ -945,9 +938,7 @@ fn draw_badge(
             c.regular,
             &d,
             &f,
-            band.x + band.w - pad - w,
-            w,
-            top,
+            (band.x + band.w - pad - w, w, top),
             Align::Left,
         );
         label_w -= w + 2.0;
@@ -959,7 +950,7 @@ fn draw_badge(
     let align = if restricted { Align::Left } else { Align::Center };
     let x = if restricted { band.x + pad } else { band.x };
     let w = if restricted { label_w } else { band.w };
-    draw_fitted(surface, c.bold, s, &f, x, w, top, align);
+    draw_fitted(surface, c.bold, s, &f, (x, w, top), align);
 }
 
 #[cfg(test)]

@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{DateTime, TimeZone, Utc};
 use checkin_core::badge;
 use checkin_core::demo;
 use checkin_core::engine::Verdict;
 use checkin_core::model::{Device, Direction, LocationKind, new_id};
 use checkin_core::pdf::{self, Layout, Options};
 use checkin_core::store::{BadgeFilter, Store};
+use chrono::{DateTime, TimeZone, Utc};
 
 fn t0() -> DateTime<Utc> {
     // 10:00 Moscow on the demo's first day.
@@ -100,11 +100,16 @@ fn qr_payloads(pdf: &Path, layout: Layout, dpi: u32) -> Vec<Vec<String>> {
                 let cell = image::imageops::crop_imm(&img, x, y, w, h).to_image();
                 let mut prepared = rqrr::PreparedImage::prepare(cell);
                 let grids = prepared.detect_grids();
-                assert!(grids.len() <= 1, "{} cell {i}: {} codes", page.display(), grids.len());
+                assert!(
+                    grids.len() <= 1,
+                    "{} cell {i}: {} codes",
+                    page.display(),
+                    grids.len()
+                );
                 if let Some(g) = grids.first() {
-                    let (_, content) = g
-                        .decode()
-                        .unwrap_or_else(|e| panic!("{} cell {i}: the QR does not decode: {e:?}", page.display()));
+                    let (_, content) = g.decode().unwrap_or_else(|e| {
+                        panic!("{} cell {i}: the QR does not decode: {e:?}", page.display())
+                    });
                     found.push(content);
                 }
             }
@@ -173,7 +178,11 @@ fn a4_batch_round_trip_decode_verify_check_in() {
     // The names come out of the PDF as text, Cyrillic intact, wrapped or not.
     let text = squash(&pdftotext(&path));
     for b in &batch {
-        assert!(text.contains(&b.attendee.full_name), "{} not in the text", b.attendee.full_name);
+        assert!(
+            text.contains(&b.attendee.full_name),
+            "{} not in the text",
+            b.attendee.full_name
+        );
     }
     assert!(text.contains("Форум социальных решений (демо)"));
     assert!(text.contains("2–3 июня 2026"));
@@ -218,7 +227,11 @@ fn single_badges_a6_and_label_decode_with_logo() {
         .attendees()
         .unwrap()
         .into_iter()
-        .filter(|a| a.full_name.starts_with("Константинопольская") || a.full_name.starts_with("Ёлкина") || a.full_name == "Ли Юй")
+        .filter(|a| {
+            a.full_name.starts_with("Константинопольская")
+                || a.full_name.starts_with("Ёлкина")
+                || a.full_name == "Ли Юй"
+        })
         .map(|a| a.id)
         .collect();
     assert_eq!(people.len(), 3);
@@ -237,14 +250,21 @@ fn single_badges_a6_and_label_decode_with_logo() {
         let path = dir.join(format!("{layout}.pdf"));
         std::fs::write(&path, &rendered.pdf).unwrap();
         let pages = qr_payloads(&path, layout, 150);
-        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 1, 1], "{layout}");
+        assert_eq!(
+            pages.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![1, 1, 1],
+            "{layout}"
+        );
         for (page, p) in pages.iter().zip(&printed) {
             let token = badge::decode(&page[0]).unwrap();
             assert!(token.verify_with_keys(&keys));
             assert_eq!(token.claims.attendee_id, p.attendee_id);
         }
         let text = squash(&pdftotext(&path));
-        assert!(text.contains("Константинопольская-Задунайская Анастасия-Виктория Александровна"), "{text}");
+        assert!(
+            text.contains("Константинопольская-Задунайская Анастасия-Виктория Александровна"),
+            "{text}"
+        );
         assert!(text.contains("Ёлкина-Щербакова Юлия Эдуардовна"));
         assert!(text.contains("2 июня 2026"));
     }
