@@ -12,6 +12,7 @@ use checkin_core::store::changes::Change;
 use checkin_sync::protocol::Role;
 use checkin_tests::{TestClock, TestDesk};
 
+#[allow(clippy::zombie_processes)] // the caller kills and waits for it
 fn start(db: &std::path::Path, addr: &str) -> (Child, String, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_checkin-test-server"))
         .arg(db)

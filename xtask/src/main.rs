@@ -8,8 +8,10 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the tests need (beyond a C compiler, which Rust needs anyway).
-const TEST_PACKAGES: &[&str] = &["postgresql"];
+/// Debian packages the tests need (beyond a C compiler, which Rust needs anyway):
+/// poppler-utils gives `pdftoppm` and `pdftotext` for the badge PDF round trip;
+/// postgresql for the sync suite's second storage backend.
+const TEST_PACKAGES: &[&str] = &["poppler-utils", "postgresql"];
 /// Debian packages `cargo xtask run` needs.
 const RUN_PACKAGES: &[&str] = &[];
 

@@ -14,7 +14,8 @@ use checkin_core::engine::{ScanOutcome, Verdict};
 use checkin_core::export::{ExportFormat, Lang};
 use checkin_core::import::{Field, ImportOptions};
 use checkin_core::model::{Attendee, Direction, LocationKind, Method};
-use checkin_core::store::{ApplyOptions, NewEvent, Store};
+use checkin_core::pdf::{Layout, Options};
+use checkin_core::store::{ApplyOptions, BadgeFilter, NewEvent, Store};
 use checkin_core::{badge, demo, import};
 
 mod net;
@@ -64,6 +65,8 @@ enum Cmd {
     /// Badge tokens and QR codes.
     #[command(subcommand)]
     Badge(BadgeCmd),
+    /// Print-ready badge PDF: a batch (all or filtered) or named people; logs what was printed.
+    Badges(BadgesArgs),
     /// Check a scanned badge or ticket code in and print the verdict.
     Scan {
         payload: String,
@@ -187,6 +190,61 @@ struct ImportArgs {
     /// Check the file and show what would happen, change nothing.
     #[arg(long)]
     dry_run: bool,
+}
+
+#[derive(clap::Args)]
+struct BadgesArgs {
+    /// The PDF file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// a4-8: A4 sheets of 8 (90×55 mm, cut marks); a6: one badge per A6 page;
+    /// label-62x100: 62×100 mm labels.
+    #[arg(long, value_enum, default_value_t = LayoutArg::A48)]
+    layout: LayoutArg,
+    /// Only this category (participant, speaker, press, organizer, volunteer, vip).
+    #[arg(long)]
+    category: Option<String>,
+    /// Only badges no desk has printed yet (a replacement badge counts as new).
+    #[arg(long)]
+    not_printed: bool,
+    /// Only people added since this date (YYYY-MM-DD, event time zone) or time (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// This person only (id, ticket code or e-mail); repeat for several. Walk-ins and reprints.
+    #[arg(long = "attendee", conflicts_with_all = ["category", "not_printed", "since"])]
+    attendees: Vec<String>,
+    /// Event logo for the badge header (PNG).
+    #[arg(long)]
+    logo: Option<PathBuf>,
+    /// Don't log these badges as printed (a proof print).
+    #[arg(long)]
+    no_log: bool,
+    /// Send the PDF to a printer with CUPS `lp` once written.
+    #[arg(long)]
+    print: bool,
+    /// The CUPS printer for --print (default: the system's default printer).
+    #[arg(long, requires = "print")]
+    printer: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    #[value(name = "a4-8")]
+    A48,
+    #[value(name = "a6")]
+    A6,
+    #[value(name = "label-62x100")]
+    Label62x100,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::A48 => Layout::A4x8,
+            LayoutArg::A6 => Layout::A6,
+            LayoutArg::Label62x100 => Layout::Label62x100,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -531,6 +589,7 @@ fn run(cli: Cli) -> Result<()> {
                 format!("old badge of {} revoked; new token:\n{token}", a.full_name)
             });
         }
+        Cmd::Badges(args) => badges_cmd(&mut store, args, j, now)?,
         Cmd::Scan {
             payload,
             location,
@@ -861,6 +920,115 @@ fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> 
         );
     }
     Ok(())
+}
+
+fn badges_cmd(store: &mut Store, args: &BadgesArgs, j: bool, now: DateTime<Utc>) -> Result<()> {
+    let event = store
+        .event()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?
+        .clone();
+    let added_since = match args.since.as_deref() {
+        None => None,
+        Some(s) => Some(parse_since(s, &event.timezone)?),
+    };
+    let mut ids = Vec::with_capacity(args.attendees.len());
+    for key in &args.attendees {
+        ids.push(store.find_attendee(key)?.id);
+    }
+    let filter = BadgeFilter {
+        category: args.category.clone(),
+        not_printed: args.not_printed,
+        added_since,
+        attendees: ids,
+    };
+    let logo_png = match &args.logo {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading the logo {}", p.display()))?),
+        None => None,
+    };
+    let layout: Layout = args.layout.into();
+    let options = Options { layout, logo_png };
+    let started = std::time::Instant::now();
+    let (rendered, printed) = store.render_badges(&filter, &options, &mut |p| {
+        if p.total >= 500 && (p.finishing || p.done.is_multiple_of(1000)) {
+            if p.finishing {
+                eprintln!("badges: {}/{} drawn, writing the PDF…", p.done, p.total);
+            } else {
+                eprintln!("badges: {}/{}", p.done, p.total);
+            }
+        }
+    })?;
+    std::fs::write(&args.out, &rendered.pdf).with_context(|| format!("writing {}", args.out.display()))?;
+    if args.print {
+        let mut lp = std::process::Command::new("lp");
+        if let Some(p) = &args.printer {
+            lp.args(["-d", p]);
+        }
+        let status = lp.arg(&args.out).status().map_err(|e| {
+            anyhow!(
+                "could not run `lp` ({e}); install CUPS (apt-get install cups-client) or print {} from a PDF viewer",
+                args.out.display()
+            )
+        })?;
+        if !status.success() {
+            bail!(
+                "`lp` failed ({status}); check the printer name with `lpstat -p`, or print {} from a PDF viewer. Nothing was logged as printed",
+                args.out.display()
+            );
+        }
+    }
+    let print_id = if args.no_log {
+        None
+    } else {
+        Some(store.record_printed(&printed, layout, now)?)
+    };
+    print(
+        j,
+        json!({
+            "out": args.out,
+            "layout": layout.as_str(),
+            "badges": rendered.badges,
+            "pages": rendered.pages,
+            "bytes": rendered.pdf.len(),
+            "seconds": started.elapsed().as_secs_f64(),
+            "print_id": print_id,
+            "sent_to_printer": args.print,
+        }),
+        || {
+            format!(
+                "wrote {} ({} badges, {} pages, {} KiB, {layout}){}{}",
+                args.out.display(),
+                rendered.badges,
+                rendered.pages,
+                rendered.pdf.len() / 1024,
+                if args.print { "; sent to the printer" } else { "" },
+                if print_id.is_some() {
+                    "; logged as printed"
+                } else {
+                    "; not logged as printed (--no-log)"
+                }
+            )
+        },
+    );
+    Ok(())
+}
+
+/// `--since`: a date (midnight in the event's time zone) or an RFC 3339 time.
+fn parse_since(s: &str, tz: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date: NaiveDate = s.trim().parse().map_err(|_| {
+        anyhow!("--since {s:?}: write a date (2026-06-01) or a time (2026-06-01T18:00:00+03:00)")
+    })?;
+    let tz: chrono_tz::Tz = tz
+        .parse()
+        .map_err(|_| anyhow!("the event's time zone {tz:?} is unknown"))?;
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let local = midnight
+        .and_local_timezone(tz)
+        .earliest()
+        .ok_or_else(|| anyhow!("--since {s:?}: midnight does not exist in {tz}; give a time instead"))?;
+    Ok(local.with_timezone(&Utc))
 }
 
 fn write_qr(token: &str, out: &Path, scale: u32) -> Result<()> {

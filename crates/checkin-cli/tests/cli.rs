@@ -282,3 +282,56 @@ fn decode_reads_badge_images_and_says_whose_badge_it_is() {
     let err = cli.fails(&["decode", blank.to_str().unwrap()]);
     assert!(err.contains("no QR code"), "{err}");
 }
+
+#[test]
+fn badges_batch_not_printed_and_on_demand() {
+    let cli = Cli::new();
+    cli.json(&["demo", "--attendees", "20"]);
+    let out = cli.dir().join("batch.pdf");
+    let out_s = out.to_str().unwrap();
+
+    // A proof print logs nothing.
+    let v = cli.json(&["badges", "--out", out_s, "--layout", "a4-8", "--no-log"]);
+    assert_eq!(v["badges"], 20);
+    assert_eq!(v["pages"], 3);
+    assert!(v["print_id"].is_null());
+    let pdf = std::fs::read(&out).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+
+    // Speakers, then "not yet printed" leaves them out.
+    let v = cli.json(&["badges", "--out", out_s, "--category", "speaker"]);
+    let speakers = v["badges"].as_u64().unwrap();
+    assert!(speakers >= 1 && v["print_id"].is_string());
+    let v = cli.json(&[
+        "badges",
+        "--out",
+        out_s,
+        "--not-printed",
+        "--layout",
+        "label-62x100",
+    ]);
+    assert_eq!(v["badges"].as_u64().unwrap(), 20 - speakers);
+    assert_eq!(v["layout"], "label-62x100");
+    let err = cli.fails(&["badges", "--out", out_s, "--not-printed"]);
+    assert!(err.contains("nothing to print"), "{err}");
+
+    // A reprint on demand for one person, by ticket code.
+    let v = cli.json(&[
+        "badges",
+        "--out",
+        out_s,
+        "--layout",
+        "a6",
+        "--attendee",
+        "T-000001",
+    ]);
+    assert_eq!((v["badges"].as_u64(), v["pages"].as_u64()), (Some(1), Some(1)));
+
+    // Added since tomorrow: nobody yet.
+    let err = cli.fails(&["badges", "--out", out_s, "--since", "2026-06-03"]);
+    assert!(err.contains("nothing to print"), "{err}");
+    let err = cli.fails(&["badges", "--out", out_s, "--since", "yesterday"]);
+    assert!(err.contains("write a date"), "{err}");
+    let err = cli.fails(&["badges", "--out", out_s, "--category", "guest"]);
+    assert!(err.contains("use one of"), "{err}");
+}

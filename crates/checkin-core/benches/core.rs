@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the core's speed targets on a forum-sized database
-//! (100,000 attendees, 300,000 check-ins), printed as a table.
+//! (100,000 attendees, 300,000 check-ins), and badge PDFs (10,000 on A4
+//! sheets, one on demand), printed as a table.
 //!
 //! Run by `cargo bench` (full size, release). Under `cargo test` (no
 //! `--bench` argument) it runs the same code on a small database as a smoke
@@ -12,10 +13,11 @@ use checkin_core::engine::Verdict;
 use checkin_core::hlc::Hlc;
 use checkin_core::import::{self, ImportOptions};
 use checkin_core::model::{CheckIn, Device, Direction, LocationKind, Method, new_id};
+use checkin_core::pdf::{Layout, Options};
 use checkin_core::scan::{self, FrameDecoder, synthetic};
 use checkin_core::search::transliterate;
 use checkin_core::store::changes::{Change, ChangeEnvelope};
-use checkin_core::store::{ApplyOptions, Store};
+use checkin_core::store::{ApplyOptions, BadgeFilter, Store};
 use chrono::{DateTime, TimeZone, Utc};
 
 struct Sizes {
@@ -24,6 +26,8 @@ struct Sizes {
     scans: usize,
     queries: usize,
     import_rows: usize,
+    badges: usize,
+    on_demand: usize,
 }
 
 struct Row {
@@ -48,6 +52,48 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
 
+/// Reset the process's peak resident set (Linux; elsewhere a no-op) and
+/// return the current one in KiB.
+fn clear_peak_rss() -> Option<u64> {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_kib("VmRSS:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+    })
+}
+
+/// CPU seconds this process used so far, all threads (Linux; 0 elsewhere):
+/// shows the work apart from the wall time when the machine is busy.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<String> = s
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// How far the peak resident set rose over `base` (KiB), e.g. "+41 MiB".
+fn peak_rss_rise(base: Option<u64>) -> String {
+    match (base, status_kib("VmHWM:")) {
+        (Some(b), Some(p)) => format!("+{} MiB", p.saturating_sub(b) / 1024),
+        _ => "?".into(),
+    }
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let sizes = if full {
@@ -57,6 +103,8 @@ fn main() {
             scans: 2_000,
             queries: 2_000,
             import_rows: 100_000,
+            badges: 10_000,
+            on_demand: 50,
         }
     } else {
         Sizes {
@@ -65,6 +113,8 @@ fn main() {
             scans: 50,
             queries: 50,
             import_rows: 2_000,
+            badges: 200,
+            on_demand: 5,
         }
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -250,6 +300,82 @@ fn main() {
 
     // ---- QR decoding ------------------------------------------------------------------------
     scan_rows(&mut rows, full);
+    // ---- badge PDFs -------------------------------------------------------------------------
+    let mut printer = Store::open_local(&dir.path().join("badges.db"), "bench print", t0).expect("open");
+    demo::create_event(&mut printer, sizes.badges - demo::hard_badge_cases().len(), t0).expect("event");
+    printer
+        .add_attendees(demo::hard_badge_cases(), t0)
+        .expect("hard cases");
+    let event = printer.event().unwrap().clone();
+    let base_rss = clear_peak_rss();
+    let cpu_before = cpu_seconds();
+    let start = Instant::now();
+    let batch = printer
+        .badges_to_print(&BadgeFilter::default())
+        .expect("select and sign");
+    let sign_time = start.elapsed();
+    let mut reports = 0;
+    let rendered =
+        checkin_core::pdf::render(&event, &batch, &Options::new(Layout::A4x8), &mut |_| reports += 1)
+            .expect("render");
+    let batch_time = start.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    let peak = peak_rss_rise(base_rss);
+    let mib = rendered.pdf.len() as f64 / (1024.0 * 1024.0);
+    rows.push(Row {
+        name: "badges A4×8 PDF".into(),
+        n: rendered.badges,
+        median: batch_time,
+        p99: batch_time,
+        target: "≤ 5 s for 10,000, ≤ 12 MB".into(),
+        ok: batch_time <= Duration::from_secs(5) && mib <= 12.0,
+        note: format!(
+            "select + sign {} + QR, layout, PDF; {cpu:.1} s CPU; {} pages, {mib:.1} MiB, peak RSS {peak}, {reports} progress calls",
+            ms(sign_time),
+            rendered.pages,
+        ),
+    });
+    drop((batch, rendered));
+
+    let ids: Vec<_> = printer
+        .badge_selection(&BadgeFilter::default())
+        .expect("select")
+        .into_iter()
+        .map(|a| a.id)
+        .step_by((sizes.badges / sizes.on_demand).max(1))
+        .take(sizes.on_demand)
+        .collect();
+    let mut lat = Vec::with_capacity(ids.len());
+    let mut bytes = 0;
+    for id in &ids {
+        let start = Instant::now();
+        let (one, printed) = printer
+            .render_badges(
+                &BadgeFilter {
+                    attendees: vec![*id],
+                    ..BadgeFilter::default()
+                },
+                &Options::new(Layout::A6),
+                &mut |_| {},
+            )
+            .expect("one badge");
+        lat.push(start.elapsed());
+        bytes = bytes.max(one.pdf.len());
+        assert_eq!(printed.len(), 1);
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "one badge A6 on demand".into(),
+        n: lat.len(),
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "≤ 50 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(50),
+        note: format!(
+            "find, sign, QR, layout, subset fonts, PDF; ≤ {} KiB",
+            bytes / 1024
+        ),
+    });
 
     // ---- table ----------------------------------------------------------------------------
     println!();

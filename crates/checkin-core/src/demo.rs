@@ -566,6 +566,46 @@ pub fn create_event(store: &mut Store, n: usize, now: DateTime<Utc>) -> Result<E
     Ok(event)
 }
 
+/// People whose badges are hard to lay out: very long double-barrelled
+/// names, one long unbreakable word, Ё/Щ/Ю, a long organization, a badge
+/// valid on one day only (`days` empty here; set it to one event day). Ids nil.
+pub fn hard_badge_cases() -> Vec<Attendee> {
+    let person = |name: &str, org: &str, position: &str, category: &str| Attendee {
+        full_name: name.into(),
+        organization: Some(org.into()),
+        position: Some(position.into()),
+        category: category.into(),
+        ..Attendee::default()
+    };
+    vec![
+        person(
+            "Константинопольская-Задунайская Анастасия-Виктория Александровна",
+            "Федеральное государственное бюджетное образовательное учреждение высшего образования «Московский государственный университет имени М. В. Ломоносова»",
+            "Заместитель руководителя департамента международного сотрудничества и развития волонтёрских программ",
+            "speaker",
+        ),
+        person(
+            "Христорождественский Вольдемар Аполлинариевич",
+            "АНО «Центр социальных инноваций»",
+            "Директор",
+            "press",
+        ),
+        person(
+            "Ёлкина-Щербакова Юлия Эдуардовна",
+            "Фонд «Добро»",
+            "Координатор",
+            "volunteer",
+        ),
+        person(
+            "Длиннофамильнаяпредлиннаяфамилиябезпробелов Ия",
+            "ООО «Ъ»",
+            "",
+            "organizer",
+        ),
+        person("Ли Юй", "Сбер", "Аналитик", "vip"),
+    ]
+}
+
 /// A nil id, for callers that build attendees by hand.
 pub fn unassigned() -> Uuid {
     Uuid::nil()

@@ -3,6 +3,7 @@
 
 use crate::badge::BadgeError;
 use crate::import::{ImportError, RowError};
+use crate::pdf::PdfError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -57,6 +58,9 @@ pub enum CoreError {
     #[error("could not write the export: {0}. Check that the folder exists and is writable")]
     Export(String),
 
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -94,6 +98,7 @@ impl CoreError {
             CoreError::Badge(_) => "badge",
             CoreError::NoSigningKey => "no_signing_key",
             CoreError::Export(_) => "export",
+            CoreError::Pdf(_) => "pdf",
             CoreError::Io(_) => "io",
         }
     }

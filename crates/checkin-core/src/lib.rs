@@ -11,6 +11,7 @@ pub mod export;
 pub mod hlc;
 pub mod import;
 pub mod model;
+pub mod pdf;
 pub mod scan;
 pub mod search;
 pub mod store;

@@ -51,7 +51,10 @@ impl Role {
     pub fn may_push(self, kind: &str) -> bool {
         match self {
             Role::Coordinator => true,
-            Role::Volunteer => matches!(kind, "checkin" | "annulment" | "scan" | "attendee" | "device"),
+            Role::Volunteer => matches!(
+                kind,
+                "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed"
+            ),
             Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
         }
     }

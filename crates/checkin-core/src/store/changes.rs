@@ -48,6 +48,9 @@ pub enum Change {
     CheckIn(CheckIn),
     Annulment(Annulment),
     Scan(ScanRecord),
+    /// Badges sent to print (or into a PDF for printing): the print log.
+    /// Only grows; a badge counts as printed once any desk has logged it.
+    BadgePrinted(BadgePrint),
 }
 
 impl Change {
@@ -62,6 +65,7 @@ impl Change {
             Change::CheckIn(_) => "checkin",
             Change::Annulment(_) => "annulment",
             Change::Scan(_) => "scan",
+            Change::BadgePrinted(_) => "badge_printed",
         }
     }
 
@@ -76,6 +80,7 @@ impl Change {
             Change::CheckIn(c) => c.id,
             Change::Annulment(a) => a.id,
             Change::Scan(s) => s.id,
+            Change::BadgePrinted(p) => p.id,
         }
     }
 }
@@ -115,6 +120,25 @@ pub struct ScanRecord {
     pub reason: String,
     pub attendee_id: Option<Uuid>,
     pub checkin_id: Option<Uuid>,
+}
+
+/// One print job: the badges in it, where and when it was printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadgePrint {
+    pub id: Uuid,
+    pub device_id: Uuid,
+    pub at_ms: i64,
+    /// `a6`, `a4-8` or `label-62x100` (see [`crate::pdf::Layout`]).
+    pub layout: String,
+    pub badges: Vec<PrintedBadge>,
+}
+
+/// A badge is a person at one issue: a replacement badge is a new badge that
+/// has not been printed yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintedBadge {
+    pub attendee_id: Uuid,
+    pub issue: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,6 +379,24 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 s.attendee_id.map(|u| u.to_string()),
                 s.checkin_id.map(|u| u.to_string())
             ])?;
+        }
+        Change::BadgePrinted(p) => {
+            let print_id = p.id.to_string();
+            let device_id = p.device_id.to_string();
+            let mut st = tx.prepare_cached(
+                "INSERT INTO badge_prints (print_id, attendee_id, issue, layout, device_id, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            for b in &p.badges {
+                st.execute(params![
+                    print_id,
+                    b.attendee_id.to_string(),
+                    b.issue,
+                    p.layout,
+                    device_id,
+                    p.at_ms
+                ])?;
+            }
         }
     }
     Ok(())

@@ -148,8 +148,24 @@ CREATE TABLE changes (
 CREATE INDEX changes_outbox ON changes(seq) WHERE origin = 'local' AND pushed = 0;
 "#;
 
+/// The badge print log: which badge (attendee and issue) went to print, when,
+/// on which desk, in which layout. One row per badge per print job; filled
+/// only by `Change::BadgePrinted`, so it syncs like every other change.
+const V2_BADGE_PRINTS: &str = r#"
+CREATE TABLE badge_prints (
+    print_id    TEXT NOT NULL,
+    attendee_id TEXT NOT NULL,
+    issue       INTEGER NOT NULL,
+    layout      TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    PRIMARY KEY (print_id, attendee_id)
+) STRICT;
+CREATE INDEX badge_prints_attendee ON badge_prints(attendee_id, issue);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2_BADGE_PRINTS)])
 }
 
 #[cfg(test)]
