@@ -12,7 +12,7 @@ use checkin_core::export::{ExportFormat, Lang};
 use checkin_core::import::{self, Field, ImportOptions, Preview};
 use checkin_core::model::{Attendee, Device, Direction, Event, Location, Method};
 use checkin_core::store::{ApplyOptions, ImportReport};
-use checkin_core::views::{AttendeeFilter, AttendeePage, Arrivals, HourCount};
+use checkin_core::views::{Arrivals, AttendeeFilter, AttendeePage, HourCount};
 
 use crate::{CmdError, CmdResult, Desk, Settings, Status, status_of};
 
@@ -35,7 +35,10 @@ pub struct AppInfo {
 #[tauri::command]
 pub async fn app_info(desk: State<'_, Desk>) -> CmdResult<AppInfo> {
     let store = desk.store()?;
-    let event = store.event().cloned().ok_or(checkin_core::error::CoreError::NoEvent)?;
+    let event = store
+        .event()
+        .cloned()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?;
     let locations = store.locations()?.to_vec();
     let can_issue_badges = store.can_issue_badges();
     Ok(AppInfo {
@@ -223,7 +226,11 @@ pub struct WalkedIn {
 
 /// Register a walk-in, issue the badge, and check the person in here.
 #[tauri::command]
-pub async fn walk_in(desk: State<'_, Desk>, person: WalkIn, location_id: Option<Uuid>) -> CmdResult<WalkedIn> {
+pub async fn walk_in(
+    desk: State<'_, Desk>,
+    person: WalkIn,
+    location_id: Option<Uuid>,
+) -> CmdResult<WalkedIn> {
     let now = Utc::now();
     let mut store = desk.store()?;
     let blank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
@@ -245,7 +252,11 @@ pub async fn walk_in(desk: State<'_, Desk>, person: WalkIn, location_id: Option<
         None => None,
     };
     desk.touched(now);
-    Ok(WalkedIn { attendee, token, outcome })
+    Ok(WalkedIn {
+        attendee,
+        token,
+        outcome,
+    })
 }
 
 #[tauri::command]
@@ -261,7 +272,12 @@ pub async fn attendees(
 }
 
 #[tauri::command]
-pub async fn set_revoked(desk: State<'_, Desk>, attendee_id: Uuid, revoked: bool, reason: String) -> CmdResult<Attendee> {
+pub async fn set_revoked(
+    desk: State<'_, Desk>,
+    attendee_id: Uuid,
+    revoked: bool,
+    reason: String,
+) -> CmdResult<Attendee> {
     let now = Utc::now();
     let a = desk.store()?.set_revoked(attendee_id, revoked, &reason, now)?;
     desk.touched(now);
@@ -304,8 +320,12 @@ pub struct ImportChoice {
 fn import_options(choice: &ImportChoice) -> CmdResult<ImportOptions> {
     let mut mapping = Vec::new();
     for (col, field) in &choice.mapping {
-        let f = Field::parse(field)
-            .ok_or_else(|| CmdError::new("invalid", format!("unknown field {field:?} in the column mapping")))?;
+        let f = Field::parse(field).ok_or_else(|| {
+            CmdError::new(
+                "invalid",
+                format!("unknown field {field:?} in the column mapping"),
+            )
+        })?;
         mapping.push((col.clone(), f));
     }
     Ok(ImportOptions {
@@ -346,7 +366,10 @@ pub async fn import_apply(
     let opts = import_options(&choice)?;
     let now = Utc::now();
     let mut store = desk.store()?;
-    let event = store.event().cloned().ok_or(checkin_core::error::CoreError::NoEvent)?;
+    let event = store
+        .event()
+        .cloned()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?;
     let parsed = import::parse(&bytes, &opts, &event.categories, &event.days, &mut |p| {
         let _ = progress.send(ImportProgressMsg {
             stage: "read",

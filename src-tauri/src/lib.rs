@@ -109,13 +109,17 @@ impl Desk {
     }
 
     pub fn store(&self) -> CmdResult<std::sync::MutexGuard<'_, Store>> {
-        self.store
-            .lock()
-            .map_err(|_| CmdError::new("internal", "the database is unavailable after an error; restart the app"))
+        self.store.lock().map_err(|_| {
+            CmdError::new(
+                "internal",
+                "the database is unavailable after an error; restart the app",
+            )
+        })
     }
 
     pub fn touched(&self, now: DateTime<Utc>) {
-        self.last_write_ms.store(now.timestamp_millis(), Ordering::Relaxed);
+        self.last_write_ms
+            .store(now.timestamp_millis(), Ordering::Relaxed);
     }
 }
 
@@ -259,7 +263,11 @@ pub fn run() {
             eprintln!(
                 "checkin-app: database {} ({})",
                 desk.options.data_dir.join("checkin.db").display(),
-                if desk.demo { "new demo event" } else { "existing event" }
+                if desk.demo {
+                    "new demo event"
+                } else {
+                    "existing event"
+                }
             );
             app.manage(desk);
             spawn_housekeeping(app.handle().clone());

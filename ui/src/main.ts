@@ -1,6 +1,7 @@
+import { showFatal } from "./fatal";
 import "./style.css";
 import { api } from "./api";
-import { clear, h } from "./dom";
+import { clear } from "./dom";
 import { setLang, setTimeZone } from "./i18n";
 import { app, errorText, listenStatus, settings } from "./state";
 import { setupScreen } from "./screens/setup";
@@ -9,6 +10,7 @@ import { islandScreen } from "./screens/island";
 import { coordinatorScreen } from "./screens/coordinator";
 
 const root = document.getElementById("app")!;
+
 let dispose: (() => void) | null = null;
 
 function render(): void {
@@ -33,7 +35,7 @@ async function boot(): Promise<void> {
     render();
     listenStatus();
   } catch (e) {
-    clear(root, h("div", { class: "fatal" }, h("h1", {}, "Check-in"), h("pre", {}, errorText(e))));
+    showFatal(errorText(e));
   }
 }
 

@@ -163,7 +163,10 @@ impl Store {
             WHERE c.attendee_id = a.id AND c.day = ?2 AND c.direction = 'in'
             AND c.annulled_by IS NULL AND l.kind = 'entrance')";
         let revoked = "coalesce((SELECT r.revoked FROM revocations r WHERE r.attendee_id = a.id), 0) = 1";
-        let mut conds = vec!["a.event_id = ?1".to_string(), "(?3 = '' OR a.category = ?3)".to_string()];
+        let mut conds = vec![
+            "a.event_id = ?1".to_string(),
+            "(?3 = '' OR a.category = ?3)".to_string(),
+        ];
         match filter.status.as_str() {
             "checked_in" => conds.push(checked_in.to_string()),
             "not_checked_in" => conds.push(format!("NOT {checked_in}")),
@@ -173,10 +176,10 @@ impl Store {
         let text = filter.text.trim();
         let (total, attendees): (u64, Vec<Attendee>) = if text.is_empty() {
             let where_ = conds.join(" AND ");
-            let total: i64 = self.conn.prepare_cached(&format!(
-                "SELECT count(*) FROM attendees a WHERE {where_}"
-            ))?
-            .query_row(params![event_id, day_s, filter.category], |r| r.get(0))?;
+            let total: i64 = self
+                .conn
+                .prepare_cached(&format!("SELECT count(*) FROM attendees a WHERE {where_}"))?
+                .query_row(params![event_id, day_s, filter.category], |r| r.get(0))?;
             let mut st = self.conn.prepare_cached(&format!(
                 "{ATTENDEE_SELECT} WHERE {where_} ORDER BY a.full_name, a.id LIMIT ?4 OFFSET ?5"
             ))?;
@@ -237,7 +240,10 @@ mod tests {
     #[test]
     fn hours_quarters_and_pages() {
         let now = at(8, 0);
-        let dev = Device { id: new_id(now), name: "Desk".into() };
+        let dev = Device {
+            id: new_id(now),
+            name: "Desk".into(),
+        };
         let mut s = Store::open_in_memory(dev, now).unwrap();
         demo::create_event(&mut s, 50, now).unwrap();
         let door = s.location("Вход A").unwrap();
@@ -255,8 +261,16 @@ mod tests {
         assert_eq!(
             hours,
             vec![
-                HourCount { hour: 10, entries: 1, exits: 0 },
-                HourCount { hour: 11, entries: 1, exits: 1 }
+                HourCount {
+                    hour: 10,
+                    entries: 1,
+                    exits: 0
+                },
+                HourCount {
+                    hour: 11,
+                    entries: 1,
+                    exits: 1
+                }
             ]
         );
         let arrivals = s.arrivals_per_quarter(at(12, 0)).unwrap();
@@ -264,13 +278,21 @@ mod tests {
         // 9:00, 9:10 → 9:00 slot; 9:20 → 9:15; 9:30, 9:40 → 9:30.
         assert_eq!(a.slots, vec![(540, 2), (555, 1), (570, 2)]);
 
-        let all = s.attendee_page(&AttendeeFilter::default(), 0, 20, at(12, 0)).unwrap();
+        let all = s
+            .attendee_page(&AttendeeFilter::default(), 0, 20, at(12, 0))
+            .unwrap();
         assert_eq!((all.total, all.rows.len()), (50, 20));
-        let f = AttendeeFilter { status: "checked_in".into(), ..Default::default() };
+        let f = AttendeeFilter {
+            status: "checked_in".into(),
+            ..Default::default()
+        };
         let checked = s.attendee_page(&f, 0, 100, at(12, 0)).unwrap();
         assert_eq!(checked.total, 5);
         assert!(checked.rows.iter().all(|r| r.checked_in_at.is_some()));
-        let f = AttendeeFilter { text: "chupsheva".into(), ..Default::default() };
+        let f = AttendeeFilter {
+            text: "chupsheva".into(),
+            ..Default::default()
+        };
         let found = s.attendee_page(&f, 0, 10, at(12, 0)).unwrap();
         assert_eq!(found.rows[0].attendee.full_name, "Чупшева Анна Сергеевна");
     }
