@@ -2,7 +2,7 @@
 // with the sync client), then this desk's role and location. Persisted.
 
 import { clear, h } from "../dom";
-import { num, t, type Key } from "../i18n";
+import { day, num, t, type Key } from "../i18n";
 import { app, errorText, header, info, saveSettings, settings, statusBar, toast } from "../state";
 import type { Role } from "../types";
 
@@ -25,7 +25,7 @@ export function setupScreen(): { el: HTMLElement } {
         { class: "card" },
         h("div", { class: "label" }, t("setup.event")),
         h("div", { class: "big" }, i.event.name),
-        h("div", {}, `${i.event.days.join(", ")} · ${i.event.timezone} · ${num(i.attendees)}`),
+        h("div", {}, `${i.event.days.map(day).join(", ")} · ${i.event.timezone} · ${t("setup.attendees", { n: num(i.attendees) })}`),
         h("label", { class: "radio" }, h("input", { type: "radio", checked: true }), t("setup.standalone")),
         i.demo ? h("div", { class: "muted" }, t("setup.demo")) : null,
         h("div", { class: "muted" }, t("setup.pairing")),
