@@ -188,18 +188,18 @@ fn spawn_housekeeping<R: Runtime>(app: tauri::AppHandle<R>) {
                 let now = Utc::now().timestamp_millis();
                 let last_write = desk.last_write_ms.load(Ordering::Relaxed);
                 let last_cp = desk.last_checkpoint_ms.load(Ordering::Relaxed);
-                if last_write > last_cp && now - last_write > 1500 {
-                    if let Ok(mut store) = desk.store.try_lock() {
-                        let _ = store.checkpoint();
-                        desk.last_checkpoint_ms.store(now, Ordering::Relaxed);
-                    }
+                if last_write > last_cp
+                    && now - last_write > 1500
+                    && let Ok(mut store) = desk.store.try_lock()
+                {
+                    let _ = store.checkpoint();
+                    desk.last_checkpoint_ms.store(now, Ordering::Relaxed);
                 }
-                if tick % 10 == 0 {
-                    if let Ok(store) = desk.store.try_lock() {
-                        if let Ok(s) = status_of(&store) {
-                            let _ = app.emit("status", s);
-                        }
-                    }
+                if tick.is_multiple_of(10)
+                    && let Ok(store) = desk.store.try_lock()
+                    && let Ok(s) = status_of(&store)
+                {
+                    let _ = app.emit("status", s);
                 }
             }
         })

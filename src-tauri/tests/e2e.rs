@@ -184,6 +184,8 @@ impl Session {
     }
 
     fn screenshot(&self, name: &str) {
+        // Let the last frame reach the screen first.
+        std::thread::sleep(Duration::from_millis(250));
         let b64 = self.get("/screenshot");
         let bytes = data_encoding::BASE64
             .decode(b64.as_str().unwrap().as_bytes())

@@ -17,7 +17,7 @@ export function barChart(
   const opts: uPlot.Options = {
     width,
     height,
-    legend: { show: series.length > 1 },
+    legend: { show: series.length > 1, live: false },
     cursor: { show: false },
     scales: { x: { time: false, range: [-0.6, Math.max(xs.length - 0.4, 0.4)] }, y: { range: (_u, _min, max) => [0, Math.max(max, 4) * 1.1] } },
     axes: [
