@@ -310,10 +310,11 @@ fn desk_end_to_end() {
         "Чупшева in the results",
     );
     s.screenshot("05-search-chupsheva");
-    s.click("[data-testid=checkin-button]");
+    // Several Чупшевы in the demo: check in the one on badge T-000001.
+    s.js("[...document.querySelectorAll('[data-testid=search-result]')].find(e => e.textContent.includes('Чупшева Анна Сергеевна')).querySelector('[data-testid=checkin-button]').click();");
     s.wait_js(
-        "document.querySelector('[data-testid=verdict]').dataset.verdict === 'admitted' && document.querySelector('[data-testid=verdict-name]').textContent.includes('Чупшева')",
-        "Чупшева admitted",
+        "document.querySelector('[data-testid=verdict]').dataset.verdict === 'admitted' && document.querySelector('[data-testid=verdict-name]').textContent === 'Чупшева Анна Сергеевна'",
+        "Чупшева Анна Сергеевна admitted",
     );
     s.screenshot("06-manual-check-in");
     let count: String = s.text("[data-testid=count-today]");
