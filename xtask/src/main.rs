@@ -8,12 +8,20 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the tests need (beyond a C compiler, which Rust needs anyway):
-/// poppler-utils gives `pdftoppm` and `pdftotext` for the badge PDF round trip;
-/// postgresql for the sync suite's second storage backend.
-const TEST_PACKAGES: &[&str] = &["poppler-utils", "postgresql"];
-/// Debian packages `cargo xtask run` needs.
-const RUN_PACKAGES: &[&str] = &[];
+/// Debian packages `cargo xtask run` needs: WebKitGTK for the Tauri app.
+const RUN_PACKAGES: &[&str] = &["pkg-config", "libwebkit2gtk-4.1-dev"];
+/// Debian packages the tests need on top: WebKit's WebDriver and a virtual
+/// display for the e2e run; poppler-utils (`pdftoppm`, `pdftotext`) for the
+/// badge PDF round trip; postgresql for the sync suite's second backend.
+const TEST_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "webkit2gtk-driver",
+    "xvfb",
+    "xauth",
+    "poppler-utils",
+    "postgresql",
+];
 
 mod postgres;
 
@@ -30,7 +38,8 @@ fn main() -> Result<()> {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
                  commands:\n  \
-                 run     set up, build and start the desk on a demo event (local SQLite)\n  \
+                 run     set up, build and start the desktop app (demo event in a local database)\n          \
+                 (--terminal: the terminal desk instead)\n  \
                  test    set up and run every test, with fmt and clippy\n  \
                  bench   run the benchmarks and print the results table\n  \
                  lint    cargo fmt --check and cargo clippy -D warnings"
@@ -110,16 +119,78 @@ fn ensure_packages(packages: &[&str]) -> Result<()> {
     step(&format!("apt-get install {}", missing.join(" ")), &mut apt(&args))
 }
 
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
+fn npm() -> Command {
+    let mut c = Command::new("npm");
+    c.current_dir(project_root().join("ui"));
+    c
+}
+
+/// Install the UI's locked dependencies and build it into `ui/dist`, which
+/// the app binary embeds at compile time.
+fn build_ui() -> Result<()> {
+    // `npm ci` insists on lock entries for every platform's optional
+    // packages, which a registry mirror may not list; `npm install` with the
+    // committed lock installs the same pinned versions.
+    if npm()
+        .args(["ci", "--no-audit", "--no-fund"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("==> npm ci refused the lock file; installing the locked versions with npm install");
+        step(
+            "npm install (ui)",
+            npm().args(["install", "--no-audit", "--no-fund"]),
+        )?;
+    }
+    step("build the UI (tsc + vite)", npm().args(["run", "build"]))
+}
+
 fn run(extra: &[String]) -> Result<()> {
+    if extra.first().map(String::as_str) == Some("--terminal") {
+        return run_terminal(&extra[1..]);
+    }
     ensure_packages(RUN_PACKAGES)?;
+    build_ui()?;
+    step(
+        "build the desktop app (debug)",
+        cargo().args(["build", "-p", "checkin-app"]),
+    )?;
+    if env::var_os("DISPLAY").is_none() && env::var_os("WAYLAND_DISPLAY").is_none() {
+        bail!(
+            "no display (DISPLAY/WAYLAND_DISPLAY unset): start it from a desktop session, \
+             under `xvfb-run -a cargo xtask run`, or use `cargo xtask run --terminal`"
+        );
+    }
+    eprintln!(
+        "==> start the app (with nothing configured it opens a demo event in a local database; \
+         CHECKIN_DATA_DIR or --data-dir DIR chooses the folder)"
+    );
+    let status = Command::new(target_dir().join("debug/checkin-app"))
+        .args(extra)
+        .status()?;
+    if !status.success() {
+        bail!("the app exited with {status}");
+    }
+    Ok(())
+}
+
+/// The terminal desk (`checkin desk`) on a demo database in target/demo.
+fn run_terminal(extra: &[String]) -> Result<()> {
     step(
         "build the checkin CLI",
         cargo().args(["build", "--release", "-p", "checkin-cli"]),
     )?;
-    let bin = project_root().join("target/release/checkin");
+    let bin = target_dir().join("release/checkin");
     let data = env::var_os("CHECKIN_DATA_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target/demo"));
+        .unwrap_or_else(|| target_dir().join("demo"));
     std::fs::create_dir_all(&data)?;
     let db = data.join("checkin.db");
     let db_arg = db.to_string_lossy().to_string();
@@ -144,6 +215,35 @@ fn run(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `tauri-driver` (the WebDriver bridge for Tauri apps): on PATH, in
+/// ~/.cargo/bin, or installed now with cargo.
+fn ensure_tauri_driver() -> Result<PathBuf> {
+    let works = |p: &Path| {
+        Command::new(p)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    let installed = cargo_home.join("bin/tauri-driver");
+    if works(&installed) {
+        return Ok(installed);
+    }
+    if works(Path::new("tauri-driver")) {
+        return Ok(PathBuf::from("tauri-driver"));
+    }
+    step(
+        "cargo install tauri-driver",
+        cargo().args(["install", "tauri-driver", "--version", "^2", "--locked"]),
+    )?;
+    Ok(installed)
+}
+
 fn lint() -> Result<()> {
     step(
         "cargo fmt --check",
@@ -157,6 +257,9 @@ fn lint() -> Result<()> {
 
 fn test() -> Result<()> {
     ensure_packages(TEST_PACKAGES)?;
+    // The UI first: the app binary embeds ui/dist when it is compiled.
+    build_ui()?;
+    step("ui: vitest", npm().args(["test"]))?;
     lint()?;
     // The sync suite runs against both storage backends; PostgreSQL comes
     // from a throw-away cluster that lives as long as this function.
@@ -177,7 +280,31 @@ fn test() -> Result<()> {
     }
     step("cargo test", &mut test)?;
     drop(pg);
-    step("doc tests", cargo().args(["test", "--workspace", "--doc"]))
+    step("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
+    let driver = ensure_tauri_driver()?;
+    step(
+        "end-to-end (WebDriver, Xvfb)",
+        Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x800x24"])
+            .arg(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "test",
+                "-p",
+                "checkin-app",
+                "--test",
+                "e2e",
+                "--",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("TAURI_DRIVER", driver),
+    )?;
+    eprintln!(
+        "==> e2e screenshots and timings: {}",
+        target_dir().join("e2e-screenshots").display()
+    );
+    Ok(())
 }
 
 fn bench() -> Result<()> {

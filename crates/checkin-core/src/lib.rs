@@ -15,3 +15,4 @@ pub mod pdf;
 pub mod scan;
 pub mod search;
 pub mod store;
+pub mod views;

@@ -1,0 +1,80 @@
+//! This desk's choices (role, location, language), kept as a small JSON file
+//! in the app's config folder so they survive a restart.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `entrance`, `island` or `coordinator`; `None` until the first-run screen.
+    pub role: Option<String>,
+    /// The entrance or island this desk stands at.
+    pub location_id: Option<Uuid>,
+    /// `ru` (default) or `en`.
+    pub language: String,
+    /// Play a sound for each verdict.
+    pub sound: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            role: None,
+            location_id: None,
+            language: "ru".into(),
+            sound: true,
+        }
+    }
+}
+
+pub const FILE: &str = "settings.json";
+
+impl Settings {
+    pub fn path(config_dir: &Path) -> PathBuf {
+        config_dir.join(FILE)
+    }
+
+    /// The saved settings, or the defaults when there are none (or the file
+    /// is unreadable: the first-run screen then asks again).
+    pub fn load(config_dir: &Path) -> Settings {
+        std::fs::read(Self::path(config_dir))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Write atomically (temp file + rename) so a crash never leaves half a file.
+    pub fn save(&self, config_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(config_dir)?;
+        let tmp = config_dir.join(format!("{FILE}.tmp"));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, Self::path(config_dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+        let s = Settings {
+            role: Some("island".into()),
+            location_id: Some(Uuid::nil()),
+            language: "en".into(),
+            sound: false,
+        };
+        s.save(dir.path()).unwrap();
+        assert_eq!(Settings::load(dir.path()), s);
+        std::fs::write(Settings::path(dir.path()), "{not json").unwrap();
+        assert_eq!(Settings::load(dir.path()).language, "ru");
+    }
+}

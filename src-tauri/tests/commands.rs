@@ -1,0 +1,216 @@
+//! `tauri::test`: the command names the UI calls, their argument names and
+//! the `{code, message}` error shape, through Tauri's real IPC layer on a
+//! mock runtime (no display needed).
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+use checkin_app::{Desk, Options, command_names, with_commands};
+
+fn app(
+    dir: &std::path::Path,
+) -> (
+    App<tauri::test::MockRuntime>,
+    WebviewWindow<tauri::test::MockRuntime>,
+) {
+    let desk = Desk::open(
+        Options {
+            data_dir: dir.to_path_buf(),
+            config_dir: dir.to_path_buf(),
+            demo_size: 50,
+        },
+        Utc::now(),
+        Utc::now().timestamp_millis(),
+    )
+    .unwrap();
+    let app = with_commands(mock_builder())
+        .manage(desk)
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, webview)
+}
+
+fn call(w: &WebviewWindow<tauri::test::MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        w,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn every_listed_command_is_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    for name in command_names::ALL {
+        // Unregistered commands fail with a plain string, not our {code, message}.
+        if let Err(e) = call(&w, name, json!({})) {
+            assert!(
+                e.get("code").is_some() || e.as_str().is_some_and(|s| !s.contains("not found")),
+                "command {name} is not registered: {e}"
+            );
+        }
+    }
+    let e = call(&w, "no_such_command", json!({})).unwrap_err();
+    assert!(e.as_str().unwrap_or_default().contains("not found"), "{e}");
+}
+
+#[test]
+fn desk_flow_and_error_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+
+    let info = call(&w, "app_info", json!({})).unwrap();
+    assert_eq!(info["demo"], true);
+    assert_eq!(info["settings"]["language"], "ru");
+    assert_eq!(info["status"]["mode"], "standalone");
+    let door = info["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Вход A")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let island = info["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Остров 1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Settings persist to the config folder.
+    let saved = call(
+        &w,
+        "save_settings",
+        json!({"settings": {"role": "entrance", "location_id": door, "language": "en", "sound": false}}),
+    )
+    .unwrap();
+    assert_eq!(saved["language"], "en");
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["role"], "entrance");
+
+    // Ticket code scan, then the same again.
+    let v = call(
+        &w,
+        "scan",
+        json!({"payload": "T-000001", "locationId": door, "direction": "in"}),
+    )
+    .unwrap();
+    assert_eq!(v["verdict"], "admitted");
+    assert_eq!(v["attendee"]["full_name"], "Чупшева Анна Сергеевна");
+    let v = call(&w, "scan", json!({"payload": "T-000001", "locationId": door})).unwrap();
+    assert_eq!(v["verdict"], "already_checked_in");
+    assert_eq!(v["first"]["location_name"], "Вход A");
+    let v = call(&w, "scan", json!({"payload": "garbage\u{7}", "locationId": door})).unwrap();
+    assert_eq!(v["verdict"], "malformed");
+
+    // Search across scripts, then manual check-in.
+    let hits = call(&w, "search", json!({"query": "smirnov", "limit": 5})).unwrap();
+    let smirnov = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["full_name"] == "Смирнов Алексей Викторович")
+        .expect("Смирнов found by Latin spelling");
+    assert!(smirnov["checked_in_at"].is_null());
+    let v = call(
+        &w,
+        "check_in",
+        json!({"attendeeId": smirnov["id"], "locationId": door}),
+    )
+    .unwrap();
+    assert_eq!(v["verdict"], "admitted");
+
+    let c = call(&w, "counters", json!({})).unwrap();
+    assert_eq!(c["checked_in"], 2);
+
+    // Undo needs a reason; the error has the {code, message} shape.
+    let e = call(&w, "undo_last", json!({"reason": "  "})).unwrap_err();
+    assert_eq!(e["code"], "invalid");
+    assert!(e["message"].as_str().unwrap().contains("say why"));
+    let u = call(&w, "undo_last", json!({"reason": "wrong person"})).unwrap();
+    assert_eq!(u["attendee_name"], "Смирнов Алексей Викторович");
+
+    // Island counts.
+    let c = call(
+        &w,
+        "count_anonymous",
+        json!({"locationId": island, "direction": "in"}),
+    )
+    .unwrap();
+    let l = c["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["location_id"] == island.as_str())
+        .unwrap();
+    assert_eq!(l["occupancy"], 1);
+    let e = call(
+        &w,
+        "count_anonymous",
+        json!({"locationId": door, "direction": "in"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid");
+    let hours = call(&w, "hourly", json!({"locationId": island})).unwrap();
+    assert_eq!(hours.as_array().unwrap().len(), 1);
+
+    // Unknown location and bad arguments.
+    let e = call(
+        &w,
+        "scan",
+        json!({"payload": "T-000002", "locationId": "00000000-0000-0000-0000-000000000000"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "unknown_location");
+    let e = call(
+        &w,
+        "scan",
+        json!({"payload": "T-000002", "locationId": door, "direction": "sideways"}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        json!({"code": "invalid", "message": "direction \"sideways\": use \"in\" or \"out\""})
+    );
+
+    // Table, walk-in, export.
+    let page = call(
+        &w,
+        "attendees",
+        json!({"filter": {"text": "", "category": "", "status": "checked_in"}, "offset": 0, "limit": 10}),
+    )
+    .unwrap();
+    assert_eq!(page["total"], 1);
+    let walked = call(
+        &w,
+        "walk_in",
+        json!({"person": {"full_name": "Петров Пётр", "category": "participant"}, "locationId": door}),
+    )
+    .unwrap();
+    assert!(walked["token"].as_str().unwrap().starts_with("CK"));
+    assert_eq!(walked["outcome"]["verdict"], "admitted");
+    let path = call(&w, "export", json!({"format": "csv", "lang": "ru"})).unwrap();
+    assert!(std::path::Path::new(path.as_str().unwrap()).exists());
+}

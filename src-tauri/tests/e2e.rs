@@ -1,0 +1,559 @@
+//! End-to-end tests of the real app binary through WebDriver (`tauri-driver`
+//! + Debian's `webkit2gtk-driver`), under Xvfb. Run by `cargo xtask test`:
+//!
+//! ```sh
+//! xvfb-run -a cargo test -p checkin-app --test e2e -- --ignored --nocapture
+//! ```
+//!
+//! Screenshots of each screen and the measured timings go to
+//! `target/e2e-screenshots/`.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use checkin_core::store::Store;
+
+const DRIVER_PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn out_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("e2e-screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn wait_port(port: u16, timeout: Duration) {
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < timeout, "port {port} did not open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// tauri-driver, stopped with SIGTERM so it also stops WebKitWebDriver.
+struct DriverProcess(Child);
+
+impl DriverProcess {
+    fn start() -> DriverProcess {
+        let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let child = Command::new(&bin)
+            .args([
+                "--port",
+                &DRIVER_PORT.to_string(),
+                "--native-port",
+                &NATIVE_PORT.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("start {bin}: {e} (cargo install tauri-driver --version '^2' --locked)")
+            });
+        wait_port(DRIVER_PORT, Duration::from_secs(20));
+        wait_port(NATIVE_PORT, Duration::from_secs(20));
+        DriverProcess(child)
+    }
+}
+
+impl Drop for DriverProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A minimal W3C WebDriver client (JSON over HTTP).
+struct Session {
+    base: String,
+}
+
+fn http(method: &str, url: &str, body: Option<Value>) -> Value {
+    let req = ureq::request(method, url).timeout(Duration::from_secs(60));
+    let res = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(r) => r.into_json().unwrap(),
+        Err(ureq::Error::Status(code, r)) => {
+            let v: Value = r.into_json().unwrap_or(Value::Null);
+            panic!("{method} {url}: HTTP {code}: {v}")
+        }
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+impl Session {
+    fn new(app_args: &[String]) -> Session {
+        let app = env!("CARGO_BIN_EXE_checkin-app");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": app, "args": app_args}
+        }}});
+        let v = http(
+            "POST",
+            &format!("http://127.0.0.1:{DRIVER_PORT}/session"),
+            Some(caps),
+        );
+        let id = v["value"]["sessionId"].as_str().expect("session id").to_string();
+        Session {
+            base: format!("http://127.0.0.1:{DRIVER_PORT}/session/{id}"),
+        }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        http("POST", &format!("{}{path}", self.base), Some(body))["value"].clone()
+    }
+
+    fn get(&self, path: &str) -> Value {
+        http("GET", &format!("{}{path}", self.base), None)["value"].clone()
+    }
+
+    fn try_find(&self, css: &str) -> Option<String> {
+        let url = format!("{}/elements", self.base);
+        let v = http("POST", &url, Some(json!({"using": "css selector", "value": css})));
+        v["value"].as_array()?.first()?[ELEMENT]
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// Poll until an element matches (the first cold launch can take seconds).
+    fn find(&self, css: &str) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(id) = self.try_find(css) {
+                return id;
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "no element {css}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.find(css);
+        self.post(&format!("/element/{el}/click"), json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css);
+        self.post(&format!("/element/{el}/value"), json!({"text": text}));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let el = self.find(css);
+        self.get(&format!("/element/{el}/text"))
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+    }
+
+    /// Poll a JS expression until it is truthy; returns its value.
+    fn wait_js(&self, expr: &str, what: &str) -> Value {
+        let t = Instant::now();
+        loop {
+            let v = self.js(&format!("return {expr};"));
+            if !(v.is_null() || v == json!(false) || v == json!("")) {
+                return v;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn verdict(&self) -> String {
+        self.js("return document.querySelector('[data-testid=verdict]').dataset.verdict || '';")
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn screenshot(&self, name: &str) {
+        // Let the last frame reach the screen first.
+        std::thread::sleep(Duration::from_millis(250));
+        let b64 = self.get("/screenshot");
+        let bytes = data_encoding::BASE64
+            .decode(b64.as_str().unwrap().as_bytes())
+            .expect("base64 screenshot");
+        std::fs::write(out_dir().join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    fn close(self) {
+        let _ = ureq::delete(&self.base).call();
+    }
+}
+
+/// A data folder with a demo event, and badge tokens of its first people.
+fn prepare(dir: &Path, n: usize) -> Vec<(String, String)> {
+    let now = Utc::now();
+    let mut store = Store::open_local(&dir.join("checkin.db"), "E2E-стойка", now).unwrap();
+    checkin_core::demo::create_event(&mut store, n, now).unwrap();
+    store.checkpoint().unwrap();
+    let mut people = Vec::new();
+    for code in 1..=60 {
+        let a = store.find_attendee(&format!("T-{code:06}")).unwrap();
+        people.push((a.full_name.clone(), store.badge_token(a.id).unwrap()));
+    }
+    people
+}
+
+fn percentile(xs: &[f64], p: f64) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let i = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+/// Resident memory (kB) of every process whose command line mentions `needle`.
+fn rss_kb(needle: &str) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let p = e.path();
+        let Ok(cmd) = std::fs::read(p.join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !cmd.contains(needle) {
+            continue;
+        }
+        let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+        if let Some(kb) = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+        {
+            out.push((cmd.chars().take(60).collect(), kb));
+        }
+    }
+    out
+}
+
+fn webkit_rss_kb() -> u64 {
+    rss_kb("WebKitWebProcess").iter().map(|(_, kb)| kb).sum()
+}
+
+fn ready_ms(s: &Session) -> f64 {
+    s.wait_js("window.__checkin && window.__checkin.readyMs", "ready mark")
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
+fn desk_end_to_end() {
+    let mut report = Vec::<String>::new();
+    let _driver = DriverProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let people = prepare(dir.path(), 2000);
+    let args = vec!["--data-dir".to_string(), dir.path().display().to_string()];
+
+    // First run: choose role and location.
+    let s = Session::new(&args);
+    s.find("[data-testid=role-entrance]");
+    s.screenshot("01-first-run");
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    s.wait_js("window.__checkin.readyMs", "entrance ready");
+    s.screenshot("02-entrance-ready");
+
+    // 1. A hand-scanner burst (badge token + Enter) → ADMITTED.
+    let (name, token) = &people[1];
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict",
+    );
+    assert_eq!(s.verdict(), "admitted");
+    assert_eq!(s.text("[data-testid=verdict-name]"), *name);
+    s.screenshot("03-admitted");
+
+    // 2. The same badge again → ALREADY CHECKED IN, with when and where.
+    s.js("document.querySelector('[data-testid=verdict]').dataset.verdict = '';");
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict",
+    );
+    assert_eq!(s.verdict(), "already_checked_in");
+    assert!(s.text("[data-testid=verdict-detail]").contains("Вход A"));
+    s.screenshot("04-already-checked-in");
+
+    // 3. "chupsheva" in search → the Cyrillic attendee; manual check-in.
+    s.click("[data-testid=search-input]");
+    s.type_into("[data-testid=search-input]", "chupsheva");
+    s.wait_js(
+        "[...document.querySelectorAll('[data-testid=search-result]')].some(e => e.textContent.includes('Чупшева Анна'))",
+        "Чупшева in the results",
+    );
+    s.screenshot("05-search-chupsheva");
+    // Several Чупшевы in the demo: check in the one on badge T-000001.
+    s.js("[...document.querySelectorAll('[data-testid=search-result]')].find(e => e.textContent.includes('Чупшева Анна Сергеевна')).querySelector('[data-testid=checkin-button]').click();");
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict === 'admitted' && document.querySelector('[data-testid=verdict-name]').textContent === 'Чупшева Анна Сергеевна'",
+        "Чупшева Анна Сергеевна admitted",
+    );
+    s.screenshot("06-manual-check-in");
+    let count: String = s.text("[data-testid=count-today]");
+    assert!(
+        count.starts_with('2'),
+        "two people in today, counter says {count}"
+    );
+
+    // A scanner burst while the search box has focus is scanned, not searched.
+    s.click("[data-testid=search-input]");
+    s.js("document.querySelector('[data-testid=verdict]').dataset.verdict = '';");
+    s.type_into("[data-testid=search-input]", &format!("{}\u{E007}", people[2].1));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict from search box",
+    );
+    assert_eq!(s.verdict(), "admitted");
+    let left = s.js("return document.querySelector('[data-testid=search-input]').value;");
+    assert_eq!(
+        left,
+        json!("chupsheva"),
+        "the burst was taken out of the search box"
+    );
+
+    // Undo the last check-in with a reason.
+    s.click("[data-testid=undo-button]");
+    s.type_into("[data-testid=undo-reason]", "отсканирован не тот бейдж");
+    s.click("[data-testid=undo-confirm]");
+    s.wait_js(
+        &format!(
+            "[...document.querySelectorAll('[data-testid=toast]')].some(e => e.textContent.includes({}))",
+            json!(people[2].0)
+        ),
+        "undo toast",
+    );
+    s.screenshot("06b-undone");
+
+    // Scan-to-verdict timing over 50 badges.
+    s.js("window.__checkin.scans.length = 0;");
+    for (name, token) in &people[10..60] {
+        s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+        s.wait_js(
+            &format!(
+                "(document.querySelector('[data-testid=verdict-name]') || {{}}).textContent === {}",
+                json!(name)
+            ),
+            "verdict for the next badge",
+        );
+    }
+    let scans = floats(&s.wait_js(
+        "window.__checkin.scans.length >= 50 && window.__checkin.scans",
+        "50 scan timings",
+    ));
+    report.push(format!(
+        "scan-to-verdict painted (2,000 attendees, {} scans): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        scans.len(),
+        percentile(&scans, 50.0),
+        percentile(&scans, 99.0),
+        percentile(&scans, 100.0)
+    ));
+
+    // 5. Switching language.
+    s.click("[data-testid=lang-switch]");
+    s.wait_js(
+        "document.querySelector('[data-testid=screen-title]').textContent.startsWith('Entrance')",
+        "English title",
+    );
+    assert!(s.text("[data-testid=status-mode]").contains("Standalone"));
+    s.screenshot("07-english");
+    s.click("[data-testid=lang-switch]");
+    s.wait_js(
+        "document.querySelector('[data-testid=screen-title]').textContent.startsWith('Вход')",
+        "Russian title",
+    );
+
+    // 4. Island: +1 (button and key) changes the count.
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-island]");
+    s.click("[data-testid='location-Остров 1']");
+    s.click("[data-testid=setup-start]");
+    let occupancy = |s: &Session| -> i64 {
+        s.wait_js(
+            "(document.querySelector('[data-testid=occupancy]') || {}).textContent",
+            "occupancy",
+        )
+        .as_str()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let before = occupancy(&s);
+    s.click("[data-testid=plus-one]");
+    s.wait_js(
+        &format!(
+            "document.querySelector('[data-testid=occupancy]').textContent.trim() === '{}'",
+            before + 1
+        ),
+        "+1 counted",
+    );
+    s.type_into("[data-testid=scan-input]", "+");
+    s.wait_js(
+        &format!(
+            "document.querySelector('[data-testid=occupancy]').textContent.trim() === '{}'",
+            before + 2
+        ),
+        "+ key counted",
+    );
+    s.type_into("[data-testid=scan-input]", &format!("{}\u{E007}", people[3].1));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict === 'admitted'",
+        "island scan",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    s.screenshot("08-island");
+
+    // Coordinator screens.
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-coordinator]");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=arrivals-chart] canvas");
+    std::thread::sleep(Duration::from_millis(300));
+    s.screenshot("09-coordinator-dashboard");
+    s.click("[data-testid=tab-attendees]");
+    s.wait_js(
+        "document.querySelectorAll('[data-testid=attendee-table] .trow').length > 5",
+        "table rows",
+    );
+    s.screenshot("10-coordinator-attendees");
+
+    // Back to the entrance, so the restart below measures the desk.
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    s.close();
+
+    // Restart: the choice persisted, and start-to-ready is measured.
+    let t = Instant::now();
+    let s = Session::new(&args);
+    let ready = ready_ms(&s);
+    let wall = t.elapsed().as_millis();
+    assert!(
+        s.text("[data-testid=screen-title]").contains("Вход A"),
+        "role and location persisted"
+    );
+    report.push(format!(
+        "start to ready-to-scan (2,000 attendees, restart): {ready:.0} ms from process start (app clock); {wall} ms from WebDriver session request"
+    ));
+    s.close();
+
+    // 100,000 attendees: start, search and memory.
+    let big = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let big_people = prepare(big.path(), 100_000);
+    report.push(format!(
+        "(generated a 100,000-attendee database in {} ms)",
+        t.elapsed().as_millis()
+    ));
+    let big_args = vec!["--data-dir".to_string(), big.path().display().to_string()];
+    let s = Session::new(&big_args);
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    s.close();
+    let t = Instant::now();
+    let s = Session::new(&big_args);
+    let ready = ready_ms(&s);
+    let wall = t.elapsed().as_millis();
+    report.push(format!(
+        "start to ready-to-scan (100,000 attendees): {ready:.0} ms from process start (app clock); {wall} ms from WebDriver session request"
+    ));
+    s.click("[data-testid=search-input]");
+    s.js("window.__checkin.searches.length = 0;");
+    for q in [
+        "chupsheva",
+        "смирнов",
+        "ivanova",
+        "Кузнецов Илья",
+        "john smith",
+        "фонд добро",
+        "sergeevna",
+        "орлов",
+    ] {
+        s.js("const i = document.querySelector('[data-testid=search-input]'); i.value = '';");
+        let before = floats(&s.js("return window.__checkin.searches;")).len();
+        s.type_into("[data-testid=search-input]", q);
+        s.wait_js(
+            &format!("window.__checkin.searches.length > {before}"),
+            "search painted",
+        );
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    s.screenshot("11-search-100k");
+    let searches = floats(&s.js("return window.__checkin.searches;"));
+    report.push(format!(
+        "search keystroke to results painted (100,000 attendees, {} searches): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        searches.len(),
+        percentile(&searches, 50.0),
+        percentile(&searches, 99.0),
+        percentile(&searches, 100.0)
+    ));
+    s.js("window.__checkin.scans.length = 0;");
+    for (name, token) in &big_people[10..40] {
+        s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+        s.wait_js(
+            &format!(
+                "(document.querySelector('[data-testid=verdict-name]') || {{}}).textContent === {}",
+                json!(name)
+            ),
+            "verdict for the next badge",
+        );
+    }
+    let scans = floats(&s.wait_js(
+        "window.__checkin.scans.length >= 30 && window.__checkin.scans",
+        "30 scan timings",
+    ));
+    report.push(format!(
+        "scan-to-verdict painted (100,000 attendees, {} scans): p50 {:.1} ms, p99 {:.1} ms",
+        scans.len(),
+        percentile(&scans, 50.0),
+        percentile(&scans, 99.0)
+    ));
+    let app_rss: u64 = rss_kb(&big.path().display().to_string())
+        .iter()
+        .map(|(_, kb)| kb)
+        .sum();
+    let web_rss = webkit_rss_kb();
+    report.push(format!(
+        "resident memory (100,000 attendees): app process {} MB, WebKit web process(es) {} MB, together {} MB",
+        app_rss / 1024,
+        web_rss / 1024,
+        (app_rss + web_rss) / 1024
+    ));
+    s.close();
+
+    let text = report.join("\n");
+    println!("\n== e2e timings ==\n{text}");
+    std::fs::write(out_dir().join("timings.txt"), text + "\n").unwrap();
+}

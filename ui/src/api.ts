@@ -1,0 +1,70 @@
+// The one module that talks to the Rust side. Every other module calls these
+// typed functions; nothing else imports `invoke`. Errors arrive as
+// `{code, message}` (CmdError) and are re-thrown as ApiError.
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AppInfo, Arrivals, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
+  HourCount, ImportProgress, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
+  Undone, WalkIn, WalkedIn,
+} from "./types";
+
+export class ApiError extends Error {
+  constructor(public code: string, message: string) {
+    super(message);
+  }
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    const err = e as Partial<CmdError> | string;
+    if (typeof err === "object" && err && typeof err.code === "string") {
+      throw new ApiError(err.code, err.message ?? err.code);
+    }
+    throw new ApiError("ipc", String(e));
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  saveSettings: (settings: Settings) => call<Settings>("save_settings", { settings }),
+  scan: (payload: string, locationId: string, direction: Direction = "in") =>
+    call<ScanOutcome>("scan", { payload, locationId, direction }),
+  checkIn: (attendeeId: string, locationId: string, direction: Direction = "in") =>
+    call<ScanOutcome>("check_in", { attendeeId, locationId, direction }),
+  search: (query: string, limit = 12) => call<SearchRow[]>("search", { query, limit }),
+  undoLast: (reason: string) => call<Undone>("undo_last", { reason }),
+  counters: () => call<Counters>("counters"),
+  countAnonymous: (locationId: string, direction: Direction) =>
+    call<Counters>("count_anonymous", { locationId, direction }),
+  hourly: (locationId: string) => call<HourCount[]>("hourly", { locationId }),
+  arrivals: () => call<Arrivals[]>("arrivals"),
+  walkIn: (person: WalkIn, locationId: string | null) => call<WalkedIn>("walk_in", { person, locationId }),
+  attendees: (filter: AttendeeFilter, offset: number, limit: number) =>
+    call<AttendeePage>("attendees", { filter, offset, limit }),
+  setRevoked: (attendeeId: string, revoked: boolean, reason: string) =>
+    call<Attendee>("set_revoked", { attendeeId, revoked, reason }),
+  saveAttendee: (attendee: Attendee) => call<Attendee>("save_attendee", { attendee }),
+  exportAttendance: (format: "csv" | "xlsx", lang: string) => call<string>("export", { format, lang }),
+  importPreview: (bytes: Uint8Array, mapping: [string, string][]) =>
+    call<Preview>("import_preview", { bytes: Array.from(bytes), choice: { mapping } }),
+  importApply: (
+    bytes: Uint8Array,
+    mapping: [string, string][],
+    skipBadRows: boolean,
+    onProgress: (p: ImportProgress) => void,
+  ) => {
+    const progress = new Channel<ImportProgress>();
+    progress.onmessage = onProgress;
+    return call<ImportResult>("import_apply", {
+      bytes: Array.from(bytes),
+      choice: { mapping, skip_bad_rows: skipBadRows },
+      progress,
+    });
+  },
+  markReady: (screen: string) => call<number>("mark_ready", { screen }),
+  onStatus: (f: (s: Status) => void): Promise<UnlistenFn> => listen<Status>("status", (e) => f(e.payload)),
+};

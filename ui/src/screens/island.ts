@@ -1,0 +1,167 @@
+// Island host: pick the island, scan badges (in or out), big +1 / −1 for
+// visitors without a badge (keys + and −), occupancy, visitors today and a
+// per-hour chart. All local, so it works offline.
+
+import type uPlot from "uplot";
+import { api } from "../api";
+import { afterPaint, clear, h } from "../dom";
+import { num, t } from "../i18n";
+import { barChart } from "../chart";
+import { errorText, header, info, perf, saveSettings, settings, statusBar, toast, app } from "../state";
+import { scanField } from "../scanfield";
+import type { Counters, Direction, HourCount } from "../types";
+import { verdictCard } from "../verdictcard";
+
+export function islandScreen(): { el: HTMLElement; dispose: () => void } {
+  const islands = info().locations.filter((l) => l.kind === "zone");
+  const loc = islands.find((l) => l.id === settings().location_id) ?? islands[0];
+  let direction: Direction = "in";
+  const card = verdictCard();
+  const figures = h("div", { class: "figures", testid: "island-figures" });
+  const chartBox = h("div", { class: "chart", testid: "hour-chart" });
+  let chart: uPlot | null = null;
+
+  // Registered before the scan field's own handler so + and − never reach it.
+  let scanInput: HTMLInputElement | null = null;
+  const onKey = (e: KeyboardEvent) => {
+    // A badge being typed or scanned into the field keeps its characters.
+    if (document.querySelector(".modal") || (scanInput && e.target === scanInput && scanInput.value !== "")) return;
+    if (e.target instanceof HTMLSelectElement) return;
+    const d: Direction | null = e.key === "+" || e.key === "=" || e.key === "ArrowUp" ? "in"
+      : e.key === "-" || e.key === "ArrowDown" ? "out" : null;
+    if (!d) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    void count(d);
+  };
+  document.addEventListener("keydown", onKey, true);
+  const field = scanField(async (payload, t0) => {
+    try {
+      card.show(await api.scan(payload, loc.id, direction));
+      afterPaint(() => perf.scans.push(performance.now() - t0));
+      void refresh();
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  });
+
+  scanInput = field.input;
+
+  const drawFigures = (c: Counters) => {
+    const l = c.locations.find((x) => x.location_id === loc.id);
+    if (!l) return;
+    clear(
+      figures,
+      h("div", { class: "figure" }, h("div", { class: "label" }, t("island.inside")), h("div", { class: "value huge", testid: "occupancy" }, num(l.occupancy))),
+      h(
+        "div",
+        { class: "figure" },
+        h("div", { class: "label" }, t("island.visitors")),
+        h("div", { class: "value", testid: "visitors" }, num(l.people + l.anonymous_in)),
+        h("div", { class: "muted" }, `${num(l.entries)} ${t("island.visits")} · ${num(l.anonymous_in)} ${t("island.anon")}`),
+      ),
+    );
+  };
+  const drawChart = (hours: HourCount[]) => {
+    const from = Math.min(9, ...hours.map((x) => x.hour));
+    const to = Math.max(19, ...hours.map((x) => x.hour));
+    const labels: string[] = [];
+    const values: number[] = [];
+    for (let hr = from; hr <= to; hr++) {
+      labels.push(`${hr}`);
+      values.push(hours.find((x) => x.hour === hr)?.entries ?? 0);
+    }
+    chart?.destroy();
+    chartBox.replaceChildren();
+    chart = barChart(chartBox, labels, [{ label: t("island.per_hour"), color: "#1565c0", values }], Math.max(chartBox.clientWidth, 400), 220);
+  };
+  async function refresh() {
+    try {
+      const [c, hours] = await Promise.all([api.counters(), api.hourly(loc.id)]);
+      drawFigures(c);
+      drawChart(hours);
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  }
+  const count = async (d: Direction) => {
+    try {
+      drawFigures(await api.countAnonymous(loc.id, d));
+      void refresh();
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+    field.focus();
+  };
+
+  const dirButtons = h("div", { class: "toggle" });
+  const drawDir = () =>
+    clear(
+      dirButtons,
+      h("span", { class: "label" }, t("island.mode")),
+      ...(["in", "out"] as Direction[]).map((d) =>
+        h("button", { class: `choice ${d === direction ? "selected" : ""}`, testid: `dir-${d}`, on: { click: () => { direction = d; drawDir(); field.focus(); } } }, t(d === "in" ? "island.in" : "island.out")),
+      ),
+    );
+  drawDir();
+
+  const picker = h(
+    "select",
+    {
+      testid: "island-picker",
+      on: {
+        change: async () => {
+          await saveSettings({ ...settings(), location_id: picker.value });
+          app.rerender();
+        },
+      },
+    },
+    ...islands.map((l) => h("option", { value: l.id, selected: l.id === loc.id }, l.name)),
+  );
+
+  const el = h(
+    "div",
+    { class: "screen island" },
+    header(`${t("role.island")} · ${loc.name}`, [h("label", { class: "picker" }, t("island.pick"), " ", picker)]),
+    h(
+      "main",
+      {},
+      h("div", { class: "top" }, field.el, dirButtons),
+      h(
+        "div",
+        { class: "island-grid" },
+        h(
+          "div",
+          { class: "counter-buttons" },
+          h("button", { class: "plus", testid: "plus-one", on: { click: () => void count("in") } }, t("island.plus")),
+          h("button", { class: "minus", testid: "minus-one", on: { click: () => void count("out") } }, t("island.minus")),
+          h("div", { class: "muted center" }, t("island.keys")),
+        ),
+        figures,
+      ),
+      card.el,
+      h("section", { class: "card" }, h("div", { class: "label" }, t("island.per_hour")), chartBox),
+    ),
+    statusBar(),
+  );
+  setTimeout(() => {
+    void refresh().then(() => {
+      field.focus();
+      afterPaint(() => {
+        if (perf.readyMs === null) {
+          perf.readyMs = Date.now() - info().started_ms;
+          void api.markReady("island").catch(() => {});
+        }
+      });
+    });
+  }, 0);
+  return {
+    el,
+    dispose() {
+      field.dispose();
+      card.dispose();
+      chart?.destroy();
+      document.removeEventListener("keydown", onKey, true);
+    },
+  };
+}

@@ -1,0 +1,145 @@
+// Shapes of what the Rust commands return (see src-tauri/src/commands.rs and
+// checkin-core). Kept by hand; the tauri::test tests pin the Rust side.
+
+export type Role = "entrance" | "island" | "coordinator";
+export type Lang = "ru" | "en";
+export type LocationKind = "entrance" | "zone";
+export type Direction = "in" | "out";
+
+export interface Category { code: string; label_ru: string; label_en: string; color: string }
+export interface EventInfo { id: string; name: string; days: string[]; timezone: string; categories: Category[] }
+export interface Location { id: string; name: string; kind: LocationKind; allow_reentry: boolean }
+export interface Device { id: string; name: string }
+
+export interface Settings {
+  role: Role | null;
+  location_id: string | null;
+  language: Lang;
+  sound: boolean;
+}
+
+export interface Status {
+  mode: "standalone" | "online" | "offline";
+  server: string | null;
+  waiting: number;
+  last_sync: string | null;
+}
+
+export interface AppInfo {
+  event: EventInfo;
+  device: Device;
+  locations: Location[];
+  settings: Settings;
+  attendees: number;
+  demo: boolean;
+  started_ms: number;
+  status: Status;
+  data_dir: string;
+  can_issue_badges: boolean;
+}
+
+export interface AttendeeSummary {
+  id: string;
+  full_name: string;
+  latin_name: string | null;
+  organization: string | null;
+  position: string | null;
+  category: string;
+  category_label_ru: string;
+  category_label_en: string;
+  category_color: string;
+}
+
+export interface PriorCheckIn {
+  checkin_id: string;
+  at: string;
+  location_id: string;
+  location_name: string;
+  device_id: string;
+  device_name: string;
+}
+
+export type VerdictName =
+  | "admitted"
+  | "already_checked_in"
+  | "not_valid_today"
+  | "revoked"
+  | "unknown_badge"
+  | "wrong_event"
+  | "invalid_signature"
+  | "malformed";
+
+export interface ScanOutcome {
+  scan_id: string;
+  verdict: VerdictName;
+  attendee?: AttendeeSummary | null;
+  checkin_id?: string;
+  direction?: Direction;
+  visit?: number;
+  first?: PriorCheckIn;
+  valid_days?: string[];
+  reason: string;
+  day: string;
+  location_id: string;
+}
+
+export interface Attendee {
+  id: string;
+  full_name: string;
+  latin_name: string | null;
+  organization: string | null;
+  position: string | null;
+  category: string;
+  email: string | null;
+  phone: string | null;
+  days: string[];
+  ticket_codes: string[];
+  notes: string | null;
+  revoked: boolean;
+  badge_issue: number;
+}
+
+export interface SearchRow extends Attendee { checked_in_at: string | null }
+export interface AttendeeRow extends Attendee { checked_in_at: string | null }
+export interface AttendeePage { total: number; offset: number; rows: AttendeeRow[] }
+export interface AttendeeFilter { text: string; category: string; status: "" | "all" | "checked_in" | "not_checked_in" | "revoked" }
+
+export interface LocationCounter {
+  location_id: string;
+  name: string;
+  kind: LocationKind;
+  people: number;
+  entries: number;
+  exits: number;
+  anonymous_in: number;
+  anonymous_out: number;
+  occupancy: number;
+}
+
+export interface Counters { day: string; expected: number; checked_in: number; locations: LocationCounter[] }
+export interface HourCount { hour: number; entries: number; exits: number }
+export interface Arrivals { location_id: string; name: string; slots: [number, number][] }
+export interface Undone { checkin_id: string; annulment_id: string; attendee_name: string | null }
+export interface WalkIn { full_name: string; organization?: string; position?: string; category: string; email?: string; phone?: string }
+export interface WalkedIn { attendee: Attendee; token: string; outcome: ScanOutcome | null }
+
+export interface Preview {
+  format: "csv" | "xlsx";
+  encoding: string | null;
+  delimiter: string | null;
+  sheet: string | null;
+  sheets: string[];
+  header_line: number;
+  headers: string[];
+  columns: (string | null)[];
+  name_found: boolean;
+  rows: string[][];
+  lines: number[];
+}
+export interface RowError { line: number; message: string }
+export interface ImportReport { created: number; updated: number; unchanged: number; skipped: RowError[] }
+export interface ImportResult { errors: RowError[]; report: ImportReport | null }
+export interface ImportProgress { stage: "read" | "write"; rows_done: number; rows_total: number | null }
+
+/** What every command rejects with. */
+export interface CmdError { code: string; message: string }

@@ -1,0 +1,33 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { api, ApiError } from "../src/api";
+
+afterEach(() => clearMocks());
+
+describe("api (the only invoke caller)", () => {
+  it("sends the command names and argument names the Rust side expects", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === "scan") return { scan_id: "s", verdict: "admitted", reason: "", day: "2026-06-02", location_id: "L" };
+      if (cmd === "count_anonymous") return { day: "2026-06-02", expected: 0, checked_in: 0, locations: [] };
+      return [];
+    });
+    const v = await api.scan("CKXYZ", "L");
+    expect(v.verdict).toBe("admitted");
+    await api.search("chupsheva");
+    await api.countAnonymous("Z", "in");
+    expect(calls.map((c) => c[0])).toEqual(["scan", "search", "count_anonymous"]);
+    expect(calls[0][1]).toMatchObject({ payload: "CKXYZ", locationId: "L", direction: "in" });
+    expect(calls[1][1]).toMatchObject({ query: "chupsheva", limit: 12 });
+    expect(calls[2][1]).toMatchObject({ locationId: "Z", direction: "in" });
+  });
+
+  it("turns {code, message} rejections into ApiError", async () => {
+    mockIPC(() => {
+      throw { code: "unknown_location", message: "unknown location \"X\"" };
+    });
+    await expect(api.counters()).rejects.toBeInstanceOf(ApiError);
+    await expect(api.counters()).rejects.toMatchObject({ code: "unknown_location", message: 'unknown location "X"' });
+  });
+});
