@@ -14,5 +14,6 @@ pub mod model;
 pub mod pdf;
 pub mod scan;
 pub mod search;
+pub mod stats;
 pub mod store;
 pub mod views;
