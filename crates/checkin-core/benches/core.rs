@@ -209,6 +209,9 @@ fn main() {
         note: format!("{admitted} admitted, rest already_checked_in; synchronous=FULL"),
     });
 
+    // ---- statistics ------------------------------------------------------------------------
+    stats_rows(&mut rows, &mut store, &attendees, full, t0);
+
     // ---- search per keystroke -------------------------------------------------------------
     let mut lat = Vec::with_capacity(sizes.queries * 8);
     let mut first = 0;
@@ -410,6 +413,131 @@ fn main() {
             r.note
         );
     }
+}
+
+/// The dashboard's statistics over the forum's database plus 100,000 zone
+/// events (badge in/out pairs and anonymous counts from island desks): a full
+/// computation, then a refresh after each new scan.
+fn stats_rows(
+    rows: &mut Vec<Row>,
+    store: &mut Store,
+    attendees: &[checkin_core::model::Attendee],
+    full: bool,
+    t0: DateTime<Utc>,
+) {
+    let zone_events = if full { 100_000 } else { 2_000 };
+    let zones: Vec<_> = store
+        .locations()
+        .expect("locations")
+        .iter()
+        .filter(|l| l.kind == LocationKind::Zone)
+        .cloned()
+        .collect();
+    let entrance = store
+        .locations()
+        .expect("locations")
+        .iter()
+        .find(|l| l.kind == LocationKind::Entrance)
+        .cloned()
+        .expect("entrance");
+    let event_id = store.event().unwrap().id;
+    let day = store.day_of(t0).unwrap();
+    let island = Device {
+        id: new_id(t0),
+        name: "island desk".into(),
+    };
+    let mut hlc = Hlc::zero(island.id);
+    let mut changes = Vec::with_capacity(zone_events);
+    for i in 0..zone_events {
+        // Pairs: a person (or an anonymous visitor, every fifth) goes in, and
+        // comes out 3–40 minutes later.
+        let pair = i / 2;
+        let start = t0 - chrono::Duration::seconds((zone_events - i) as i64 * 3);
+        let at = if i % 2 == 0 {
+            start
+        } else {
+            start + chrono::Duration::minutes(3 + (pair % 38) as i64)
+        };
+        let attendee_id = (pair % 5 != 0).then(|| attendees[pair % attendees.len()].id);
+        hlc = hlc.tick(at.timestamp_millis());
+        changes.push(ChangeEnvelope {
+            id: new_id(at),
+            event_id,
+            hlc,
+            device_id: island.id,
+            change: Change::CheckIn(CheckIn {
+                id: new_id(at),
+                attendee_id,
+                location_id: zones[pair % zones.len()].id,
+                device_id: island.id,
+                direction: if i % 2 == 0 { Direction::In } else { Direction::Out },
+                method: Method::Scan,
+                at,
+                day,
+                annulled_by: None,
+            }),
+        });
+    }
+    store.apply_remote(&changes, t0).expect("zone events");
+    drop(changes);
+
+    let runs = if full { 7 } else { 2 };
+    let mut lat = Vec::with_capacity(runs);
+    let mut summary = String::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let s = store.stats(Some(day), t0).expect("stats");
+        lat.push(start.elapsed());
+        let d = &s.days[0];
+        summary = format!(
+            "{} checked in, {} zone entries, {} duplicates",
+            d.checked_in,
+            d.zones.iter().map(|z| z.entries).sum::<u64>(),
+            d.duplicates
+        );
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "stats full dashboard".into(),
+        n: runs,
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "≤ 200 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(200),
+        note: format!("one day; {summary}"),
+    });
+
+    let mut cache = checkin_core::stats::StatsCache::load(store).expect("cache");
+    let n = if full { 500 } else { 20 };
+    let mut lat = Vec::with_capacity(n);
+    for i in 0..n {
+        let now = t0 + chrono::Duration::seconds(3600 + i as i64);
+        let a = &attendees[attendees.len() - 1 - i];
+        if i % 2 == 0 {
+            store
+                .check_in_attendee(a.id, entrance.id, Direction::In, Method::Search, now)
+                .expect("admit");
+        } else {
+            store
+                .count_anonymous(zones[i % zones.len()].id, Direction::In, now)
+                .expect("count");
+        }
+        let start = Instant::now();
+        cache.refresh(store).expect("refresh");
+        let s = cache.stats(store, Some(day), now).expect("stats");
+        lat.push(start.elapsed());
+        assert!(s.days[0].checked_in > 0);
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "stats refresh per event".into(),
+        n,
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "≤ 20 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(20),
+        note: format!("{zone_events} zone events; refresh from the change log + full Stats"),
+    });
 }
 
 /// The ZXing black-box photos (`../shared/testdata/qr-zxing` beside the
