@@ -12,7 +12,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{CoreError, Result};
-use crate::store::Store;
+use crate::model::Attendee;
+use crate::stats::{DayStats, Stats};
+use crate::store::{ATTENDEE_SELECT, Store, attendee_from_row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,6 +46,42 @@ impl ExportFormat {
             "csv" => Some(ExportFormat::Csv),
             "xlsx" => Some(ExportFormat::Xlsx),
             _ => None,
+        }
+    }
+}
+
+/// Which report to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Report {
+    /// One row per person with each day's first arrival. Personal data.
+    Attendance,
+    /// Zone passages with names, or (anonymous) per zone and hour without.
+    Zones,
+    /// People expected on a day who did not come. Personal data.
+    NoShows,
+    /// The one-page HTML summary of a day with its charts. No names.
+    Summary,
+}
+
+impl Report {
+    pub fn parse(s: &str) -> Option<Report> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "attendance" => Some(Report::Attendance),
+            "zones" => Some(Report::Zones),
+            "no-shows" => Some(Report::NoShows),
+            "summary" => Some(Report::Summary),
+            _ => None,
+        }
+    }
+
+    /// Whether the report holds names: only the coordinator role may export
+    /// it (callers check the role; the core has no notion of users).
+    pub fn is_personal(self, anonymous: bool) -> bool {
+        match self {
+            Report::Attendance | Report::NoShows => true,
+            Report::Zones => !anonymous,
+            Report::Summary => false,
         }
     }
 }
@@ -237,6 +275,384 @@ impl Store {
     }
 }
 
+fn headers(ru: bool, h: &[(&str, &str)]) -> Vec<String> {
+    h.iter()
+        .map(|(r, e)| if ru { r.to_string() } else { e.to_string() })
+        .collect()
+}
+
+impl Store {
+    /// People expected on `day` (valid that day, not revoked) who were not
+    /// admitted at any entrance, by name.
+    pub fn no_shows(&self, day: NaiveDate) -> Result<Vec<Attendee>> {
+        let ctx = self.ctx()?;
+        if !ctx.event.days.contains(&day) {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare(&format!(
+            "{ATTENDEE_SELECT} WHERE a.event_id = ?1 AND (a.days = '[]' OR instr(a.days, ?2) > 0)
+             AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.attendee_id = a.id AND r.revoked = 1)
+             AND NOT EXISTS (SELECT 1 FROM checkins c JOIN locations l ON l.id = c.location_id
+               WHERE c.attendee_id = a.id AND c.day = ?3 AND c.direction = 'in'
+               AND c.annulled_by IS NULL AND l.kind = 'entrance')
+             ORDER BY a.full_name, a.id"
+        ))?;
+        let rows = st
+            .query_map(
+                params![ctx.event.id.to_string(), format!("\"{day}\""), day.to_string()],
+                attendee_from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// No-shows of `day` as a table.
+    pub fn no_shows_table(&self, day: NaiveDate, lang: Lang) -> Result<Table> {
+        let ru = lang == Lang::Ru;
+        let cats = &self.ctx()?.event.categories;
+        let rows = self
+            .no_shows(day)?
+            .into_iter()
+            .map(|a| {
+                let cat = cats
+                    .iter()
+                    .find(|c| c.code == a.category)
+                    .map(|c| {
+                        if ru {
+                            c.label_ru.clone()
+                        } else {
+                            c.label_en.clone()
+                        }
+                    })
+                    .unwrap_or(a.category.clone());
+                vec![
+                    a.full_name,
+                    a.organization.unwrap_or_default(),
+                    cat,
+                    a.email.unwrap_or_default(),
+                    a.phone.unwrap_or_default(),
+                    a.ticket_codes.join(", "),
+                ]
+            })
+            .collect();
+        Ok(Table {
+            title: if ru {
+                format!("Не пришли {}", day.format("%d.%m.%Y"))
+            } else {
+                format!("No-shows {day}")
+            },
+            headers: headers(
+                ru,
+                &[
+                    ("ФИО", "Full name"),
+                    ("Организация", "Organization"),
+                    ("Категория", "Category"),
+                    ("Email", "Email"),
+                    ("Телефон", "Phone"),
+                    ("Номера билетов", "Ticket codes"),
+                ],
+            ),
+            rows,
+        })
+    }
+
+    /// Zone visits on `day` (or every day). With names: one row per passage
+    /// (annulled ones left out). `anonymous`: one row per zone and hour with
+    /// counts only, no personal data.
+    pub fn zone_visits_table(
+        &self,
+        day: Option<NaiveDate>,
+        lang: Lang,
+        anonymous: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Table> {
+        let ru = lang == Lang::Ru;
+        let title = if ru {
+            "Посещения зон"
+        } else {
+            "Zone visits"
+        }
+        .to_string();
+        if anonymous {
+            let stats = self.stats(day, now)?;
+            let mut rows = Vec::new();
+            for d in &stats.days {
+                for z in &d.zones {
+                    for h in &z.hours {
+                        rows.push(vec![
+                            d.day.to_string(),
+                            z.name.clone(),
+                            format!("{:02}:00", h.hour),
+                            h.entries.to_string(),
+                            h.exits.to_string(),
+                        ]);
+                    }
+                }
+            }
+            return Ok(Table {
+                title,
+                headers: headers(
+                    ru,
+                    &[
+                        ("День", "Day"),
+                        ("Зона", "Zone"),
+                        ("Час", "Hour"),
+                        ("Вошли", "Entries"),
+                        ("Вышли", "Exits"),
+                    ],
+                ),
+                rows,
+            });
+        }
+        let ctx = self.ctx()?;
+        let tz = ctx.tz;
+        let mut st = self.conn.prepare(
+            "SELECT c.day, c.at_ms, l.name, c.direction, a.full_name, a.organization, a.category,
+                    coalesce(d.name, c.device_id)
+             FROM checkins c JOIN locations l ON l.id = c.location_id
+             LEFT JOIN attendees a ON a.id = c.attendee_id LEFT JOIN devices d ON d.id = c.device_id
+             WHERE c.event_id = ?1 AND l.kind = 'zone' AND c.annulled_by IS NULL AND (?2 = '' OR c.day = ?2)
+             ORDER BY c.at_ms, c.id",
+        )?;
+        let day_s = day.map(|d| d.to_string()).unwrap_or_default();
+        let mut q = st.query(params![ctx.event.id.to_string(), day_s])?;
+        let mut rows = Vec::new();
+        while let Some(r) = q.next()? {
+            let at = DateTime::<Utc>::from_timestamp_millis(r.get(1)?).unwrap_or_default();
+            let dir: String = r.get(3)?;
+            let name: Option<String> = r.get(4)?;
+            rows.push(vec![
+                r.get::<_, String>(0)?,
+                at.with_timezone(&tz).format("%H:%M:%S").to_string(),
+                r.get(2)?,
+                match (dir.as_str(), ru) {
+                    ("in", true) => "вход".into(),
+                    ("in", false) => "in".into(),
+                    (_, true) => "выход".into(),
+                    (_, false) => "out".into(),
+                },
+                name.unwrap_or_else(|| {
+                    if ru {
+                        "аноним".into()
+                    } else {
+                        "anonymous".into()
+                    }
+                }),
+                r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                r.get(7)?,
+            ]);
+        }
+        Ok(Table {
+            title,
+            headers: headers(
+                ru,
+                &[
+                    ("День", "Day"),
+                    ("Время", "Time"),
+                    ("Зона", "Zone"),
+                    ("Направление", "Direction"),
+                    ("ФИО", "Full name"),
+                    ("Организация", "Organization"),
+                    ("Категория", "Category"),
+                    ("Устройство", "Device"),
+                ],
+            ),
+            rows,
+        })
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A bar chart as inline SVG: one bar per label.
+fn svg_bars(bars: &[(String, u64)], color: &str) -> String {
+    let (w, h, pad) = (640.0, 160.0, 24.0);
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
+    let n = bars.len().max(1) as f64;
+    let bw = (w - 2.0 * pad) / n;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\" role=\"img\">",
+        h + 20.0,
+        h + 20.0
+    );
+    out.push_str(&format!(
+        "<text x=\"2\" y=\"12\" font-size=\"10\">{}</text>",
+        max as u64
+    ));
+    for (i, (label, v)) in bars.iter().enumerate() {
+        let bh = (h - pad) * (*v as f64) / max;
+        let x = pad + i as f64 * bw;
+        out.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{} — {v}</title></rect>",
+            h - bh,
+            (bw - 1.0).max(1.0),
+            esc(label)
+        ));
+        let every = (bars.len() / 12).max(1);
+        if i % every == 0 {
+            out.push_str(&format!(
+                "<text x=\"{x:.1}\" y=\"{}\" font-size=\"9\">{}</text>",
+                h + 14.0,
+                esc(label)
+            ));
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// The one-page summary of a day: key figures, categories, arrivals per 15
+/// minutes per entrance and visitors per hour per zone as inline SVG charts,
+/// devices. A self-contained HTML file without names.
+pub fn summary_html(stats: &Stats, day: &DayStats, lang: Lang) -> String {
+    let ru = lang == Lang::Ru;
+    let t = |r: &'static str, e: &'static str| if ru { r } else { e };
+    let mut h = String::new();
+    h.push_str(&format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} — {}</title>\
+         <style>body{{font-family:sans-serif;max-width:720px;margin:16px auto;font-size:12px}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}\
+         td:first-child,th:first-child{{text-align:left}}h2{{font-size:14px;margin:12px 0 4px}}\
+         .kpi span{{display:inline-block;margin-right:16px;font-size:16px}}@media print{{body{{margin:0}}}}</style>\
+         </head><body>",
+        if ru { "ru" } else { "en" },
+        esc(&stats.event_name),
+        day.day
+    ));
+    h.push_str(&format!(
+        "<h1 style=\"font-size:18px\">{} — {}</h1><div class=\"kpi\">\
+         <span>{}: <b>{}</b> / {}</span><span>{}: <b>{}</b></span><span>{}: <b>{}</b></span></div>",
+        esc(&stats.event_name),
+        day.day.format("%d.%m.%Y"),
+        t("Пришли / ожидались", "Checked in / expected"),
+        day.checked_in,
+        day.expected,
+        t("Не пришли", "No-shows"),
+        day.no_shows,
+        t("Повторные проходы", "Duplicates caught"),
+        day.duplicates
+    ));
+    h.push_str(&format!(
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        t("По категориям", "By category"),
+        t("Категория", "Category"),
+        t("Пришли", "Checked in"),
+        t("Ожидались", "Expected"),
+        t("Не пришли", "No-shows")
+    ));
+    for c in &day.categories {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(if ru { &c.label_ru } else { &c.label_en }),
+            c.checked_in,
+            c.expected,
+            c.no_shows
+        ));
+    }
+    h.push_str("</table>");
+    for e in &day.entrances {
+        let (Some(first), Some(last)) = (e.quarters.first(), e.quarters.last()) else {
+            continue;
+        };
+        let bars: Vec<(String, u64)> = (first.minute..=last.minute)
+            .step_by(15)
+            .map(|m| {
+                let v = e
+                    .quarters
+                    .iter()
+                    .find(|q| q.minute == m)
+                    .map(|q| q.people)
+                    .unwrap_or(0);
+                (format!("{:02}:{:02}", m / 60, m % 60), v)
+            })
+            .collect();
+        h.push_str(&format!(
+            "<h2>{} — {} ({})</h2>{}",
+            t("Приход за 15 минут", "Arrivals per 15 minutes"),
+            esc(&e.name),
+            e.people,
+            svg_bars(&bars, "#1565c0")
+        ));
+    }
+    if !day.zones.is_empty() {
+        h.push_str(&format!(
+            "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            t("Зоны", "Zones"),
+            t("Зона", "Zone"),
+            t("Входы", "Entries"),
+            t("Уникальные", "Unique visitors"),
+            t("Повторные", "Repeat visits"),
+            t("Сейчас внутри", "Inside now"),
+            t("Пик", "Peak"),
+            t("Медиана, мин", "Median stay, min")
+        ));
+        for z in &day.zones {
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&z.name),
+                z.entries,
+                z.unique_visitors,
+                z.repeat_visits,
+                z.occupancy_now,
+                z.peak_occupancy,
+                z.dwell_median_secs
+                    .map(|s| (s / 60).to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        h.push_str("</table>");
+    }
+    for z in &day.zones {
+        let (Some(first), Some(last)) = (z.hours.first(), z.hours.last()) else {
+            continue;
+        };
+        let bars: Vec<(String, u64)> = (first.hour..=last.hour)
+            .map(|hr| {
+                let v = z
+                    .hours
+                    .iter()
+                    .find(|x| x.hour == hr)
+                    .map(|x| x.entries)
+                    .unwrap_or(0);
+                (format!("{hr:02}:00"), v)
+            })
+            .collect();
+        h.push_str(&format!(
+            "<h2>{} — {}</h2>{}",
+            t("Посетители за час", "Visitors per hour"),
+            esc(&z.name),
+            svg_bars(&bars, "#2e7d32")
+        ));
+    }
+    h.push_str(&format!(
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        t("Устройства", "Devices"),
+        t("Устройство", "Device"),
+        t("Отметки", "Check-ins"),
+        t("Пропущено на входе", "Admissions")
+    ));
+    for d in &day.devices {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.name),
+            d.checkins,
+            d.admissions
+        ));
+    }
+    h.push_str(&format!(
+        "</table><p style=\"color:#777\">{} {}</p></body></html>",
+        t("Сформировано", "Generated"),
+        stats.generated_at.format("%Y-%m-%d %H:%M UTC")
+    ));
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +696,108 @@ mod tests {
         assert_eq!(cells[0], vec!["ФИО", "Пришёл"]);
         assert_eq!(cells[1], vec!["Чупшева Анна", "09:14 (Вход A)"]);
         assert_eq!(cells[2][0], "Ilya Ivanov");
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+    use crate::demo;
+    use crate::model::{Device, Direction, Method, new_id};
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 2, h - 3, m, 0).unwrap()
+    }
+
+    fn xlsx_cells(bytes: Vec<u8>) -> Vec<Vec<String>> {
+        use calamine::{Reader, Xlsx};
+        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let name = wb.sheet_names()[0].clone();
+        let range = wb.worksheet_range(&name).unwrap();
+        range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    fn csv_cells(t: &Table) -> Vec<Vec<String>> {
+        let mut buf = Vec::new();
+        t.write_csv(&mut buf).unwrap();
+        assert!(buf.starts_with(b"\xEF\xBB\xBF"));
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&buf[3..]);
+        r.records()
+            .map(|rec| rec.unwrap().iter().map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn reports_read_back_the_same() {
+        let now = at(8, 0);
+        let dev = Device {
+            id: new_id(now),
+            name: "Стойка 1".into(),
+        };
+        let mut s = Store::open_in_memory(dev, now).unwrap();
+        demo::create_event(&mut s, 10, now).unwrap();
+        let day = s.day_of(now).unwrap();
+        let door = s.location("Вход A").unwrap();
+        let island = s.location("Остров 1").unwrap();
+        let people = s.attendees().unwrap();
+        for a in people.iter().take(3) {
+            s.check_in_attendee(a.id, door.id, Direction::In, Method::Search, at(9, 5))
+                .unwrap();
+        }
+        s.check_in_attendee(people[0].id, island.id, Direction::In, Method::Scan, at(10, 0))
+            .unwrap();
+        s.count_anonymous(island.id, Direction::In, at(10, 30)).unwrap();
+        s.count_anonymous(island.id, Direction::Out, at(11, 10)).unwrap();
+
+        let no_shows = s.no_shows_table(day, Lang::Ru).unwrap();
+        assert_eq!(no_shows.rows.len(), 7);
+        let back = csv_cells(&no_shows);
+        assert_eq!(back[0], no_shows.headers);
+        assert_eq!(&back[1..], &no_shows.rows[..]);
+        assert_eq!(xlsx_cells(no_shows.to_xlsx().unwrap())[1..], no_shows.rows[..]);
+
+        let named = s
+            .zone_visits_table(Some(day), Lang::Ru, false, at(12, 0))
+            .unwrap();
+        assert_eq!(named.rows.len(), 3);
+        assert_eq!(named.rows[0][4], people[0].full_name);
+        assert_eq!(named.rows[1][4], "аноним");
+        let back = xlsx_cells(named.to_xlsx().unwrap());
+        assert_eq!(back[0], named.headers);
+        assert_eq!(&back[1..], &named.rows[..]);
+
+        let anon = s.zone_visits_table(Some(day), Lang::En, true, at(12, 0)).unwrap();
+        let expected: Vec<Vec<String>> = [
+            ["2026-06-02", "Остров 1", "10:00", "2", "0"],
+            ["2026-06-02", "Остров 1", "11:00", "0", "1"],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+        assert_eq!(anon.rows, expected);
+        assert!(
+            anon.rows
+                .iter()
+                .flatten()
+                .all(|c| people.iter().all(|p| !c.contains(&p.full_name)))
+        );
+        assert_eq!(&csv_cells(&anon)[1..], &expected[..]);
+
+        let stats = s.stats(Some(day), at(12, 0)).unwrap();
+        let html = summary_html(&stats, &stats.days[0], Lang::Ru);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("Приход за 15 минут — Вход A (3)"));
+        assert!(html.contains("Посетители за час — Остров 1"));
+        assert_eq!(html.matches("<svg").count(), 2);
+        assert!(html.contains("Стойка 1"));
+        assert!(!html.contains(&people[0].full_name));
+        assert!(Report::Attendance.is_personal(true));
+        assert!(!Report::Zones.is_personal(true) && Report::Zones.is_personal(false));
     }
 }
