@@ -950,6 +950,9 @@ mod tests {
         SkewedAdmit(usize, &'static str, usize, (u32, u32), i64),
     }
 
+    /// (entrance, [(slot minute, people, admissions)])
+    type Quarters = Vec<(&'static str, Vec<(u32, u64, u64)>)>;
+
     #[derive(Default)]
     struct Expect {
         checked_in: u64,
@@ -957,7 +960,7 @@ mod tests {
         no_shows: u64,
         duplicates: u64,
         /// (entrance, [(slot minute, people, admissions)])
-        quarters: Vec<(&'static str, Vec<(u32, u64, u64)>)>,
+        quarters: Quarters,
         /// (zone, [unique, badge entries, repeat, anon in, anon out, occupancy now, peak, dwell pairs], dwell median s)
         zones: Vec<(&'static str, [u64; 8], Option<u64>)>,
         /// (desk index, check-ins, admissions)
