@@ -494,20 +494,20 @@ impl Desk {
                                 .map_err(|e| SyncError::Protocol(e.to_string()))?;
                             self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
                             self.apply_page(&page)?;
-                            status.synced(self)?;
+                            status.synced(self, false)?;
                         }
                     }
                 }
                 _ = kick.notified() => {
                     if self.push_outbox().await? > 0 {
-                        status.synced(self)?;
+                        status.synced(self, false)?;
                     }
                 }
                 _ = tick.tick() => {
                     if lock(&self.store).outbox_status()?.waiting > 0 {
                         self.push_outbox().await?;
                     }
-                    status.synced(self)?;
+                    status.synced(self, true)?;
                 }
             }
         }
@@ -568,8 +568,13 @@ impl StatusCell {
         self.tx.send_modify(f);
     }
 
-    fn synced(&self, desk: &Desk) -> Result<()> {
-        desk.saw_server()?;
+    /// Show the desk as online and up to date. `persist` also writes the
+    /// clock offset and last-sync time to the database (two durable writes),
+    /// which the live path leaves to its 2-second tick.
+    fn synced(&self, desk: &Desk, persist: bool) -> Result<()> {
+        if persist {
+            desk.saw_server()?;
+        }
         let waiting = lock(&desk.store).outbox_status()?.waiting;
         let now = desk.now().timestamp_millis();
         let offset = desk.clock.offset_ms();
@@ -642,7 +647,7 @@ pub fn spawn(desk: Desk) -> Result<SyncHandle> {
             while !stop.load(Ordering::Relaxed) {
                 let round = async {
                     desk.sync_once().await?;
-                    status.synced(&desk)?;
+                    status.synced(&desk, true)?;
                     desk.live(&kick, &stop, &status).await
                 }
                 .await;
