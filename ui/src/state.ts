@@ -57,7 +57,7 @@ export function statusBar(): HTMLElement {
     clear(
       bar,
       h("span", { class: `dot ${st.mode}` }),
-      h("span", { testid: "status-mode", "data-mode": st.mode, title: st.last_error ?? "" }, mode),
+      h("span", { testid: "status-mode", attrs: { "data-mode": st.mode }, title: st.last_error ?? "" }, mode),
       h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
       h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
       h("span", { class: "grow" }),
