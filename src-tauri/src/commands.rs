@@ -616,9 +616,9 @@ pub async fn create_pairing_code(
 /// The printers CUPS offers (`lpstat -e`) and whether `lp` exists.
 #[tauri::command]
 pub async fn printers() -> CmdResult<crate::print::Printers> {
-    Ok(tauri::async_runtime::spawn_blocking(crate::print::printers)
+    tauri::async_runtime::spawn_blocking(crate::print::printers)
         .await
-        .map_err(|e| CmdError::new("internal", e.to_string()))?)
+        .map_err(|e| CmdError::new("internal", e.to_string()))
 }
 
 /// A badge PDF that went out (or was opened for the volunteer to print).

@@ -62,7 +62,7 @@ export function statusBar(): HTMLElement {
       h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
       h("span", { class: "grow" }),
       h("span", {}, `${t("status.desk")}: `, h("b", {}, info().device.name)),
-      st.sync_role ? h("span", { testid: "status-sync-role" }, t(`sync_role.${st.sync_role}` as Key)) : null,
+      st.sync_role && st.sync_role !== s.role ? h("span", { testid: "status-sync-role" }, t(`sync_role.${st.sync_role}` as Key)) : null,
       s.role ? h("span", {}, t(`role.${s.role}` as Key), loc ? ` · ${loc.name}` : "") : null,
     );
   };

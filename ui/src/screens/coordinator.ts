@@ -309,7 +309,7 @@ function devices(): View {
                 ? t("coord.dev_revoked")
                 : d.id === i.device.id
                   ? ""
-                  : h("button", { class: "small", testid: `revoke-${d.name}`, on: { click: () => void revoke(d.id, d.name) } }, t("coord.revoke")),
+                  : h("button", { class: "small", testid: `revoke-${d.name}`, on: { click: () => void revoke(d.id, d.name) } }, t("coord.dev_revoke")),
             ),
           ),
         ),
