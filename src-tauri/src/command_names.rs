@@ -20,4 +20,12 @@ pub const ALL: &[&str] = &[
     "import_preview",
     "import_apply",
     "mark_ready",
+    "join_event",
+    "devices",
+    "revoke_device",
+    "create_pairing_code",
+    "printers",
+    "print_badge",
+    "print_batch",
+    "confirm_printed",
 ];

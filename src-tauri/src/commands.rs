@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use uuid::Uuid;
 
 use checkin_core::engine::{Counters, ScanOutcome};
@@ -28,12 +28,15 @@ pub struct AppInfo {
     pub started_ms: i64,
     pub status: Status,
     pub data_dir: String,
+    /// The current database file.
+    pub database: String,
     /// Whether this desk can issue badges (holds the event's secret key).
     pub can_issue_badges: bool,
 }
 
 #[tauri::command]
 pub async fn app_info(desk: State<'_, Desk>) -> CmdResult<AppInfo> {
+    let status = status_of(&desk)?;
     let store = desk.store()?;
     let event = store
         .event()
@@ -47,17 +50,20 @@ pub async fn app_info(desk: State<'_, Desk>) -> CmdResult<AppInfo> {
         locations,
         settings: desk.settings.lock().map(|s| s.clone()).unwrap_or_default(),
         attendees: store.attendee_count()?,
-        demo: desk.demo,
+        demo: desk.is_demo(),
         started_ms: desk.started_ms,
-        status: status_of(&store)?,
+        status,
         data_dir: desk.options.data_dir.display().to_string(),
+        database: desk.db_path().display().to_string(),
         can_issue_badges,
     })
 }
 
 /// Save role, location and language. The location must exist and suit the role.
 #[tauri::command]
-pub async fn save_settings(desk: State<'_, Desk>, settings: Settings) -> CmdResult<Settings> {
+pub async fn save_settings(desk: State<'_, Desk>, mut settings: Settings) -> CmdResult<Settings> {
+    // Which database is current is the app's business (join_event), not the form's.
+    settings.database = desk.settings.lock().ok().and_then(|s| s.database.clone());
     if let Some(role) = settings.role.as_deref()
         && !matches!(role, "entrance" | "island" | "coordinator")
     {
@@ -68,6 +74,12 @@ pub async fn save_settings(desk: State<'_, Desk>, settings: Settings) -> CmdResu
     }
     if !matches!(settings.language.as_str(), "ru" | "en") {
         return Err(CmdError::new("invalid", "language must be \"ru\" or \"en\""));
+    }
+    if !matches!(settings.badge_layout.as_str(), "a6" | "label-62x100") {
+        return Err(CmdError::new(
+            "invalid",
+            "badge layout must be \"a6\" or \"label-62x100\"",
+        ));
     }
     if let Some(id) = settings.location_id {
         desk.store()?.location(&id.to_string())?;
@@ -97,7 +109,7 @@ pub async fn scan(
     direction: Option<String>,
 ) -> CmdResult<ScanOutcome> {
     let dir = self::direction(direction)?;
-    let now = Utc::now();
+    let now = desk.now();
     let out = desk.store()?.scan(&payload, location_id, dir, now)?;
     desk.touched(now);
     Ok(out)
@@ -112,7 +124,7 @@ pub async fn check_in(
     direction: Option<String>,
 ) -> CmdResult<ScanOutcome> {
     let dir = self::direction(direction)?;
-    let now = Utc::now();
+    let now = desk.now();
     let out = desk
         .store()?
         .check_in_attendee(attendee_id, location_id, dir, Method::Search, now)?;
@@ -131,7 +143,7 @@ pub struct SearchRow {
 #[tauri::command]
 pub async fn search(desk: State<'_, Desk>, query: String, limit: Option<usize>) -> CmdResult<Vec<SearchRow>> {
     let store = desk.store()?;
-    let day = store.day_of(Utc::now())?;
+    let day = store.day_of(desk.now())?;
     let mut out = Vec::new();
     for (a, _) in store.search(&query, limit.unwrap_or(12).min(100))? {
         out.push(SearchRow {
@@ -152,7 +164,7 @@ pub struct Undone {
 /// Undo this desk's last check-in, with a reason.
 #[tauri::command]
 pub async fn undo_last(desk: State<'_, Desk>, reason: String) -> CmdResult<Undone> {
-    let now = Utc::now();
+    let now = desk.now();
     let mut store = desk.store()?;
     let last = store
         .last_checkin()?
@@ -172,7 +184,7 @@ pub async fn undo_last(desk: State<'_, Desk>, reason: String) -> CmdResult<Undon
 
 #[tauri::command]
 pub async fn counters(desk: State<'_, Desk>) -> CmdResult<Counters> {
-    Ok(desk.store()?.counters(Utc::now())?)
+    Ok(desk.store()?.counters(desk.now())?)
 }
 
 /// An island's +1 / −1 for a visitor without a badge.
@@ -183,7 +195,7 @@ pub async fn count_anonymous(
     direction: String,
 ) -> CmdResult<Counters> {
     let dir = self::direction(Some(direction))?;
-    let now = Utc::now();
+    let now = desk.now();
     let mut store = desk.store()?;
     store.count_anonymous(location_id, dir, now)?;
     desk.touched(now);
@@ -192,12 +204,12 @@ pub async fn count_anonymous(
 
 #[tauri::command]
 pub async fn hourly(desk: State<'_, Desk>, location_id: Uuid) -> CmdResult<Vec<HourCount>> {
-    Ok(desk.store()?.visits_per_hour(location_id, Utc::now())?)
+    Ok(desk.store()?.visits_per_hour(location_id, desk.now())?)
 }
 
 #[tauri::command]
 pub async fn arrivals(desk: State<'_, Desk>) -> CmdResult<Vec<Arrivals>> {
-    Ok(desk.store()?.arrivals_per_quarter(Utc::now())?)
+    Ok(desk.store()?.arrivals_per_quarter(desk.now())?)
 }
 
 /// What the walk-in form sends.
@@ -231,7 +243,7 @@ pub async fn walk_in(
     person: WalkIn,
     location_id: Option<Uuid>,
 ) -> CmdResult<WalkedIn> {
-    let now = Utc::now();
+    let now = desk.now();
     let mut store = desk.store()?;
     let blank = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let attendee = store.save_attendee(
@@ -268,7 +280,7 @@ pub async fn attendees(
 ) -> CmdResult<AttendeePage> {
     Ok(desk
         .store()?
-        .attendee_page(&filter.unwrap_or_default(), offset, limit, Utc::now())?)
+        .attendee_page(&filter.unwrap_or_default(), offset, limit, desk.now())?)
 }
 
 #[tauri::command]
@@ -278,7 +290,7 @@ pub async fn set_revoked(
     revoked: bool,
     reason: String,
 ) -> CmdResult<Attendee> {
-    let now = Utc::now();
+    let now = desk.now();
     let a = desk.store()?.set_revoked(attendee_id, revoked, &reason, now)?;
     desk.touched(now);
     Ok(a)
@@ -286,7 +298,7 @@ pub async fn set_revoked(
 
 #[tauri::command]
 pub async fn save_attendee(desk: State<'_, Desk>, attendee: Attendee) -> CmdResult<Attendee> {
-    let now = Utc::now();
+    let now = desk.now();
     let a = desk.store()?.save_attendee(attendee, now)?;
     desk.touched(now);
     Ok(a)
@@ -302,7 +314,7 @@ pub async fn export(desk: State<'_, Desk>, format: String, lang: String) -> CmdR
     let table = desk.store()?.attendance_table(lang)?;
     let dir = desk.options.data_dir.join("exports");
     std::fs::create_dir_all(&dir)?;
-    let path = crate::export_path(&dir, "attendance", &format.to_ascii_lowercase(), Utc::now());
+    let path = crate::export_path(&dir, "attendance", &format.to_ascii_lowercase(), desk.now());
     table.save(&path, fmt)?;
     Ok(path.display().to_string())
 }
@@ -364,7 +376,7 @@ pub async fn import_apply(
     progress: tauri::ipc::Channel<ImportProgressMsg>,
 ) -> CmdResult<ImportResult> {
     let opts = import_options(&choice)?;
-    let now = Utc::now();
+    let now = desk.now();
     let mut store = desk.store()?;
     let event = store
         .event()
@@ -399,6 +411,8 @@ pub async fn import_apply(
         },
     )?;
     store.checkpoint()?;
+    drop(store);
+    desk.touched(now);
     Ok(ImportResult {
         errors: parsed.errors,
         report: Some(report),
@@ -408,7 +422,353 @@ pub async fn import_apply(
 /// The UI reports that it is ready to scan; logged for the start-up budget.
 #[tauri::command]
 pub async fn mark_ready(desk: State<'_, Desk>, screen: String) -> CmdResult<i64> {
-    let ms = Utc::now().timestamp_millis() - desk.started_ms;
+    let ms = chrono::Utc::now().timestamp_millis() - desk.started_ms;
     eprintln!("checkin-app: ready to scan ({screen}) {ms} ms after start");
     Ok(ms)
+}
+
+/// What the join form sends: the pairing text (`checkin://pair?server=…&code=…`)
+/// or the server and the code typed separately, and this desk's name.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JoinRequest {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub desk_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Joined {
+    pub event_id: Uuid,
+    pub role: String,
+    pub server: String,
+    pub database: String,
+    /// Whether the event has arrived from the server yet.
+    pub event_ready: bool,
+}
+
+fn nonblank(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn remove_db_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+}
+
+/// Join an event: pair a NEW database with the server (the demo or any
+/// other event's database is never paired), make it this desk's current
+/// database (`event-<id>.db`, remembered in the settings), start syncing and
+/// wait a little for the event to arrive.
+#[tauri::command]
+pub async fn join_event<R: Runtime>(
+    app: AppHandle<R>,
+    desk: State<'_, Desk>,
+    join: JoinRequest,
+) -> CmdResult<Joined> {
+    if desk.sync_handle().is_some() {
+        return Err(CmdError::new(
+            "already_paired",
+            "this desk already syncs with a server",
+        ));
+    }
+    let (server, code) = match nonblank(join.text) {
+        Some(text) if text.starts_with("checkin://") => checkin_sync::protocol::parse_pairing_uri(&text)
+            .ok_or_else(|| {
+                CmdError::new(
+                    "invalid",
+                    "this is not a pairing text: it looks like checkin://pair?server=…&code=…",
+                )
+            })?,
+        other => {
+            let server = nonblank(join.server).ok_or_else(|| {
+                CmdError::new("invalid", "enter the server address, e.g. http://10.0.0.5:8787")
+            })?;
+            let code = nonblank(join.code)
+                .or(other)
+                .ok_or_else(|| CmdError::new("invalid", "enter the pairing code from the coordinator"))?;
+            (server, code)
+        }
+    };
+    let server = if server.contains("://") {
+        server
+    } else {
+        format!("http://{server}")
+    };
+    let name = nonblank(join.desk_name).unwrap_or_else(crate::default_desk_name);
+    let now = chrono::Utc::now();
+    let dir = desk.options.data_dir.clone();
+    let tmp = dir.join(format!("joining-{}.db", Uuid::now_v7()));
+    let fresh = std::sync::Mutex::new(checkin_core::store::Store::open_local(&tmp, &name, now)?);
+    let pairing = match checkin_sync::client::pair_desk(&fresh, &server, &code).await {
+        Ok(p) => p,
+        Err(e) => {
+            drop(fresh);
+            remove_db_files(&tmp);
+            return Err(e.into());
+        }
+    };
+    drop(fresh); // closes the database (SQLite folds the WAL back in)
+    let mut file = format!("event-{}.db", pairing.event_id);
+    if dir.join(&file).exists() {
+        file = format!(
+            "event-{}-{}.db",
+            pairing.event_id,
+            &Uuid::now_v7().to_string()[..8]
+        );
+    }
+    let path = dir.join(&file);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut from = tmp.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = path.as_os_str().to_owned();
+        to.push(suffix);
+        if std::path::Path::new(&from).exists() {
+            std::fs::rename(&from, &to)?;
+        }
+    }
+    let store = checkin_core::store::Store::open_local(&path, &name, now)?;
+    *desk.store()? = store;
+    desk.demo.store(false, std::sync::atomic::Ordering::Relaxed);
+    {
+        let mut s = desk
+            .settings
+            .lock()
+            .map_err(|_| CmdError::new("internal", "settings unavailable; restart the app"))?;
+        s.database = Some(file);
+        s.role = None;
+        s.location_id = None;
+        s.save(&desk.options.config_dir)?;
+    }
+    crate::start_sync(&app, &desk)?;
+    let mut event_ready = false;
+    for _ in 0..100 {
+        if desk.store()?.event().is_some() {
+            event_ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(Joined {
+        event_id: pairing.event_id,
+        role: pairing.role.as_str().to_string(),
+        server: pairing.server,
+        database: path.display().to_string(),
+        event_ready,
+    })
+}
+
+fn sync_client(desk: &Desk) -> CmdResult<(checkin_sync::client::SyncClient, Uuid)> {
+    let h = desk.sync_handle().ok_or_else(|| {
+        CmdError::new(
+            "not_paired",
+            "this desk is not connected to a server: join an event first",
+        )
+    })?;
+    Ok((h.desk.client.clone(), h.desk.pairing.event_id))
+}
+
+/// The event's paired desks (coordinator desks only; the server checks).
+#[tauri::command]
+pub async fn devices(desk: State<'_, Desk>) -> CmdResult<Vec<checkin_sync::protocol::DeviceInfo>> {
+    let (client, _) = sync_client(&desk)?;
+    Ok(client.devices().await?)
+}
+
+#[tauri::command]
+pub async fn revoke_device(
+    desk: State<'_, Desk>,
+    device_id: Uuid,
+) -> CmdResult<checkin_sync::protocol::DeviceInfo> {
+    let (client, _) = sync_client(&desk)?;
+    Ok(client.revoke_device(device_id).await?)
+}
+
+/// A one-time code (and its QR as SVG) for pairing another desk.
+#[tauri::command]
+pub async fn create_pairing_code(
+    desk: State<'_, Desk>,
+    role: String,
+) -> CmdResult<checkin_sync::protocol::PairingCode> {
+    let role = checkin_sync::protocol::Role::parse(&role).ok_or_else(|| {
+        CmdError::new(
+            "invalid",
+            format!("role {role:?}: use volunteer, host or coordinator"),
+        )
+    })?;
+    let (client, event_id) = sync_client(&desk)?;
+    Ok(client
+        .create_pairing_code(&checkin_sync::protocol::PairingCodeRequest {
+            event_id,
+            role,
+            ttl_minutes: None,
+        })
+        .await?)
+}
+
+/// The printers CUPS offers (`lpstat -e`) and whether `lp` exists.
+#[tauri::command]
+pub async fn printers() -> CmdResult<crate::print::Printers> {
+    tauri::async_runtime::spawn_blocking(crate::print::printers)
+        .await
+        .map_err(|e| CmdError::new("internal", e.to_string()))
+}
+
+/// A badge PDF that went out (or was opened for the volunteer to print).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintJob {
+    /// Confirm an `opened` job with `confirm_printed(job)`.
+    pub job: Uuid,
+    pub pdf: String,
+    pub badges: usize,
+    pub pages: usize,
+    pub sent: crate::print::Sent,
+    /// The print log entry, once logged.
+    pub print_id: Option<Uuid>,
+}
+
+fn badge_error(e: checkin_core::error::CoreError) -> CmdError {
+    if matches!(e, checkin_core::error::CoreError::NoSigningKey) {
+        CmdError::new(
+            "no_signing_key",
+            "badges are printed at the coordinator desk: this desk has no badge signing key (only the desk that created the event has it)",
+        )
+    } else {
+        e.into()
+    }
+}
+
+/// Select and sign under the store lock, render off it (a batch of thousands
+/// must not hold up scans), save, send, and log as printed only when CUPS
+/// took the job.
+async fn print_badges(
+    desk: &Desk,
+    filter: checkin_core::store::BadgeFilter,
+    layout: checkin_core::pdf::Layout,
+    stem: String,
+) -> CmdResult<PrintJob> {
+    let now = desk.now();
+    let (event, badges) = {
+        let store = desk.store()?;
+        let event = store
+            .event()
+            .cloned()
+            .ok_or(checkin_core::error::CoreError::NoEvent)?;
+        (event, store.badges_to_print(&filter).map_err(badge_error)?)
+    };
+    let printed: Vec<checkin_core::store::changes::PrintedBadge> = badges
+        .iter()
+        .map(|b| checkin_core::store::changes::PrintedBadge {
+            attendee_id: b.attendee.id,
+            issue: b.attendee.badge_issue,
+        })
+        .collect();
+    let path = crate::print::pdf_path(&desk.options.data_dir, &stem, now)?;
+    let printer = desk.settings.lock().ok().and_then(|s| s.printer.clone());
+    let (rendered, sent) = {
+        let path = path.clone();
+        let title = stem.clone();
+        tauri::async_runtime::spawn_blocking(move || -> CmdResult<_> {
+            let rendered = checkin_core::pdf::render(
+                &event,
+                &badges,
+                &checkin_core::pdf::Options::new(layout),
+                &mut |_| {},
+            )
+            .map_err(checkin_core::error::CoreError::from)?;
+            std::fs::write(&path, &rendered.pdf)?;
+            let sent = crate::print::send(&path, printer.as_deref(), &title)?;
+            Ok((rendered, sent))
+        })
+        .await
+        .map_err(|e| CmdError::new("internal", e.to_string()))??
+    };
+    let job = Uuid::now_v7();
+    let print_id = if sent == crate::print::Sent::Printed {
+        let id = desk.store()?.record_printed(&printed, layout, now)?;
+        desk.touched(now);
+        Some(id)
+    } else {
+        if let Ok(mut p) = desk.pending_prints.lock() {
+            p.insert(job, (printed, layout));
+        }
+        None
+    };
+    Ok(PrintJob {
+        job,
+        pdf: path.display().to_string(),
+        badges: rendered.badges,
+        pages: rendered.pages,
+        sent,
+        print_id,
+    })
+}
+
+fn desk_layout(desk: &Desk) -> checkin_core::pdf::Layout {
+    desk.settings
+        .lock()
+        .ok()
+        .and_then(|s| checkin_core::pdf::Layout::parse(&s.badge_layout))
+        .unwrap_or(checkin_core::pdf::Layout::A6)
+}
+
+/// One person's badge (a walk-in, a reprint) on this desk's badge layout.
+#[tauri::command]
+pub async fn print_badge(desk: State<'_, Desk>, attendee_id: Uuid) -> CmdResult<PrintJob> {
+    let name = desk
+        .store()?
+        .attendee(attendee_id)?
+        .map(|a| a.full_name)
+        .ok_or_else(|| CmdError::new("not_found", "no such attendee"))?;
+    let filter = checkin_core::store::BadgeFilter {
+        attendees: vec![attendee_id],
+        ..Default::default()
+    };
+    print_badges(&desk, filter, desk_layout(&desk), format!("badge-{name}")).await
+}
+
+/// The coordinator's batch: a category and/or only badges not printed yet.
+#[tauri::command]
+pub async fn print_batch(
+    desk: State<'_, Desk>,
+    category: Option<String>,
+    not_printed: bool,
+    layout: String,
+) -> CmdResult<PrintJob> {
+    let layout = checkin_core::pdf::Layout::parse(&layout).ok_or_else(|| {
+        CmdError::new(
+            "invalid",
+            format!("layout {layout:?}: use a6, a4-8 or label-62x100"),
+        )
+    })?;
+    let category = category.filter(|c| !c.is_empty());
+    let stem = format!("badges-{}", category.as_deref().unwrap_or("all"));
+    let filter = checkin_core::store::BadgeFilter {
+        category,
+        not_printed,
+        ..Default::default()
+    };
+    print_badges(&desk, filter, layout, stem).await
+}
+
+/// The volunteer saw an opened badge PDF come out of the printer: log it.
+#[tauri::command]
+pub async fn confirm_printed(desk: State<'_, Desk>, job: Uuid) -> CmdResult<Uuid> {
+    let (printed, layout) = desk
+        .pending_prints
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(&job))
+        .ok_or_else(|| CmdError::new("not_found", "no such print job waiting for confirmation"))?;
+    let now = desk.now();
+    let id = desk.store()?.record_printed(&printed, layout, now)?;
+    desk.touched(now);
+    Ok(id)
 }

@@ -9,11 +9,12 @@ pub mod command_names {
     include!("command_names.rs");
 }
 mod commands;
+pub mod print;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,6 +23,7 @@ use tauri::{Emitter, Manager, Runtime};
 
 use checkin_core::error::CoreError;
 use checkin_core::store::Store;
+use checkin_sync::client::{Connection, Pairing, SyncError, SyncHandle};
 
 pub use commands::*;
 pub use settings::Settings;
@@ -48,6 +50,12 @@ impl From<CoreError> for CmdError {
     }
 }
 
+impl From<SyncError> for CmdError {
+    fn from(e: SyncError) -> Self {
+        CmdError::new(e.code(), e.to_string())
+    }
+}
+
 impl From<std::io::Error> for CmdError {
     fn from(e: std::io::Error) -> Self {
         CmdError::new("io", e.to_string())
@@ -55,6 +63,14 @@ impl From<std::io::Error> for CmdError {
 }
 
 pub type CmdResult<T> = Result<T, CmdError>;
+
+pub type PendingPrints = std::collections::HashMap<
+    uuid::Uuid,
+    (
+        Vec<checkin_core::store::changes::PrintedBadge>,
+        checkin_core::pdf::Layout,
+    ),
+>;
 
 /// Where this desk keeps its files and how it was started.
 #[derive(Debug, Clone)]
@@ -69,11 +85,17 @@ pub struct Options {
 
 /// The app's managed state.
 pub struct Desk {
-    pub store: Mutex<Store>,
+    /// Shared with the sync task ([`checkin_sync::client::Desk`]). Joining an
+    /// event swaps in the new event's database under the same lock.
+    pub store: Arc<Mutex<Store>>,
     pub settings: Mutex<Settings>,
     pub options: Options,
-    /// Whether this run generated the demo event.
-    pub demo: bool,
+    /// Whether the current database holds the generated demo event.
+    pub demo: AtomicBool,
+    /// The background sync, once this desk is paired with a server.
+    pub sync: Mutex<Option<Arc<SyncHandle>>>,
+    /// Badge PDFs opened in a viewer, logged as printed once confirmed.
+    pub pending_prints: Mutex<PendingPrints>,
     /// Unix ms when the process started (for start-to-ready).
     pub started_ms: i64,
     /// Unix ms of the last change made at this desk (the checkpoint waits for a lull).
@@ -88,20 +110,24 @@ impl Desk {
     pub fn open(options: Options, now: DateTime<Utc>, started_ms: i64) -> CmdResult<Desk> {
         std::fs::create_dir_all(&options.data_dir)?;
         std::fs::create_dir_all(&options.config_dir)?;
-        let db = options.data_dir.join("checkin.db");
+        let settings = Settings::load(&options.config_dir);
+        let db = options.data_dir.join(settings.database_file());
         let mut store = Store::open_local(&db, &default_desk_name(), now)?;
         let mut demo = false;
-        if store.event().is_none() {
+        // A paired database waits for its event from the server; only an
+        // unpaired, empty one gets the demo event.
+        if store.event().is_none() && Pairing::load(&store)?.is_none() {
             checkin_core::demo::create_event(&mut store, options.demo_size, now)?;
             store.checkpoint()?;
             demo = true;
         }
-        let settings = Settings::load(&options.config_dir);
         Ok(Desk {
-            store: Mutex::new(store),
+            store: Arc::new(Mutex::new(store)),
             settings: Mutex::new(settings),
             options,
-            demo,
+            demo: AtomicBool::new(demo),
+            sync: Mutex::new(None),
+            pending_prints: Mutex::new(Default::default()),
             started_ms,
             last_write_ms: AtomicI64::new(0),
             last_checkpoint_ms: AtomicI64::new(now.timestamp_millis()),
@@ -117,13 +143,94 @@ impl Desk {
         })
     }
 
+    /// The current database file.
+    pub fn db_path(&self) -> PathBuf {
+        let file = self
+            .settings
+            .lock()
+            .map(|s| s.database_file())
+            .unwrap_or_else(|_| settings::DEFAULT_DATABASE.into());
+        self.options.data_dir.join(file)
+    }
+
+    /// A local write happened: remember it for the checkpoint and wake the
+    /// sync task (never waits for the network).
     pub fn touched(&self, now: DateTime<Utc>) {
         self.last_write_ms
             .store(now.timestamp_millis(), Ordering::Relaxed);
+        if let Some(h) = self.sync_handle() {
+            h.kick();
+        }
+    }
+
+    pub fn sync_handle(&self) -> Option<Arc<SyncHandle>> {
+        self.sync.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The time for every core call: the server-corrected clock when paired.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.sync_handle() {
+            Some(h) => h.desk.now(),
+            None => Utc::now(),
+        }
+    }
+
+    pub fn is_demo(&self) -> bool {
+        self.demo.load(Ordering::Relaxed)
     }
 }
 
-fn default_desk_name() -> String {
+/// Start the background sync if the current database is paired, on Tauri's
+/// async runtime, and forward its status and other desks' changes to the UI
+/// (`status` and `changes` events). Returns whether sync runs.
+pub fn start_sync<R: Runtime>(app: &tauri::AppHandle<R>, desk: &Desk) -> CmdResult<bool> {
+    if desk.sync_handle().is_some() {
+        return Ok(true);
+    }
+    let Some(pairing) = Pairing::load(&*desk.store()?)? else {
+        return Ok(false);
+    };
+    let sync_desk = checkin_sync::client::Desk::new(desk.store.clone(), pairing, Arc::new(Utc::now))?;
+    let rt = tauri::async_runtime::handle();
+    let handle = {
+        let _enter = rt.inner().enter();
+        Arc::new(checkin_sync::spawn(sync_desk)?)
+    };
+    *desk
+        .sync
+        .lock()
+        .map_err(|_| CmdError::new("internal", "sync state unavailable; restart the app"))? =
+        Some(handle.clone());
+    let mut status = handle.status.clone();
+    let a = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let desk = a.state::<Desk>();
+            if let Ok(s) = status_of(&desk) {
+                let _ = a.emit("status", s);
+            }
+            if status.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut changes = handle.desk.subscribe();
+    let a = app.clone();
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            let n = match changes.recv().await {
+                Ok(c) => c.len(),
+                Err(RecvError::Lagged(n)) => n as usize,
+                Err(RecvError::Closed) => break,
+            };
+            let _ = a.emit("changes", n);
+        }
+    });
+    Ok(true)
+}
+
+pub fn default_desk_name() -> String {
     std::env::var("CHECKIN_DESK_NAME").unwrap_or_else(|_| "Демо-стойка".into())
 }
 
@@ -153,23 +260,50 @@ impl Args {
     }
 }
 
-/// The status bar's truth. Until the sync client lands this desk is
-/// standalone on its local database; `waiting` is the real outbox.
+/// The status bar's truth: standalone, or the sync task's connection state;
+/// `waiting` is always the real outbox.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
-    /// `standalone` (no server configured).
+    /// `standalone` (not paired), `connecting`, `online`, `offline` or `refused`.
     pub mode: &'static str,
     pub server: Option<String>,
     pub waiting: u64,
     pub last_sync: Option<DateTime<Utc>>,
+    /// The role the server gave this desk (`volunteer`, `host`, `coordinator`).
+    pub sync_role: Option<String>,
+    pub last_error: Option<String>,
+    pub clock_offset_ms: i64,
 }
 
-pub fn status_of(store: &Store) -> CmdResult<Status> {
-    Ok(Status {
-        mode: "standalone",
-        server: None,
-        waiting: store.outbox_status()?.waiting,
-        last_sync: None,
+pub fn status_of(desk: &Desk) -> CmdResult<Status> {
+    let waiting = desk.store()?.outbox_status()?.waiting;
+    Ok(match desk.sync_handle() {
+        None => Status {
+            mode: "standalone",
+            server: None,
+            waiting,
+            last_sync: None,
+            sync_role: None,
+            last_error: None,
+            clock_offset_ms: 0,
+        },
+        Some(h) => {
+            let s = h.status.borrow().clone();
+            Status {
+                mode: match s.connection {
+                    Connection::Connecting => "connecting",
+                    Connection::Online => "online",
+                    Connection::Offline => "offline",
+                    Connection::Refused => "refused",
+                },
+                server: Some(s.server),
+                waiting,
+                last_sync: s.last_sync_ms.and_then(DateTime::from_timestamp_millis),
+                sync_role: Some(s.role.as_str().to_string()),
+                last_error: s.last_error,
+                clock_offset_ms: s.clock_offset_ms,
+            }
+        }
     })
 }
 
@@ -195,9 +329,8 @@ fn spawn_housekeeping<R: Runtime>(app: tauri::AppHandle<R>) {
                     let _ = store.checkpoint();
                     desk.last_checkpoint_ms.store(now, Ordering::Relaxed);
                 }
-                if tick.is_multiple_of(10)
-                    && let Ok(store) = desk.store.try_lock()
-                    && let Ok(s) = status_of(&store)
+                if tick.is_multiple_of(4)
+                    && let Ok(s) = status_of(&desk)
                 {
                     let _ = app.emit("status", s);
                 }
@@ -249,6 +382,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::import_preview,
         commands::import_apply,
         commands::mark_ready,
+        commands::join_event,
+        commands::devices,
+        commands::revoke_device,
+        commands::create_pairing_code,
+        commands::printers,
+        commands::print_badge,
+        commands::print_batch,
+        commands::confirm_printed,
     ])
 }
 
@@ -262,14 +403,18 @@ pub fn run() {
             let desk = Desk::open(options, Utc::now(), started_ms).map_err(|e| e.message)?;
             eprintln!(
                 "checkin-app: database {} ({})",
-                desk.options.data_dir.join("checkin.db").display(),
-                if desk.demo {
+                desk.db_path().display(),
+                if desk.is_demo() {
                     "new demo event"
                 } else {
                     "existing event"
                 }
             );
             app.manage(desk);
+            let desk = app.state::<Desk>();
+            if let Err(e) = start_sync(app.handle(), &desk) {
+                eprintln!("checkin-app: sync not started: {}", e.message);
+            }
             spawn_housekeeping(app.handle().clone());
             Ok(())
         })

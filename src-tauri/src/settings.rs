@@ -17,7 +17,16 @@ pub struct Settings {
     pub language: String,
     /// Play a sound for each verdict.
     pub sound: bool,
+    /// The current database's file name in the data folder: `checkin.db`
+    /// (standalone / demo) or `event-<id>.db` after joining an event.
+    pub database: Option<String>,
+    /// Badge page for walk-ins and reprints: `a6` or `label-62x100`.
+    pub badge_layout: String,
+    /// CUPS printer name; `None` prints to CUPS's default printer.
+    pub printer: Option<String>,
 }
+
+pub const DEFAULT_DATABASE: &str = "checkin.db";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -26,6 +35,9 @@ impl Default for Settings {
             location_id: None,
             language: "ru".into(),
             sound: true,
+            database: None,
+            badge_layout: "a6".into(),
+            printer: None,
         }
     }
 }
@@ -33,6 +45,10 @@ impl Default for Settings {
 pub const FILE: &str = "settings.json";
 
 impl Settings {
+    pub fn database_file(&self) -> String {
+        self.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.into())
+    }
+
     pub fn path(config_dir: &Path) -> PathBuf {
         config_dir.join(FILE)
     }
@@ -71,6 +87,9 @@ mod tests {
             location_id: Some(Uuid::nil()),
             language: "en".into(),
             sound: false,
+            database: Some("event-x.db".into()),
+            badge_layout: "label-62x100".into(),
+            printer: Some("Zebra".into()),
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

@@ -44,8 +44,20 @@ struct DriverProcess(Child);
 
 impl DriverProcess {
     fn start() -> DriverProcess {
+        Self::start_with_path(None)
+    }
+
+    /// Start the driver (and so the app) with `extra_path` first on PATH.
+    fn start_with_path(extra_path: Option<&Path>) -> DriverProcess {
         let bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
-        let child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        if let Some(p) = extra_path {
+            cmd.env(
+                "PATH",
+                format!("{}:{}", p.display(), std::env::var("PATH").unwrap_or_default()),
+            );
+        }
+        let child = cmd
             .args([
                 "--port",
                 &DRIVER_PORT.to_string(),
@@ -140,6 +152,11 @@ impl Session {
 
     fn click(&self, css: &str) {
         let el = self.find(css);
+        // Long screens scroll inside <main>; bring the target into view first.
+        self.js(&format!(
+            "const e = document.querySelector({}); if (e) e.scrollIntoView({{block: 'center'}});",
+            json!(css)
+        ));
         self.post(&format!("/element/{el}/click"), json!({}));
     }
 
@@ -556,4 +573,412 @@ fn desk_end_to_end() {
     let text = report.join("\n");
     println!("\n== e2e timings ==\n{text}");
     std::fs::write(out_dir().join("timings.txt"), text + "\n").unwrap();
+}
+
+/// A sync server in this process, on its own runtime so the test can take it
+/// away (offline) and bring it back on the same port with the same data.
+struct LiveServer {
+    rt: Option<tokio::runtime::Runtime>,
+    storage: std::sync::Arc<dyn checkin_server::storage::Storage>,
+    addr: String,
+}
+
+impl LiveServer {
+    fn start(dir: &Path) -> (LiveServer, String) {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let storage = rt
+            .block_on(checkin_server::open_storage(None, &dir.join("server.db")))
+            .unwrap();
+        let (addr, code) = rt.block_on(async {
+            let server = checkin_server::Server::bind(storage.clone(), "127.0.0.1:0", None)
+                .await
+                .unwrap();
+            let addr = server.addr.to_string();
+            let code = server.bootstrap_code().await.unwrap().unwrap().code;
+            tokio::spawn(server.run());
+            (addr, code)
+        });
+        (
+            LiveServer {
+                rt: Some(rt),
+                storage,
+                addr,
+            },
+            code,
+        )
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn stop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let storage = self.storage.clone();
+        let addr = self.addr.clone();
+        rt.block_on(async move {
+            let server = checkin_server::Server::bind(storage, &addr, None).await.unwrap();
+            tokio::spawn(server.run());
+        });
+        self.rt = Some(rt);
+    }
+}
+
+fn status_mode(s: &Session) -> String {
+    s.js("const e = document.querySelector('[data-testid=status-mode]'); return e ? e.dataset.mode : '';")
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn wait_mode(s: &Session, mode: &str, secs: u64) {
+    let t = Instant::now();
+    while status_mode(s) != mode {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "status bar never showed {mode} (shows {})",
+            status_mode(s)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
+fn sync_end_to_end() {
+    use checkin_core::model::{Direction, Method};
+    use checkin_sync::protocol::{PairingCodeRequest, Role};
+    use std::sync::{Arc, Mutex};
+
+    let mut report = Vec::<String>::new();
+    let _driver = DriverProcess::start();
+    let srv_dir = tempfile::tempdir().unwrap();
+    let (mut server, bootstrap) = LiveServer::start(srv_dir.path());
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // The coordinator desk (CLI-like): creates the event, pairs, uploads it.
+    let coord_dir = tempfile::tempdir().unwrap();
+    let people = prepare(coord_dir.path(), 2000);
+    let now = Utc::now();
+    let coord_store = Arc::new(Mutex::new(
+        Store::open_local(&coord_dir.path().join("checkin.db"), "Координатор", now).unwrap(),
+    ));
+    let pairing = client_rt
+        .block_on(checkin_sync::client::pair_desk(
+            &coord_store,
+            &server.url(),
+            &bootstrap,
+        ))
+        .unwrap();
+    let coord =
+        checkin_sync::client::Desk::new(coord_store.clone(), pairing.clone(), Arc::new(Utc::now)).unwrap();
+    client_rt.block_on(coord.sync_once()).unwrap();
+    let code = |role| {
+        client_rt
+            .block_on(coord.client.create_pairing_code(&PairingCodeRequest {
+                event_id: pairing.event_id,
+                role,
+                ttl_minutes: None,
+            }))
+            .unwrap()
+    };
+    let volunteer = code(Role::Volunteer);
+    // Made now: the test's HTTP client keeps connections to this server instance.
+    let coordinator = code(Role::Coordinator);
+
+    // A new desk joins by pasting the pairing text: a fresh database, not the demo.
+    let dir = tempfile::tempdir().unwrap();
+    let args = vec![
+        "--data-dir".to_string(),
+        dir.path().display().to_string(),
+        "--demo-size".to_string(),
+        "50".to_string(),
+    ];
+    let s = Session::new(&args);
+    s.find("[data-testid=join-card]");
+    s.type_into("[data-testid=join-text]", &volunteer.pairing_uri);
+    s.js("const i = document.querySelector('[data-testid=join-desk-name]'); i.value = 'Вход A, стойка 2';");
+    s.screenshot("20-join");
+    let t = Instant::now();
+    s.click("[data-testid=join-go]");
+    let joined = s.wait_js(
+        "(!document.querySelector('[data-testid=join-card]') && document.querySelector('[data-testid=role-entrance]') && 'joined') || (document.querySelector('[data-testid=toast]') || {}).textContent",
+        "joined",
+    );
+    assert_eq!(joined, json!("joined"));
+    report.push(format!(
+        "join (pair + download a 2,000-attendee event): {} ms",
+        t.elapsed().as_millis()
+    ));
+    assert!(
+        s.text(".topbar .event").contains("Форум"),
+        "the joined event is shown"
+    );
+    let files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f == &format!("event-{}.db", pairing.event_id)),
+        "a new database for the event: {files:?}"
+    );
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    wait_mode(&s, "online", 20);
+    assert!(s.text("[data-testid=statusbar]").contains(&server.addr));
+    s.screenshot("21-entrance-online");
+
+    // A scan here reaches the coordinator through the server.
+    let (name, token) = &people[3];
+    let t = Instant::now();
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict",
+    );
+    assert_eq!(s.verdict(), "admitted");
+    assert_eq!(s.text("[data-testid=verdict-name]"), *name);
+    let attendee = coord_store.lock().unwrap().find_attendee("T-000004").unwrap();
+    let day = coord_store.lock().unwrap().day_of(Utc::now()).unwrap();
+    loop {
+        client_rt.block_on(coord.sync_once()).unwrap();
+        if coord_store
+            .lock()
+            .unwrap()
+            .checked_in_at(attendee.id, day)
+            .unwrap()
+            .is_some()
+        {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the scan never reached the coordinator"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    report.push(format!(
+        "scan at the app → visible at the coordinator desk: {} ms",
+        t.elapsed().as_millis()
+    ));
+
+    // A check-in at the coordinator shows up in this desk's counter live.
+    let before = s.text("[data-testid=count-today]");
+    {
+        let mut st = coord_store.lock().unwrap();
+        let a = st.find_attendee("T-000009").unwrap();
+        let door = st
+            .locations()
+            .unwrap()
+            .iter()
+            .find(|l| l.name == "Вход A")
+            .unwrap()
+            .id;
+        st.check_in_attendee(a.id, door, Direction::In, Method::Manual, Utc::now())
+            .unwrap();
+    }
+    let t = Instant::now();
+    client_rt.block_on(coord.sync_once()).unwrap();
+    s.wait_js(
+        &format!(
+            "document.querySelector('[data-testid=count-today]').textContent !== {}",
+            json!(before)
+        ),
+        "live counter",
+    );
+    report.push(format!(
+        "check-in at the coordinator → counter at the app: {} ms (counters also poll every 5 s)",
+        t.elapsed().as_millis()
+    ));
+
+    // Server gone: the status bar says offline and scanning goes on.
+    server.stop();
+    wait_mode(&s, "offline", 30);
+    let (name, token) = &people[5];
+    s.js("window.__checkin.scans.length = 0;");
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        &format!(
+            "(document.querySelector('[data-testid=verdict-name]') || {{}}).textContent === {}",
+            json!(name)
+        ),
+        "offline verdict",
+    );
+    assert_eq!(s.verdict(), "admitted");
+    let offline_scan = floats(&s.wait_js(
+        "window.__checkin.scans.length >= 1 && window.__checkin.scans",
+        "offline scan timing",
+    ))[0];
+    report.push(format!("scan-to-verdict while offline: {offline_scan:.1} ms"));
+    s.wait_js(
+        "document.querySelector('[data-testid=status-waiting]').textContent !== '0'",
+        "uploads waiting",
+    );
+    s.screenshot("22-entrance-offline");
+
+    // Server back: the desk reconnects and uploads what waited.
+    server.restart();
+    let t = Instant::now();
+    wait_mode(&s, "online", 40);
+    s.wait_js(
+        "document.querySelector('[data-testid=status-waiting]').textContent === '0'",
+        "uploads drained",
+    );
+    report.push(format!(
+        "server back → desk online with nothing waiting: {} ms",
+        t.elapsed().as_millis()
+    ));
+    s.close();
+
+    // A coordinator desk in the app: devices, a new pairing code, revoking;
+    // no signing key here, so badge printing says where badges are printed.
+    let dir2 = tempfile::tempdir().unwrap();
+    let args2 = vec![
+        "--data-dir".to_string(),
+        dir2.path().display().to_string(),
+        "--demo-size".to_string(),
+        "50".to_string(),
+    ];
+    let s = Session::new(&args2);
+    s.find("[data-testid=join-card]");
+    let (srv, c) = coordinator.pairing_uri.split_once("&code=").unwrap();
+    s.type_into(
+        "[data-testid=join-server]",
+        srv.trim_start_matches("checkin://pair?server="),
+    );
+    s.type_into("[data-testid=join-code]", c);
+    s.click("[data-testid=join-go]");
+    s.wait_js(
+        "!document.querySelector('[data-testid=join-card]') && document.querySelector('[data-testid=role-coordinator]')",
+        "joined as coordinator",
+    );
+    s.click("[data-testid=role-coordinator]");
+    s.click("[data-testid=setup-start]");
+    s.click("[data-testid=tab-devices]");
+    s.wait_js(
+        "document.querySelector('[data-testid=\"device-Вход A, стойка 2\"]')",
+        "device list",
+    );
+    s.click("[data-testid=pair-create]");
+    let code_text = s.text("[data-testid=pair-code]");
+    assert!(code_text.len() >= 8, "pairing code {code_text:?}");
+    assert!(
+        s.text("[data-testid=pair-uri]")
+            .starts_with("checkin://pair?server=")
+    );
+    s.js("window.confirm = () => true;");
+    s.click("[data-testid=\"revoke-Вход A, стойка 2\"]");
+    s.wait_js(
+        "document.querySelector('[data-testid=\"device-Вход A, стойка 2\"]').classList.contains('revoked')",
+        "revoked",
+    );
+    s.screenshot("23-devices");
+    s.click("[data-testid=tab-attendees]");
+    s.click("[data-testid=batch-print]");
+    s.wait_js(
+        "[...document.querySelectorAll('[data-testid=toast]')].some((t) => t.textContent.includes('printed at the coordinator desk'))",
+        "no-signing-key message",
+    );
+    s.screenshot("24-batch-no-signing-key");
+    s.close();
+    server.stop();
+
+    let text = report.join("\n");
+    println!("\n== sync e2e ==\n{text}");
+    std::fs::write(out_dir().join("sync-timings.txt"), text + "\n").unwrap();
+}
+
+#[test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
+fn badge_printing() {
+    // A stand-in for CUPS's `lp` that keeps what it was given.
+    let bin = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let lp = bin.path().join("lp");
+    std::fs::write(
+        &lp,
+        format!(
+            "#!/bin/sh\nfor a; do f=\"$a\"; done\ncp \"$f\" {}/ && echo \"$@\" >> {}/args\n",
+            spool.path().display(),
+            spool.path().display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &lp.display().to_string()])
+        .status()
+        .unwrap();
+    let _driver = DriverProcess::start_with_path(Some(bin.path()));
+    let dir = tempfile::tempdir().unwrap();
+    let people = prepare(dir.path(), 200);
+    let args = vec!["--data-dir".to_string(), dir.path().display().to_string()];
+    let s = Session::new(&args);
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    s.click("[data-testid=layout-label-62x100]");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    let pdfs = || {
+        std::fs::read_dir(spool.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".pdf"))
+            .count()
+    };
+    // Walk-in: registered, checked in, badge sent to the printer, logged.
+    s.click("[data-testid=walkin-button]");
+    s.type_into("[data-testid=walkin-name]", "Печатнова Ольга");
+    s.click("[data-testid=walkin-save]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=toast]') || {}).textContent",
+        "print toast",
+    );
+    let t = Instant::now();
+    while pdfs() < 1 {
+        assert!(t.elapsed() < Duration::from_secs(20), "no badge reached lp");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.screenshot("25-walkin-printed");
+    // Reprint of a scanned badge.
+    let (_, token) = &people[2];
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict",
+    );
+    s.click("[data-testid=reprint-button]");
+    let t = Instant::now();
+    while pdfs() < 2 {
+        assert!(t.elapsed() < Duration::from_secs(20), "reprint never reached lp");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.close();
+    // Both are in the print log, on the chosen label layout.
+    let store = Store::open_local(&dir.path().join("checkin.db"), "x", Utc::now()).unwrap();
+    let a = store.find_attendee("T-000003").unwrap();
+    let log = store.print_log(a.id).unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].layout, "label-62x100");
 }

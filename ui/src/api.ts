@@ -6,7 +6,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, Arrivals, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
-  HourCount, ImportProgress, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
+  DeviceInfo, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
   Undone, WalkIn, WalkedIn,
 } from "./types";
 
@@ -66,5 +66,16 @@ export const api = {
     });
   },
   markReady: (screen: string) => call<number>("mark_ready", { screen }),
+  printers: () => call<Printers>("printers"),
+  printBadge: (attendeeId: string) => call<PrintJob>("print_badge", { attendeeId }),
+  printBatch: (category: string, notPrinted: boolean, layout: string) =>
+    call<PrintJob>("print_batch", { category, notPrinted, layout }),
+  confirmPrinted: (job: string) => call<string>("confirm_printed", { job }),
+  joinEvent: (join: JoinRequest) => call<Joined>("join_event", { join }),
+  devices: () => call<DeviceInfo[]>("devices"),
+  revokeDevice: (deviceId: string) => call<DeviceInfo>("revoke_device", { deviceId }),
+  createPairingCode: (role: string) => call<PairingCode>("create_pairing_code", { role }),
+  /** Other desks' changes applied here (payload: how many). */
+  onChanges: (f: (n: number) => void): Promise<UnlistenFn> => listen<number>("changes", (e) => f(e.payload)),
   onStatus: (f: (s: Status) => void): Promise<UnlistenFn> => listen<Status>("status", (e) => f(e.payload)),
 };

@@ -1,8 +1,8 @@
 import { showFatal } from "./fatal";
 import "./style.css";
-import { api } from "./api";
-import { clear } from "./dom";
-import { setLang, setTimeZone } from "./i18n";
+import { api, ApiError } from "./api";
+import { clear, h } from "./dom";
+import { setLang, setTimeZone, t } from "./i18n";
 import { app, errorText, listenStatus, settings } from "./state";
 import { setupScreen } from "./screens/setup";
 import { entranceScreen } from "./screens/entrance";
@@ -28,7 +28,17 @@ function render(): void {
 
 async function boot(): Promise<void> {
   try {
-    app.info = await api.appInfo();
+    // A joined event's database waits for the event from the server.
+    for (;;) {
+      try {
+        app.info = await api.appInfo();
+        break;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === "no_event")) throw e;
+        clear(root, h("div", { class: "screen" }, h("main", {}, h("div", { class: "setup" }, h("h1", {}, t("join.waiting"))))));
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     setLang(app.info.settings.language);
     setTimeZone(app.info.event.timezone);
     app.rerender = render;

@@ -53,15 +53,16 @@ export function statusBar(): HTMLElement {
     const mode =
       st.mode === "standalone"
         ? t("status.standalone")
-        : `${t(st.mode === "online" ? "status.online" : "status.offline")}${st.server ? ` ${t("status.via")} ${st.server}` : ""}`;
+        : `${t(`status.${st.mode}` as Key)}${st.server ? ` ${t("status.via")} ${st.server}` : ""}`;
     clear(
       bar,
       h("span", { class: `dot ${st.mode}` }),
-      h("span", { testid: "status-mode" }, mode),
+      h("span", { testid: "status-mode", attrs: { "data-mode": st.mode }, title: st.last_error ?? "" }, mode),
       h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
       h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
       h("span", { class: "grow" }),
       h("span", {}, `${t("status.desk")}: `, h("b", {}, info().device.name)),
+      st.sync_role && st.sync_role !== s.role ? h("span", { testid: "status-sync-role" }, t(`sync_role.${st.sync_role}` as Key)) : null,
       s.role ? h("span", {}, t(`role.${s.role}` as Key), loc ? ` · ${loc.name}` : "") : null,
     );
   };
@@ -71,12 +72,30 @@ export function statusBar(): HTMLElement {
 }
 
 let statusListening = false;
+const changeListeners = new Set<() => void>();
+
+/** Run `f` whenever other desks' changes arrive (counters, lists); returns the unsubscribe. */
+export function onRemoteChanges(f: () => void): () => void {
+  changeListeners.add(f);
+  return () => changeListeners.delete(f);
+}
+
 export function listenStatus(): void {
   if (statusListening) return;
   statusListening = true;
   void api.onStatus((s) => {
     app.status = s;
     document.querySelector(".statusbar")?.dispatchEvent(new Event("redraw"));
+  });
+  // Coalesce bursts (a pull applies many pages) into one refresh per 300 ms.
+  let pending = false;
+  void api.onChanges(() => {
+    if (pending) return;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      for (const f of changeListeners) f();
+    }, 300);
   });
 }
 

@@ -16,13 +16,36 @@ export interface Settings {
   location_id: string | null;
   language: Lang;
   sound: boolean;
+  database?: string | null;
+  badge_layout: "a6" | "label-62x100";
+  printer: string | null;
+}
+
+export interface Printers { lp: boolean; printers: string[] }
+export interface PrintJob {
+  job: string; pdf: string; badges: number; pages: number;
+  sent: "printed" | "opened" | "saved"; print_id: string | null;
 }
 
 export interface Status {
-  mode: "standalone" | "online" | "offline";
+  mode: "standalone" | "connecting" | "online" | "offline" | "refused";
   server: string | null;
   waiting: number;
   last_sync: string | null;
+  sync_role: string | null;
+  last_error: string | null;
+  clock_offset_ms: number;
+}
+
+export type SyncRole = "volunteer" | "host" | "coordinator";
+export interface JoinRequest { text?: string; server?: string; code?: string; desk_name?: string }
+export interface Joined { event_id: string; role: SyncRole; server: string; database: string; event_ready: boolean }
+export interface DeviceInfo {
+  id: string; name: string; role: SyncRole; event_id: string;
+  paired_at_ms: number; last_seen_ms: number | null; revoked: boolean;
+}
+export interface PairingCode {
+  code: string; role: SyncRole; event_id: string; expires_at_ms: number; pairing_uri: string; qr_svg: string;
 }
 
 export interface AppInfo {
@@ -35,6 +58,7 @@ export interface AppInfo {
   started_ms: number;
   status: Status;
   data_dir: string;
+  database: string;
   can_issue_badges: boolean;
 }
 

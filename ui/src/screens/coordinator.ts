@@ -3,11 +3,12 @@
 
 import type uPlot from "uplot";
 import { api } from "../api";
+import { reportPrint } from "../printing";
 import { clear, h } from "../dom";
-import { categoryLabel, num, t, time, type Key } from "../i18n";
+import { categoryLabel, dateTime, num, t, time, type Key } from "../i18n";
 import { barChart } from "../chart";
 import { modal } from "../modal";
-import { errorText, header, info, perf, statusBar, toast } from "../state";
+import { app, errorText, header, info, onRemoteChanges, perf, statusBar, toast } from "../state";
 import type { AttendeeFilter, AttendeeRow, Preview } from "../types";
 import { VirtualList } from "../virtual";
 
@@ -91,9 +92,10 @@ function dashboard(): View {
   };
   setTimeout(() => void refresh(), 0);
   const timer = window.setInterval(() => void refresh(), 10000);
+  const offChanges = onRemoteChanges(() => void refresh());
   return {
     el: h("div", { class: "dashboard" }, totals, h("section", { class: "card" }, h("div", { class: "label" }, t("coord.arrivals")), chartBox), h("section", { class: "card" }, islands)),
-    dispose: () => { clearInterval(timer); chart?.destroy(); },
+    dispose: () => { clearInterval(timer); offChanges(); chart?.destroy(); },
   };
 }
 
@@ -168,11 +170,45 @@ function attendees(): View {
   setTimeout(() => list.reset(), 0);
   return {
     el: h("div", { class: "attendees" },
-      h("div", { class: "filters" }, text, cat, status, count,
-        h("button", { disabled: true, title: t("coord.print_todo") }, t("coord.print_todo"))),
+      h("div", { class: "filters" }, text, cat, status, count, batchPrint(() => filter.category)),
       head, list.el),
     dispose: () => list.dispose(),
   };
+}
+
+/** Badge batch: the table's category filter, "not printed yet", a page layout → PDF → printer. */
+function batchPrint(category: () => string): HTMLElement {
+  const notPrinted = h("input", { type: "checkbox", checked: true, testid: "batch-not-printed" });
+  const layout = h(
+    "select",
+    { testid: "batch-layout" },
+    h("option", { value: "a4-8" }, "A4 × 8"),
+    h("option", { value: "a6" }, "A6"),
+    h("option", { value: "label-62x100" }, "62 × 100"),
+  );
+  const go: HTMLButtonElement = h(
+    "button",
+    {
+      testid: "batch-print",
+      on: {
+        click: async () => {
+          go.disabled = true;
+          const label = go.textContent;
+          go.textContent = t("print.busy");
+          try {
+            await reportPrint(await api.printBatch(category(), notPrinted.checked, layout.value));
+          } catch (e) {
+            toast(errorText(e), "error");
+          } finally {
+            go.disabled = false;
+            go.textContent = label;
+          }
+        },
+      },
+    },
+    t("print.batch"),
+  ) as HTMLButtonElement;
+  return h("span", { class: "batch" }, h("label", {}, notPrinted, t("print.not_printed_only")), layout, go);
 }
 
 const FIELDS = ["full_name", "last_name", "first_name", "middle_name", "latin_name", "organization", "position", "category", "email", "phone", "ticket_code", "days", "notes"];
@@ -249,7 +285,92 @@ function exporter(): View {
 
 function devices(): View {
   const i = info();
-  return { el: h("div", { class: "devices" },
-    h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices_this")), h("div", { class: "big" }, i.device.name), h("div", { class: "muted" }, i.device.id), h("div", { class: "muted" }, i.data_dir)),
-    h("div", { class: "muted" }, t("coord.devices_todo"))) };
+  const st = app.status ?? i.status;
+  const list = h("table", { class: "grid", testid: "device-list" });
+  const pairBox = h("div", { class: "pairing", testid: "pairing-box" });
+  const draw = async () => {
+    try {
+      const devs = await api.devices();
+      clear(
+        list,
+        h("tr", {}, ...["coord.dev_name", "coord.dev_role", "coord.dev_paired", "coord.dev_seen", ""].map((k) => h("th", {}, k ? t(k as Key) : ""))),
+        ...devs.map((d) =>
+          h(
+            "tr",
+            { class: d.revoked ? "revoked" : "", testid: `device-${d.name}` },
+            h("td", {}, d.name, d.id === i.device.id ? h("span", { class: "muted" }, ` (${t("coord.devices_this")})`) : ""),
+            h("td", {}, t(`sync_role.${d.role}` as Key)),
+            h("td", {}, dateTime(new Date(d.paired_at_ms).toISOString())),
+            h("td", {}, d.last_seen_ms ? dateTime(new Date(d.last_seen_ms).toISOString()) : "—"),
+            h(
+              "td",
+              {},
+              d.revoked
+                ? t("coord.dev_revoked")
+                : d.id === i.device.id
+                  ? ""
+                  : h("button", { class: "small", testid: `revoke-${d.name}`, on: { click: () => void revoke(d.id, d.name) } }, t("coord.dev_revoke")),
+            ),
+          ),
+        ),
+      );
+    } catch (e) {
+      clear(list, h("tr", {}, h("td", { class: "error" }, errorText(e))));
+    }
+  };
+  const revoke = async (id: string, name: string) => {
+    if (!confirm(t("coord.dev_revoke_confirm", { name }))) return;
+    try {
+      await api.revokeDevice(id);
+      toast(t("coord.dev_revoked_toast", { name }));
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+    void draw();
+  };
+  const role = h(
+    "select",
+    { testid: "pair-role" },
+    ...(["volunteer", "host", "coordinator"] as const).map((r) => h("option", { value: r }, t(`sync_role.${r}` as Key))),
+  );
+  const makeCode = async () => {
+    try {
+      const c = await api.createPairingCode(role.value);
+      const qr = h("div", { class: "qr" });
+      qr.innerHTML = c.qr_svg;
+      clear(
+        pairBox,
+        qr,
+        h(
+          "div",
+          {},
+          h("div", { class: "label" }, t("coord.pair_code")),
+          h("div", { class: "code", testid: "pair-code" }, c.code),
+          h("div", { class: "muted mono", testid: "pair-uri" }, c.pairing_uri),
+          h("div", { class: "muted" }, t("coord.pair_expires", { time: time(new Date(c.expires_at_ms).toISOString()) })),
+        ),
+      );
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  };
+  const paired = st.mode !== "standalone";
+  if (paired) void draw();
+  return {
+    el: h(
+      "div",
+      { class: "devices" },
+      h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices_this")), h("div", { class: "big" }, i.device.name), h("div", { class: "muted" }, i.device.id), h("div", { class: "muted" }, i.database)),
+      paired
+        ? h(
+            "section",
+            { class: "card" },
+            h("div", { class: "label" }, t("coord.pair_new")),
+            h("div", { class: "row" }, role, h("button", { class: "primary", testid: "pair-create", on: { click: () => void makeCode() } }, t("coord.pair_create"))),
+            pairBox,
+          )
+        : h("div", { class: "muted" }, t("coord.devices_standalone")),
+      paired ? h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices")), list) : null,
+    ),
+  };
 }

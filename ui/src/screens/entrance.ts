@@ -2,10 +2,11 @@
 // walk-in registration, undo of the last check-in, counters.
 
 import { api } from "../api";
+import { printBadge } from "../printing";
 import { afterPaint, clear, h } from "../dom";
 import { categoryLabel, num, t, time } from "../i18n";
 import { modal } from "../modal";
-import { errorText, header, info, location, perf, settings, statusBar, toast } from "../state";
+import { errorText, header, info, location, onRemoteChanges, perf, settings, statusBar, toast } from "../state";
 import { scanField } from "../scanfield";
 import type { Counters, ScanOutcome, SearchRow } from "../types";
 import { verdictCard } from "../verdictcard";
@@ -44,8 +45,10 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
   };
   const refreshCounters = () => api.counters().then(drawCounters).catch(() => {});
 
+  let lastAttendeeId: string | null = null;
   const shown = (o: ScanOutcome, t0: number) => {
     card.show(o);
+    if (o.attendee) lastAttendeeId = o.attendee.id;
     afterPaint(() => {
       perf.scans.push(performance.now() - t0);
       void refreshCounters();
@@ -185,7 +188,6 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
         "div",
         { class: "form" },
         f.name, f.org, f.position, f.cat, f.email, f.phone,
-        h("div", { class: "muted" }, t("walkin.print_todo")),
         h(
           "div",
           { class: "actions" },
@@ -207,7 +209,9 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
                     );
                     close();
                     if (w.outcome) shown(w.outcome, e.timeStamp);
+                    lastAttendeeId = w.attendee.id;
                     field.focus();
+                    void printBadge(w.attendee.id).then(() => field.focus());
                   } catch (err) {
                     toast(errorText(err), "error");
                   }
@@ -239,8 +243,20 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
           "div",
           { class: "side-actions" },
           h("button", { class: "big", testid: "walkin-button", on: { click: walkIn } }, t("walkin.button")),
-          // TODO(pdf): reprint needs checkin_core::pdf (being written in parallel).
-          h("button", { class: "big", disabled: true, title: t("walkin.print_todo") }, t("reprint.button")),
+          h(
+            "button",
+            {
+              class: "big",
+              testid: "reprint-button",
+              on: {
+                click: () => {
+                  if (!lastAttendeeId) toast(t("reprint.none"), "error");
+                  else void printBadge(lastAttendeeId).then(() => field.focus());
+                },
+              },
+            },
+            t("reprint.button"),
+          ),
           h("button", { class: "big danger-outline", testid: "undo-button", on: { click: undo } }, t("undo.button")),
         ),
       ),
@@ -258,6 +274,7 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
     });
   });
   const countersTimer = window.setInterval(() => void refreshCounters(), 5000);
+  const offChanges = onRemoteChanges(() => void refreshCounters());
 
   return {
     el,
@@ -265,6 +282,7 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
       field.dispose();
       card.dispose();
       clearInterval(countersTimer);
+      offChanges();
     },
   };
 }

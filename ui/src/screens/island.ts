@@ -7,7 +7,7 @@ import { api } from "../api";
 import { afterPaint, clear, h } from "../dom";
 import { num, t } from "../i18n";
 import { barChart } from "../chart";
-import { errorText, header, info, perf, saveSettings, settings, statusBar, toast, app } from "../state";
+import { errorText, header, info, onRemoteChanges, perf, saveSettings, settings, statusBar, toast, app } from "../state";
 import { scanField } from "../scanfield";
 import type { Counters, Direction, HourCount } from "../types";
 import { verdictCard } from "../verdictcard";
@@ -155,9 +155,11 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
       });
     });
   }, 0);
+  const offChanges = onRemoteChanges(() => void refresh());
   return {
     el,
     dispose() {
+      offChanges();
       field.dispose();
       card.dispose();
       chart?.destroy();
