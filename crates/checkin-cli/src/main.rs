@@ -105,12 +105,27 @@ enum Cmd {
         #[arg(long)]
         reason: String,
     },
-    /// Checked in today / expected, overall and per location.
-    Stats,
-    /// Export attendance as CSV or XLSX.
+    /// Statistics of a day (today by default; `--all-days` for every day):
+    /// arrivals per 15 minutes, categories, no-shows, zones, duplicates, devices.
+    Stats {
+        #[arg(long)]
+        day: Option<NaiveDate>,
+        #[arg(long, conflicts_with = "day")]
+        all_days: bool,
+    },
+    /// Export a report: attendance, zone visits, no-shows (CSV or XLSX) or the
+    /// day's one-page summary (HTML).
     Export {
+        #[arg(long, value_enum, default_value_t = ReportArg::Attendance)]
+        report: ReportArg,
         #[arg(long, value_enum)]
         format: Fmt,
+        /// Day for zones, no-shows and summary (today by default).
+        #[arg(long)]
+        day: Option<NaiveDate>,
+        /// Zone visits without names (counts per zone and hour).
+        #[arg(long)]
+        anonymous: bool,
         #[arg(long)]
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = LangArg::Ru)]
@@ -331,6 +346,15 @@ enum Kind {
 enum Fmt {
     Csv,
     Xlsx,
+    Html,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportArg {
+    Attendance,
+    Zones,
+    NoShows,
+    Summary,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -646,37 +670,111 @@ fn run(cli: Cli) -> Result<()> {
                 format!("check-in {id} undone")
             });
         }
-        Cmd::Stats => {
-            let c = store.counters(now)?;
-            print(j, json!(c), || {
-                let mut s = format!("{}: checked in {} / expected {}", c.day, c.checked_in, c.expected);
-                for l in &c.locations {
+        Cmd::Stats { day, all_days } => {
+            let day = if *all_days {
+                None
+            } else {
+                Some(day.unwrap_or(store.day_of(now)?))
+            };
+            let stats = store.stats(day, now)?;
+            print(j, json!(stats), || {
+                let mut s = String::new();
+                for d in &stats.days {
                     s.push_str(&format!(
-                        "\n  {:<12} {:<8} people {:>6}  in {:>6}  out {:>6}  inside {:>6}",
-                        l.name,
-                        l.kind.as_str(),
-                        l.people,
-                        l.entries,
-                        l.exits,
-                        l.occupancy
+                        "{}: checked in {} / expected {}, no-shows {}, duplicates {}",
+                        d.day, d.checked_in, d.expected, d.no_shows, d.duplicates
                     ));
+                    for c in &d.categories {
+                        s.push_str(&format!(
+                            "\n  {:<20} {:>6} / {:>6}",
+                            c.label_en, c.checked_in, c.expected
+                        ));
+                    }
+                    for e in &d.entrances {
+                        let peak = e.quarters.iter().max_by_key(|q| q.people);
+                        s.push_str(&format!(
+                            "\n  {:<12} entrance  people {:>6}  admissions {:>6}{}",
+                            e.name,
+                            e.people,
+                            e.admissions,
+                            peak.map(|q| format!(
+                                "  busiest {:02}:{:02} ({})",
+                                q.minute / 60,
+                                q.minute % 60,
+                                q.people
+                            ))
+                            .unwrap_or_default()
+                        ));
+                    }
+                    for z in &d.zones {
+                        s.push_str(&format!(
+                            "\n  {:<12} zone  in {:>6}  out {:>6}  unique {:>6}  repeat {:>6}  anon +{}/-{}  inside {:>5}  peak {:>5}  median stay {}",
+                            z.name,
+                            z.entries,
+                            z.exits,
+                            z.unique_visitors,
+                            z.repeat_visits,
+                            z.anonymous_in,
+                            z.anonymous_out,
+                            z.occupancy_now,
+                            z.peak_occupancy,
+                            z.dwell_median_secs.map(|s| format!("{} min", s / 60)).unwrap_or("-".into())
+                        ));
+                    }
+                    for dev in &d.devices {
+                        s.push_str(&format!(
+                            "\n  device {:<20} check-ins {:>6}  admissions {:>6}",
+                            dev.name, dev.checkins, dev.admissions
+                        ));
+                    }
+                    s.push('\n');
                 }
-                s
+                s.trim_end().to_string()
             });
         }
-        Cmd::Export { format, out, lang } => {
+        Cmd::Export {
+            report,
+            format,
+            day,
+            anonymous,
+            out,
+            lang,
+        } => {
             let lang = match lang {
                 LangArg::Ru => Lang::Ru,
                 LangArg::En => Lang::En,
             };
+            let day = match day {
+                Some(d) => *d,
+                None => store.day_of(now)?,
+            };
+            if *report == ReportArg::Summary || *format == Fmt::Html {
+                if *report != ReportArg::Summary || *format != Fmt::Html {
+                    bail!(
+                        "the summary is written as HTML (--report summary --format html); tables as csv or xlsx"
+                    );
+                }
+                let stats = store.stats(Some(day), now)?;
+                let html = checkin_core::export::summary_html(&stats, &stats.days[0], lang);
+                std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?;
+                print(j, json!({"out": out, "day": day}), || {
+                    format!("wrote {} (summary of {day})", out.display())
+                });
+                return Ok(());
+            }
             let format = match format {
                 Fmt::Csv => ExportFormat::Csv,
-                Fmt::Xlsx => ExportFormat::Xlsx,
+                _ => ExportFormat::Xlsx,
             };
-            let table = store.attendance_table(lang)?;
+            let table = match report {
+                ReportArg::Attendance => store.attendance_table(lang)?,
+                ReportArg::Zones => store.zone_visits_table(Some(day), lang, *anonymous, now)?,
+                ReportArg::NoShows => store.no_shows_table(day, lang)?,
+                ReportArg::Summary => unreachable!("handled above"),
+            };
             table.save(out, format)?;
             print(j, json!({"out": out, "rows": table.rows.len()}), || {
-                format!("wrote {} ({} people)", out.display(), table.rows.len())
+                format!("wrote {} ({} rows)", out.display(), table.rows.len())
             });
         }
         Cmd::Decode { .. } => unreachable!("handled before the database is opened"),

@@ -11,14 +11,8 @@ use crate::error::Result;
 use crate::model::{Attendee, LocationKind};
 use crate::store::{ATTENDEE_SELECT, Store, attendee_from_row};
 
-/// One hour of the event day (local time) at one location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HourCount {
-    /// Local hour, 0–23.
-    pub hour: u8,
-    pub entries: u64,
-    pub exits: u64,
-}
+/// One hour of the event day (local time) at one location (shared with [`crate::stats`]).
+pub use crate::stats::HourCount;
 
 /// Arrivals at one entrance in 15-minute slots of the event day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -113,11 +107,8 @@ impl Store {
             let mut rows = st.query(params![l.id.to_string(), day.to_string()])?;
             while let Some(r) = rows.next()? {
                 let ms: i64 = r.get(0)?;
-                if let Some(at) = DateTime::<Utc>::from_timestamp_millis(ms) {
-                    let local = at.with_timezone(&tz);
-                    let minute = local.hour() * 60 + local.minute();
-                    *slots.entry(minute - minute % 15).or_default() += 1;
-                }
+                let minute = crate::stats::local_minute(ms, &tz);
+                *slots.entry(minute - minute % 15).or_default() += 1;
             }
             out.push(Arrivals {
                 location_id: l.id,
