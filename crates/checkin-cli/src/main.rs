@@ -342,7 +342,7 @@ enum Kind {
     Zone,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Fmt {
     Csv,
     Xlsx,

@@ -116,12 +116,16 @@ fn event_import_search_badge_scan_annul_stats_export() {
     let v = cli.json(&["admit", "T-2", "--location", "Вход A"]);
     assert_eq!(v["verdict"], "admitted");
     let stats = cli.json(&["stats"]);
+    assert_eq!(stats["days"].as_array().map(Vec::len), Some(1), "{stats}");
+    let today = &stats["days"][0];
     assert_eq!(
-        (stats["checked_in"].as_u64(), stats["expected"].as_u64()),
+        (today["checked_in"].as_u64(), today["expected"].as_u64()),
         (Some(2), Some(2))
     );
     cli.json(&["annul", "--last", "--reason", "wrong person"]);
-    assert_eq!(cli.json(&["stats"])["checked_in"], 1);
+    assert_eq!(cli.json(&["stats"])["days"][0]["checked_in"], 1);
+    let all = cli.json(&["stats", "--all-days"]);
+    assert!(all["days"].as_array().is_some_and(|d| !d.is_empty()), "{all}");
 
     let xlsx = cli.dir().join("attendance.xlsx");
     let out = cli.json(&["export", "--format", "xlsx", "--out", xlsx.to_str().unwrap()]);
@@ -147,6 +151,48 @@ fn event_import_search_badge_scan_annul_stats_export() {
     ]);
     let bytes = std::fs::read(&csv_out).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBFFull name,"));
+
+    // Reports: no-shows name the person not admitted; the summary is HTML
+    // with Cyrillic intact; HTML is only for the summary.
+    let no_shows = cli.dir().join("no-shows.csv");
+    let out = cli.json(&[
+        "export",
+        "--report",
+        "no-shows",
+        "--format",
+        "csv",
+        "--out",
+        no_shows.to_str().unwrap(),
+    ]);
+    assert_eq!(out["rows"], 1, "{out}");
+    let text = String::from_utf8(std::fs::read(&no_shows).unwrap()).unwrap();
+    assert!(!text.contains("Чупшева"), "{text}");
+    let zones = cli.dir().join("zones.xlsx");
+    cli.json(&[
+        "export",
+        "--report",
+        "zones",
+        "--anonymous",
+        "--format",
+        "xlsx",
+        "--out",
+        zones.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read(&zones).unwrap().starts_with(b"PK"));
+    let summary = cli.dir().join("summary.html");
+    cli.json(&[
+        "export",
+        "--report",
+        "summary",
+        "--format",
+        "html",
+        "--out",
+        summary.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(&summary).unwrap();
+    assert!(html.contains("<svg") && html.contains("Вход A"), "{html}");
+    let err = cli.fails(&["export", "--format", "html", "--out", summary.to_str().unwrap()]);
+    assert!(err.contains("--report summary --format html"), "{err}");
 }
 
 #[test]
