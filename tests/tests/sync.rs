@@ -36,6 +36,7 @@ both_backends!(
     clock_skew_of_two_hours,
     faulty_network_loses_and_duplicates_nothing,
     random_interleavings_converge,
+    server_statistics_match_a_synced_desk,
 );
 
 /// Every change the server holds for the event, in order.
@@ -205,6 +206,7 @@ async fn pairing_roles_and_revoked_devices(b: Backend) {
         "/v1/push",
         "/v1/pull",
         "/v1/live",
+        "/v1/stats",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
     }
@@ -793,4 +795,127 @@ async fn postgres_instances_share_one_database() {
     d2.desk.sync_once().await.unwrap();
     d1.desk.sync_once().await.unwrap();
     assert_eq!(d1.digest(), d2.digest());
+}
+
+/// `GET /v1/stats`: the server's numbers are the ones a fully synced desk
+/// computes (same core code over the same log), they follow new uploads,
+/// and only coordinators get them.
+async fn server_statistics_match_a_synced_desk(b: Backend) {
+    let Some(server) = TestServer::start(b).await else {
+        return;
+    };
+    let coord = TestDesk::coordinator(&server, 30).await;
+    let (vol, host) = (
+        TestDesk::join(
+            &coord,
+            &server.url,
+            Role::Volunteer,
+            "Стойка 1",
+            TestClock::default(),
+        )
+        .await,
+        TestDesk::join(&coord, &server.url, Role::Host, "Остров 1", TestClock::default()).await,
+    );
+    let event = coord.desk.pairing.event_id;
+    let e = coord.desk.client.stats(event, None).await.unwrap();
+    assert_eq!(e.days.len(), 1);
+    assert_eq!((e.days[0].checked_in, e.days[0].expected), (0, 30));
+
+    // Admissions at two desks (one badge at both while offline: a
+    // duplicate), island counts with a badge and anonymous.
+    let (_, anna) = token_of(&coord, "Чупшева");
+    let others: Vec<String> = {
+        let s = coord.store();
+        s.attendees()
+            .unwrap()
+            .iter()
+            .take(3)
+            .map(|a| s.badge_token(a.id).unwrap())
+            .collect()
+    };
+    for t in others.iter().chain([&anna]) {
+        let o = vol
+            .store()
+            .scan(t, vol.location("Вход A"), Direction::In, vol.now())
+            .unwrap();
+        assert!(o.verdict.is_admitted(), "{:?}", o.verdict);
+    }
+    coord
+        .store()
+        .scan(&anna, coord.location("Вход B"), Direction::In, coord.now())
+        .unwrap();
+    let island = host.location("Остров 1");
+    host.store()
+        .scan(&others[0], island, Direction::In, host.now())
+        .unwrap();
+    for dir in [Direction::In, Direction::In, Direction::Out] {
+        host.store().count_anonymous(island, dir, host.now()).unwrap();
+    }
+    for d in [&vol, &host, &coord] {
+        d.desk.sync_once().await.unwrap();
+    }
+    coord.desk.sync_once().await.unwrap();
+
+    let day = coord.store().day_of(coord.now()).unwrap();
+    let local = coord.store().stats(Some(day), coord.now()).unwrap();
+    let remote = coord
+        .desk
+        .client
+        .stats(event, Some(&day.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(remote.event_id, event);
+    assert_eq!(remote.days, local.days, "the server counts as a synced desk does");
+    let today = &remote.days[0];
+    assert_eq!((today.checked_in, today.duplicates), (4, 1));
+    let zone = today.zones.iter().find(|z| z.name == "Остров 1").unwrap();
+    assert_eq!(
+        (zone.unique_visitors, zone.anonymous_in, zone.anonymous_out),
+        (1, 2, 1)
+    );
+    assert_eq!(zone.occupancy_now, 2);
+
+    // A new upload is in the next answer (incremental).
+    {
+        let mut s = vol.store();
+        let last = s.last_checkin().unwrap().expect("Anna's admission at desk 1");
+        s.annul(last.id, "wrong person", vol.now()).unwrap();
+    }
+    vol.desk.sync_once().await.unwrap();
+    let all = coord.desk.client.stats(event, Some("all")).await.unwrap();
+    let today = all.days.iter().find(|d| d.day == day).unwrap();
+    assert_eq!(
+        (today.checked_in, today.duplicates),
+        (4, 0),
+        "Anna stays admitted by the coordinator desk; no duplicate left"
+    );
+
+    // Only coordinators; clear 4xx for nonsense.
+    assert_eq!(
+        refused_code(vol.desk.client.stats(event, None).await.unwrap_err()),
+        (403, "forbidden".into())
+    );
+    assert_eq!(
+        refused_code(
+            coord
+                .desk
+                .client
+                .stats(event, Some("yesterday"))
+                .await
+                .unwrap_err()
+        ),
+        (400, "bad_request".into())
+    );
+    assert_eq!(
+        refused_code(
+            coord
+                .desk
+                .client
+                .stats(uuid::Uuid::nil(), None)
+                .await
+                .unwrap_err()
+        )
+        .0,
+        403
+    );
 }

@@ -112,6 +112,10 @@ enum Cmd {
         day: Option<NaiveDate>,
         #[arg(long, conflicts_with = "day")]
         all_days: bool,
+        /// Ask the server (this desk's pairing; coordinators only): everything
+        /// every desk has uploaded, not just what this desk holds.
+        #[arg(long)]
+        server: bool,
     },
     /// Export a report: attendance, zone visits, no-shows (CSV or XLSX) or the
     /// day's one-page summary (HTML).
@@ -670,67 +674,28 @@ fn run(cli: Cli) -> Result<()> {
                 format!("check-in {id} undone")
             });
         }
-        Cmd::Stats { day, all_days } => {
+        Cmd::Stats {
+            day,
+            all_days,
+            server,
+        } => {
+            if *server {
+                let day = match (day, all_days) {
+                    (Some(d), _) => Some(d.to_string()),
+                    (None, true) => Some("all".to_string()),
+                    (None, false) => None,
+                };
+                let stats = net::server_stats(&store, day.as_deref())?;
+                print(j, json!(stats), || stats_text(&stats));
+                return Ok(());
+            }
             let day = if *all_days {
                 None
             } else {
                 Some(day.unwrap_or(store.day_of(now)?))
             };
             let stats = store.stats(day, now)?;
-            print(j, json!(stats), || {
-                let mut s = String::new();
-                for d in &stats.days {
-                    s.push_str(&format!(
-                        "{}: checked in {} / expected {}, no-shows {}, duplicates {}",
-                        d.day, d.checked_in, d.expected, d.no_shows, d.duplicates
-                    ));
-                    for c in &d.categories {
-                        s.push_str(&format!(
-                            "\n  {:<20} {:>6} / {:>6}",
-                            c.label_en, c.checked_in, c.expected
-                        ));
-                    }
-                    for e in &d.entrances {
-                        let peak = e.quarters.iter().max_by_key(|q| q.people);
-                        s.push_str(&format!(
-                            "\n  {:<12} entrance  people {:>6}  admissions {:>6}{}",
-                            e.name,
-                            e.people,
-                            e.admissions,
-                            peak.map(|q| format!(
-                                "  busiest {:02}:{:02} ({})",
-                                q.minute / 60,
-                                q.minute % 60,
-                                q.people
-                            ))
-                            .unwrap_or_default()
-                        ));
-                    }
-                    for z in &d.zones {
-                        s.push_str(&format!(
-                            "\n  {:<12} zone  in {:>6}  out {:>6}  unique {:>6}  repeat {:>6}  anon +{}/-{}  inside {:>5}  peak {:>5}  median stay {}",
-                            z.name,
-                            z.entries,
-                            z.exits,
-                            z.unique_visitors,
-                            z.repeat_visits,
-                            z.anonymous_in,
-                            z.anonymous_out,
-                            z.occupancy_now,
-                            z.peak_occupancy,
-                            z.dwell_median_secs.map(|s| format!("{} min", s / 60)).unwrap_or("-".into())
-                        ));
-                    }
-                    for dev in &d.devices {
-                        s.push_str(&format!(
-                            "\n  device {:<20} check-ins {:>6}  admissions {:>6}",
-                            dev.name, dev.checkins, dev.admissions
-                        ));
-                    }
-                    s.push('\n');
-                }
-                s.trim_end().to_string()
-            });
+            print(j, json!(stats), || stats_text(&stats));
         }
         Cmd::Export {
             report,
@@ -1177,4 +1142,60 @@ fn print_outcome(j: bool, out: &ScanOutcome) {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `checkin stats` for people: each day, its categories, entrances, zones and devices.
+fn stats_text(stats: &checkin_core::stats::Stats) -> String {
+    let mut s = String::new();
+    for d in &stats.days {
+        s.push_str(&format!(
+            "{}: checked in {} / expected {}, no-shows {}, duplicates {}",
+            d.day, d.checked_in, d.expected, d.no_shows, d.duplicates
+        ));
+        for c in &d.categories {
+            s.push_str(&format!(
+                "\n  {:<20} {:>6} / {:>6}",
+                c.label_en, c.checked_in, c.expected
+            ));
+        }
+        for e in &d.entrances {
+            let peak = e.quarters.iter().max_by_key(|q| q.people);
+            s.push_str(&format!(
+                "\n  {:<12} entrance  people {:>6}  admissions {:>6}{}",
+                e.name,
+                e.people,
+                e.admissions,
+                peak.map(|q| format!(
+                    "  busiest {:02}:{:02} ({})",
+                    q.minute / 60,
+                    q.minute % 60,
+                    q.people
+                ))
+                .unwrap_or_default()
+            ));
+        }
+        for z in &d.zones {
+            s.push_str(&format!(
+                    "\n  {:<12} zone  in {:>6}  out {:>6}  unique {:>6}  repeat {:>6}  anon +{}/-{}  inside {:>5}  peak {:>5}  median stay {}",
+                    z.name,
+                    z.entries,
+                    z.exits,
+                    z.unique_visitors,
+                    z.repeat_visits,
+                    z.anonymous_in,
+                    z.anonymous_out,
+                    z.occupancy_now,
+                    z.peak_occupancy,
+                    z.dwell_median_secs.map(|s| format!("{} min", s / 60)).unwrap_or("-".into())
+                ));
+        }
+        for dev in &d.devices {
+            s.push_str(&format!(
+                "\n  device {:<20} check-ins {:>6}  admissions {:>6}",
+                dev.name, dev.checkins, dev.admissions
+            ));
+        }
+        s.push('\n');
+    }
+    s.trim_end().to_string()
 }

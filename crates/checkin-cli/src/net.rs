@@ -191,6 +191,13 @@ pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
     })
 }
 
+/// The event's statistics from the server this desk is paired with.
+pub fn server_stats(store: &Store, day: Option<&str>) -> Result<checkin_core::stats::Stats> {
+    let pairing = paired(store)?;
+    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    Ok(runtime()?.block_on(client.stats(pairing.event_id, day))?)
+}
+
 pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()> {
     let pairing = paired(&store)?;
     let role = Role::parse(&args.role)

@@ -6,7 +6,8 @@
 //! Routes (see `openapi.json`, served at `/openapi.json`):
 //! `GET /health`, `POST /v1/pair`, `POST /v1/pairing-codes`, `GET /v1/devices`,
 //! `POST /v1/devices/{id}/revoke`, `POST /v1/push`, `GET /v1/pull`,
-//! `GET /v1/live` (server-sent events).
+//! `GET /v1/live` (server-sent events), `GET /v1/stats` (statistics computed
+//! by the core over the log, see [`stats`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub mod stats;
 pub mod storage;
 
 use storage::{NewChange, NewDevice, NewPairing, Storage, StorageError};
@@ -43,6 +45,8 @@ pub struct AppState {
     head: watch::Sender<u64>,
     /// The address desks should use (goes into pairing QR codes).
     pub public_url: String,
+    /// In-memory replicas that answer `/v1/stats`.
+    stats: stats::Replicas,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             storage,
             head: watch::channel(0).0,
             public_url,
+            stats: stats::Replicas::default(),
         })
     }
 }
@@ -541,6 +546,58 @@ async fn pull(
     Ok(([(header::CONTENT_TYPE, "application/json")], page_json(&page)).into_response())
 }
 
+#[derive(Deserialize)]
+struct StatsQuery {
+    event: Uuid,
+    /// `YYYY-MM-DD`, `all`, or absent for today in the event's time zone.
+    day: Option<String>,
+}
+
+impl From<stats::StatsError> for ApiError {
+    fn from(e: stats::StatsError) -> ApiError {
+        match e {
+            stats::StatsError::Storage(e) => e.into(),
+            stats::StatsError::NoEvent => ApiError::new(StatusCode::NOT_FOUND, "no_event", e.to_string()),
+            e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "stats", e.to_string()),
+        }
+    }
+}
+
+/// The event's statistics (coordinators only), computed by the core from the
+/// stored log: the same numbers a fully synced desk shows.
+async fn get_stats(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<checkin_core::stats::Stats>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    let q = q.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad(
+            "bad_request",
+            format!("{}; expected ?event=<uuid>&day=<YYYY-MM-DD|all>", e.body_text()),
+        )
+    })?;
+    if q.event != device.event_id {
+        return Err(ApiError::forbidden("this desk is paired with another event"));
+    }
+    let days = match q.day.as_deref().map(str::trim) {
+        None | Some("") | Some("today") => stats::Days::Today,
+        Some("all") => stats::Days::All,
+        Some(d) => stats::Days::One(d.parse().map_err(|_| {
+            ApiError::bad(
+                "bad_request",
+                format!("day {d:?} is not a date: use YYYY-MM-DD or all"),
+            )
+        })?),
+    };
+    let stats = state
+        .stats
+        .stats(state.storage.as_ref(), q.event, days, chrono::Utc::now())
+        .await?;
+    Ok(Json(stats))
+}
+
 /// How often a live stream looks for changes pushed to other instances.
 const LIVE_POLL: Duration = Duration::from_millis(1000);
 
@@ -626,6 +683,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/live", get(live))
+        .route("/v1/stats", get(get_stats))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::compression::CompressionLayer::new())

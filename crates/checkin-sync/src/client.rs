@@ -256,6 +256,18 @@ impl SyncClient {
             .await
     }
 
+    /// The event's statistics as the server computes them from everything
+    /// uploaded (coordinators only). `day`: `YYYY-MM-DD`, `all`, or `None`
+    /// for today in the event's time zone.
+    pub async fn stats(&self, event_id: Uuid, day: Option<&str>) -> Result<checkin_core::stats::Stats> {
+        let mut q = vec![("event", event_id.to_string())];
+        if let Some(d) = day {
+            q.push(("day", d.to_string()));
+        }
+        self.send(self.request(reqwest::Method::GET, "/v1/stats").query(&q))
+            .await
+    }
+
     pub async fn push(&self, event_id: Uuid, changes: Vec<ChangeEnvelope>) -> Result<PushResponse> {
         let body = PushRequest {
             protocol: PROTOCOL_VERSION,

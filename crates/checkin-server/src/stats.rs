@@ -1,0 +1,152 @@
+//! Statistics for coordinator desks (`GET /v1/stats`).
+//!
+//! The server stores changes without interpreting them; to answer with
+//! statistics it keeps, per event asked about, a *replica*: an in-memory core
+//! [`Store`] that applies the event's log with the same `apply` every desk
+//! uses, and a [`StatsCache`] that follows it. So the numbers are the ones a
+//! fully synced desk computes, by the same code. A replica is built from
+//! storage on first use (and again after a restart); later requests only
+//! apply what arrived since. It is a cache: losing it loses nothing, and each
+//! of several PostgreSQL-backed instances keeps its own.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use checkin_core::model::Device;
+use checkin_core::stats::{Stats, StatsCache};
+use checkin_core::store::Store;
+use checkin_core::store::changes::ChangeEnvelope;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::storage::{Storage, StorageError};
+
+/// Changes read from storage per step while catching up.
+const PAGE: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("the server could not compute statistics: {0}; try again, or restart the server to rebuild them")]
+    Core(#[from] checkin_core::error::CoreError),
+    #[error("a stored change is damaged ({0}); the statistics cannot be computed")]
+    Damaged(String),
+    #[error("no desk has uploaded this event yet: sync the coordinator desk first")]
+    NoEvent,
+}
+
+struct Replica {
+    store: Store,
+    cache: Option<StatsCache>,
+    cursor: i64,
+}
+
+/// Which days a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Days {
+    /// Today in the event's time zone.
+    Today,
+    One(NaiveDate),
+    /// Every event day, and any other day with check-ins.
+    All,
+}
+
+/// The replicas of one server instance, one per event.
+#[derive(Default)]
+pub struct Replicas {
+    events: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Option<Replica>>>>>,
+}
+
+impl Replicas {
+    /// Statistics of `event_id` for `days`, after
+    /// applying whatever storage holds beyond the replica's cursor.
+    pub async fn stats(
+        &self,
+        storage: &dyn Storage,
+        event_id: Uuid,
+        days: Days,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StatsError> {
+        let slot = {
+            let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+            events.entry(event_id).or_default().clone()
+        };
+        // One request per event catches up at a time; the others wait and
+        // then find little or nothing to apply.
+        let mut guard = slot.lock().await;
+        let mut replica = match guard.take() {
+            Some(r) => r,
+            None => Replica {
+                store: tokio::task::spawn_blocking(move || {
+                    Store::open_in_memory(
+                        Device {
+                            id: Uuid::now_v7(),
+                            name: "server statistics".into(),
+                        },
+                        now,
+                    )
+                })
+                .await
+                .expect("opening an in-memory database does not panic")?,
+                cache: None,
+                cursor: 0,
+            },
+        };
+        loop {
+            let page = storage.pull(event_id, replica.cursor, PAGE).await?;
+            let changes = page
+                .changes
+                .iter()
+                .map(|j| {
+                    serde_json::from_str::<ChangeEnvelope>(j).map_err(|e| StatsError::Damaged(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let more = page.more;
+            let cursor = page.cursor;
+            replica = run_blocking(move || {
+                replica.store.apply_remote(&changes, now)?;
+                replica.cursor = cursor;
+                Ok(replica)
+            })
+            .await?;
+            if !more {
+                break;
+            }
+        }
+        let (replica, result) = tokio::task::spawn_blocking(move || {
+            let mut replica = replica;
+            let result = (|| {
+                if replica.store.event().is_none() {
+                    return Err(StatsError::NoEvent);
+                }
+                let cache = match replica.cache.as_mut() {
+                    Some(c) => {
+                        c.refresh(&replica.store)?;
+                        c
+                    }
+                    None => replica.cache.insert(StatsCache::load(&replica.store)?),
+                };
+                let day = match days {
+                    Days::Today => Some(replica.store.day_of(now)?),
+                    Days::One(d) => Some(d),
+                    Days::All => None,
+                };
+                Ok(cache.stats(&replica.store, day, now)?)
+            })();
+            (replica, result)
+        })
+        .await
+        .expect("statistics do not panic");
+        *guard = Some(replica);
+        result
+    }
+}
+
+async fn run_blocking(
+    f: impl FnOnce() -> Result<Replica, StatsError> + Send + 'static,
+) -> Result<Replica, StatsError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("applying changes does not panic")
+}
