@@ -11,7 +11,7 @@ pub const ALL: &[&str] = &[
     "counters",
     "count_anonymous",
     "hourly",
-    "arrivals",
+    "stats",
     "walk_in",
     "attendees",
     "set_revoked",

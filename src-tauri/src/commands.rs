@@ -12,7 +12,7 @@ use checkin_core::export::{ExportFormat, Lang};
 use checkin_core::import::{self, Field, ImportOptions, Preview};
 use checkin_core::model::{Attendee, Device, Direction, Event, Location, Method};
 use checkin_core::store::{ApplyOptions, ImportReport};
-use checkin_core::views::{Arrivals, AttendeeFilter, AttendeePage, HourCount};
+use checkin_core::views::{AttendeeFilter, AttendeePage, HourCount};
 
 use crate::{CmdError, CmdResult, Desk, Settings, Status, status_of};
 
@@ -207,11 +207,6 @@ pub async fn hourly(desk: State<'_, Desk>, location_id: Uuid) -> CmdResult<Vec<H
     Ok(desk.store()?.visits_per_hour(location_id, desk.now())?)
 }
 
-#[tauri::command]
-pub async fn arrivals(desk: State<'_, Desk>) -> CmdResult<Vec<Arrivals>> {
-    Ok(desk.store()?.arrivals_per_quarter(desk.now())?)
-}
-
 /// What the walk-in form sends.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WalkIn {
@@ -304,17 +299,124 @@ pub async fn save_attendee(desk: State<'_, Desk>, attendee: Attendee) -> CmdResu
     Ok(a)
 }
 
-/// Write the attendance table (CSV or XLSX, Russian or English headers)
-/// into the data folder's `exports/`; returns the file's path.
+/// Which day(s) the UI asks about: `None` today (event time zone), `all`,
+/// or `YYYY-MM-DD`.
+fn days_arg(
+    store: &checkin_core::store::Store,
+    day: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> CmdResult<Option<chrono::NaiveDate>> {
+    match day.map(str::trim) {
+        None | Some("") => Ok(Some(store.day_of(now)?)),
+        Some("all") => Ok(None),
+        Some(d) => d
+            .parse()
+            .map(Some)
+            .map_err(|_| CmdError::new("invalid", format!("day {d:?}: use YYYY-MM-DD or all"))),
+    }
+}
+
+/// The dashboard's statistics (see `checkin_core::stats`), from a cache
+/// that follows the change log: the first call reads every check-in once,
+/// later calls only what changed since.
 #[tauri::command]
-pub async fn export(desk: State<'_, Desk>, format: String, lang: String) -> CmdResult<String> {
-    let fmt = ExportFormat::parse(&format)
-        .ok_or_else(|| CmdError::new("invalid", format!("format {format:?}: use csv or xlsx")))?;
+pub async fn stats(desk: State<'_, Desk>, day: Option<String>) -> CmdResult<checkin_core::stats::Stats> {
+    let now = desk.now();
+    let store = desk.store()?;
+    let day = days_arg(&store, day.as_deref(), now)?;
+    let mut cache = desk.stats.lock().map_err(|_| {
+        CmdError::new(
+            "internal",
+            "statistics unavailable after an error; restart the app",
+        )
+    })?;
+    // Keyed by this database's device id: joining an event swaps in another
+    // database whose change log starts afresh.
+    let key = store.device().id;
+    let cache = match cache.as_mut() {
+        Some((k, c)) if *k == key => {
+            c.refresh(&store)?;
+            c
+        }
+        _ => {
+            &mut cache
+                .insert((key, checkin_core::stats::StatsCache::load(&store)?))
+                .1
+        }
+    };
+    Ok(cache.stats(&store, day, now)?)
+}
+
+/// Write a report into the data folder's `exports/` and return its path:
+/// `attendance`, `zones` (with names, or per zone and hour when
+/// `anonymous`), `no-shows` as CSV or XLSX; `summary` as HTML. Reports with
+/// names need a coordinator desk (and, when paired, the coordinator role).
+#[tauri::command]
+pub async fn export(
+    desk: State<'_, Desk>,
+    format: String,
+    lang: String,
+    report: Option<String>,
+    anonymous: Option<bool>,
+    day: Option<String>,
+) -> CmdResult<String> {
+    use checkin_core::export::Report;
+    let report_name = report.unwrap_or_else(|| "attendance".into());
+    let report = Report::parse(&report_name).ok_or_else(|| {
+        CmdError::new(
+            "invalid",
+            format!("report {report_name:?}: use attendance, zones, no-shows or summary"),
+        )
+    })?;
+    let anonymous = anonymous.unwrap_or(false);
     let lang = Lang::parse(&lang).unwrap_or(Lang::Ru);
-    let table = desk.store()?.attendance_table(lang)?;
+    let now = desk.now();
+    let store = desk.store()?;
+    if report.is_personal(anonymous) {
+        let desk_role = desk.settings.lock().ok().and_then(|s| s.role.clone());
+        let paired_role = checkin_sync::client::Pairing::load(&store)
+            .ok()
+            .flatten()
+            .map(|p| p.role);
+        if desk_role.as_deref() != Some("coordinator")
+            || paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
+        {
+            return Err(CmdError::new(
+                "forbidden",
+                "this report holds names: export it from a coordinator desk (zone counts without names and the summary are open to every desk)",
+            ));
+        }
+    }
+    let day = match days_arg(&store, day.as_deref(), now)? {
+        Some(d) => d,
+        None => return Err(CmdError::new("invalid", "reports are per day: name one day")),
+    };
     let dir = desk.options.data_dir.join("exports");
     std::fs::create_dir_all(&dir)?;
-    let path = crate::export_path(&dir, "attendance", &format.to_ascii_lowercase(), desk.now());
+    let stem = match report {
+        Report::Attendance => "attendance".to_string(),
+        Report::Zones if anonymous => format!("zones-anonymous-{day}"),
+        Report::Zones => format!("zones-{day}"),
+        Report::NoShows => format!("no-shows-{day}"),
+        Report::Summary => format!("summary-{day}"),
+    };
+    if report == Report::Summary {
+        let stats = store.stats(Some(day), now)?;
+        let html = checkin_core::export::summary_html(&stats, &stats.days[0], lang);
+        let path = crate::export_path(&dir, &stem, "html", now);
+        std::fs::write(&path, html)?;
+        return Ok(path.display().to_string());
+    }
+    let fmt = ExportFormat::parse(&format)
+        .ok_or_else(|| CmdError::new("invalid", format!("format {format:?}: use csv or xlsx")))?;
+    let table = match report {
+        Report::Attendance => store.attendance_table(lang)?,
+        Report::Zones => store.zone_visits_table(Some(day), lang, anonymous, now)?,
+        Report::NoShows => store.no_shows_table(day, lang)?,
+        Report::Summary => unreachable!("written above"),
+    };
+    drop(store);
+    let path = crate::export_path(&dir, &stem, &format.to_ascii_lowercase(), now);
     table.save(&path, fmt)?;
     Ok(path.display().to_string())
 }

@@ -102,6 +102,9 @@ pub struct Desk {
     pub last_write_ms: AtomicI64,
     /// Unix ms of the last WAL checkpoint.
     pub last_checkpoint_ms: AtomicI64,
+    /// The dashboard's statistics, following the change log (keyed by the
+    /// database's device id; see `commands::stats`).
+    pub stats: Mutex<Option<(uuid::Uuid, checkin_core::stats::StatsCache)>>,
 }
 
 impl Desk {
@@ -131,6 +134,7 @@ impl Desk {
             started_ms,
             last_write_ms: AtomicI64::new(0),
             last_checkpoint_ms: AtomicI64::new(now.timestamp_millis()),
+            stats: Mutex::new(None),
         })
     }
 
@@ -373,7 +377,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::counters,
         commands::count_anonymous,
         commands::hourly,
-        commands::arrivals,
+        commands::stats,
         commands::walk_in,
         commands::attendees,
         commands::set_revoked,

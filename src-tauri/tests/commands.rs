@@ -211,6 +211,78 @@ fn desk_flow_and_error_shapes() {
     .unwrap();
     assert!(walked["token"].as_str().unwrap().starts_with("CK"));
     assert_eq!(walked["outcome"]["verdict"], "admitted");
+
+    // Statistics follow each change (the cache refreshes incrementally).
+    let st = call(&w, "stats", json!({})).unwrap();
+    let today = &st["days"][0];
+    assert_eq!(today["checked_in"], 2, "Чупшева and the walk-in; Смирнов undone");
+    let zone = today["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["name"] == "Остров 1")
+        .unwrap();
+    assert_eq!(
+        (zone["anonymous_in"].as_u64(), zone["occupancy_now"].as_u64()),
+        (Some(1), Some(1))
+    );
+    call(&w, "scan", json!({"payload": "T-000003", "locationId": door})).unwrap();
+    assert_eq!(call(&w, "stats", json!({})).unwrap()["days"][0]["checked_in"], 3);
+    let all = call(&w, "stats", json!({"day": "all"})).unwrap();
+    assert_eq!(all["days"].as_array().unwrap().len(), 2, "both demo days");
+    let e = call(&w, "stats", json!({"day": "tomorrowish"})).unwrap_err();
+    assert_eq!(e["code"], "invalid");
+
+    // Reports with names only from a coordinator desk; counts without names
+    // and the summary from any desk.
+    let e = call(&w, "export", json!({"format": "csv", "lang": "ru"})).unwrap_err();
+    assert_eq!(e["code"], "forbidden");
+    let e = call(
+        &w,
+        "export",
+        json!({"format": "xlsx", "lang": "ru", "report": "no-shows"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "forbidden");
+    let path = call(
+        &w,
+        "export",
+        json!({"format": "csv", "lang": "en", "report": "zones", "anonymous": true}),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(path.as_str().unwrap()).unwrap();
+    assert!(text.contains("Остров 1") && !text.contains("Чупшева"), "{text}");
+    let path = call(
+        &w,
+        "export",
+        json!({"format": "html", "lang": "ru", "report": "summary"}),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read_to_string(path.as_str().unwrap())
+            .unwrap()
+            .contains("<svg")
+    );
+    call(
+        &w,
+        "save_settings",
+        json!({"settings": {"role": "coordinator", "language": "en", "sound": false}}),
+    )
+    .unwrap();
     let path = call(&w, "export", json!({"format": "csv", "lang": "ru"})).unwrap();
     assert!(std::path::Path::new(path.as_str().unwrap()).exists());
+    let path = call(
+        &w,
+        "export",
+        json!({"format": "xlsx", "lang": "ru", "report": "no-shows"}),
+    )
+    .unwrap();
+    assert!(std::path::Path::new(path.as_str().unwrap()).exists());
+    let e = call(
+        &w,
+        "export",
+        json!({"format": "csv", "lang": "ru", "report": "everything"}),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid");
 }

@@ -454,7 +454,21 @@ fn desk_end_to_end() {
     s.click("[data-testid=setup-start]");
     s.find("[data-testid=arrivals-chart] canvas");
     std::thread::sleep(Duration::from_millis(300));
+    // The dashboard's statistics include this run's admissions and the
+    // island's counts.
+    s.wait_js(
+        "Number(document.querySelector('[data-testid=dash-checked-in]').textContent.replace(/\\D/g, '')) > 0 && document.querySelectorAll('[data-testid=dash-islands] tr').length > 1",
+        "dashboard statistics",
+    );
+    s.find("[data-testid=islands-chart] canvas");
     s.screenshot("09-coordinator-dashboard");
+    s.click("[data-testid=tab-export]");
+    s.click("[data-testid=export-zones-anon-csv]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=export-result]') || {}).textContent?.includes('zones-anonymous')",
+        "anonymous island report written",
+    );
+    s.screenshot("11-coordinator-export");
     s.click("[data-testid=tab-attendees]");
     s.wait_js(
         "document.querySelectorAll('[data-testid=attendee-table] .trow').length > 5",

@@ -5,9 +5,9 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  AppInfo, Arrivals, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
+  AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
   DeviceInfo, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
-  Undone, WalkIn, WalkedIn,
+  Undone, WalkIn, WalkedIn, Stats, Report,
 } from "./types";
 
 export class ApiError extends Error {
@@ -41,14 +41,17 @@ export const api = {
   countAnonymous: (locationId: string, direction: Direction) =>
     call<Counters>("count_anonymous", { locationId, direction }),
   hourly: (locationId: string) => call<HourCount[]>("hourly", { locationId }),
-  arrivals: () => call<Arrivals[]>("arrivals"),
   walkIn: (person: WalkIn, locationId: string | null) => call<WalkedIn>("walk_in", { person, locationId }),
   attendees: (filter: AttendeeFilter, offset: number, limit: number) =>
     call<AttendeePage>("attendees", { filter, offset, limit }),
   setRevoked: (attendeeId: string, revoked: boolean, reason: string) =>
     call<Attendee>("set_revoked", { attendeeId, revoked, reason }),
   saveAttendee: (attendee: Attendee) => call<Attendee>("save_attendee", { attendee }),
+  /** Statistics of one day (YYYY-MM-DD; today when absent) or "all". */
+  stats: (day?: string) => call<Stats>("stats", { day: day ?? null }),
   exportAttendance: (format: "csv" | "xlsx", lang: string) => call<string>("export", { format, lang }),
+  exportReport: (report: Report, format: "csv" | "xlsx" | "html", lang: string, day: string, anonymous = false) =>
+    call<string>("export", { report, format, lang, day, anonymous }),
   importPreview: (bytes: Uint8Array, mapping: [string, string][]) =>
     call<Preview>("import_preview", { bytes: Array.from(bytes), choice: { mapping } }),
   importApply: (

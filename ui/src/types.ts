@@ -142,7 +142,22 @@ export interface LocationCounter {
 
 export interface Counters { day: string; expected: number; checked_in: number; locations: LocationCounter[] }
 export interface HourCount { hour: number; entries: number; exits: number }
-export interface Arrivals { location_id: string; name: string; slots: [number, number][] }
+/** `checkin_core::stats`: one event day, as the dashboard shows it. */
+export interface QuarterCount { minute: number; people: number; admissions: number }
+export interface EntranceStats { location_id: string; name: string; people: number; admissions: number; exits: number; quarters: QuarterCount[] }
+export interface CategoryStats { code: string; label_ru: string; label_en: string; expected: number; checked_in: number; no_shows: number }
+export interface ZoneStats {
+  location_id: string; name: string; hours: HourCount[]; entries: number; exits: number; badge_entries: number;
+  unique_visitors: number; repeat_visits: number; anonymous_in: number; anonymous_out: number;
+  occupancy_now: number; peak_occupancy: number; peak_at: string | null; dwell_pairs: number; dwell_median_secs: number | null;
+}
+export interface DeviceActivity { device_id: string; name: string; checkins: number; admissions: number; last_at: string | null }
+export interface DayStats {
+  day: string; expected: number; checked_in: number; no_shows: number; duplicates: number;
+  categories: CategoryStats[]; entrances: EntranceStats[]; zones: ZoneStats[]; devices: DeviceActivity[];
+}
+export interface Stats { event_id: string; event_name: string; timezone: string; generated_at: string; days: DayStats[] }
+export type Report = "attendance" | "zones" | "no-shows" | "summary";
 export interface Undone { checkin_id: string; annulment_id: string; attendee_name: string | null }
 export interface WalkIn { full_name: string; organization?: string; position?: string; category: string; email?: string; phone?: string }
 export interface WalkedIn { attendee: Attendee; token: string; outcome: ScanOutcome | null }

@@ -23,6 +23,22 @@ describe("api (the only invoke caller)", () => {
     expect(calls[2][1]).toMatchObject({ locationId: "Z", direction: "in" });
   });
 
+  it("asks for statistics and reports with the argument names of the stats and export commands", async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return cmd === "stats" ? { event_id: "E", event_name: "Форум", timezone: "Europe/Moscow", generated_at: "", days: [] } : "/tmp/x";
+    });
+    await api.stats();
+    await api.stats("2026-06-03");
+    await api.exportReport("zones", "csv", "ru", "2026-06-02", true);
+    await api.exportReport("summary", "html", "en", "2026-06-03");
+    expect(calls[0]).toEqual(["stats", { day: null }]);
+    expect(calls[1]).toEqual(["stats", { day: "2026-06-03" }]);
+    expect(calls[2]).toEqual(["export", { report: "zones", format: "csv", lang: "ru", day: "2026-06-02", anonymous: true }]);
+    expect(calls[3][1]).toMatchObject({ report: "summary", format: "html", anonymous: false });
+  });
+
   it("turns {code, message} rejections into ApiError", async () => {
     mockIPC(() => {
       throw { code: "unknown_location", message: "unknown location \"X\"" };

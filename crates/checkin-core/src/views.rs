@@ -14,15 +14,6 @@ use crate::store::{ATTENDEE_SELECT, Store, attendee_from_row};
 /// One hour of the event day (local time) at one location (shared with [`crate::stats`]).
 pub use crate::stats::HourCount;
 
-/// Arrivals at one entrance in 15-minute slots of the event day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Arrivals {
-    pub location_id: Uuid,
-    pub name: String,
-    /// `(minutes since local midnight, people admitted)` for slots with arrivals.
-    pub slots: Vec<(u32, u64)>,
-}
-
 /// Which people the attendee table shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct AttendeeFilter {
@@ -89,34 +80,6 @@ impl Store {
                 exits: *o,
             })
             .collect())
-    }
-
-    /// People admitted per 15 minutes today, per entrance (first admissions
-    /// and re-entries alike; annulled ones left out).
-    pub fn arrivals_per_quarter(&self, now: DateTime<Utc>) -> Result<Vec<Arrivals>> {
-        let ctx = self.ctx()?;
-        let tz = ctx.tz;
-        let day = self.day_of(now)?;
-        let mut st = self.conn.prepare_cached(
-            "SELECT at_ms FROM checkins WHERE location_id = ?1 AND day = ?2 AND direction = 'in'
-             AND attendee_id IS NOT NULL AND annulled_by IS NULL",
-        )?;
-        let mut out = Vec::new();
-        for l in ctx.locations.iter().filter(|l| l.kind == LocationKind::Entrance) {
-            let mut slots = std::collections::BTreeMap::<u32, u64>::new();
-            let mut rows = st.query(params![l.id.to_string(), day.to_string()])?;
-            while let Some(r) = rows.next()? {
-                let ms: i64 = r.get(0)?;
-                let minute = crate::stats::local_minute(ms, &tz);
-                *slots.entry(minute - minute % 15).or_default() += 1;
-            }
-            out.push(Arrivals {
-                location_id: l.id,
-                name: l.name.clone(),
-                slots: slots.into_iter().collect(),
-            });
-        }
-        Ok(out)
     }
 
     /// Whether this desk holds the event's secret key (can issue badges).
@@ -264,10 +227,16 @@ mod tests {
                 }
             ]
         );
-        let arrivals = s.arrivals_per_quarter(at(12, 0)).unwrap();
-        let a = arrivals.iter().find(|a| a.name == "Вход A").unwrap();
+        // The dashboard's arrivals come from `stats`, bucketed the same way:
         // 9:00, 9:10 → 9:00 slot; 9:20 → 9:15; 9:30, 9:40 → 9:30.
-        assert_eq!(a.slots, vec![(540, 2), (555, 1), (570, 2)]);
+        let stats = s.stats(Some(s.day_of(at(12, 0)).unwrap()), at(12, 0)).unwrap();
+        let a = stats.days[0]
+            .entrances
+            .iter()
+            .find(|a| a.name == "Вход A")
+            .unwrap();
+        let slots: Vec<(u32, u64)> = a.quarters.iter().map(|q| (q.minute, q.admissions)).collect();
+        assert_eq!(slots, vec![(540, 2), (555, 1), (570, 2)]);
 
         let all = s
             .attendee_page(&AttendeeFilter::default(), 0, 20, at(12, 0))

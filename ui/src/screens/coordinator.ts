@@ -5,11 +5,11 @@ import type uPlot from "uplot";
 import { api } from "../api";
 import { reportPrint } from "../printing";
 import { clear, h } from "../dom";
-import { categoryLabel, dateTime, num, t, time, type Key } from "../i18n";
+import { categoryLabel, dateTime, day as dayLabel, num, t, time, type Key } from "../i18n";
 import { barChart } from "../chart";
 import { modal } from "../modal";
 import { app, errorText, header, info, onRemoteChanges, perf, statusBar, toast } from "../state";
-import type { AttendeeFilter, AttendeeRow, Preview } from "../types";
+import type { AttendeeFilter, AttendeeRow, DayStats, Preview, Report } from "../types";
 import { VirtualList } from "../virtual";
 
 type Tab = "dashboard" | "attendees" | "import" | "export" | "devices";
@@ -53,49 +53,115 @@ export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
 interface View { el: HTMLElement; dispose?: () => void }
 
 function dashboard(): View {
+  const days = info().event.days;
+  let chosen = ""; // "" = today in the event's time zone
+  const picker = h("select", { testid: "dash-day", on: { change: () => { chosen = picker.value; void refresh(); } } },
+    h("option", { value: "" }, t("coord.today")), ...days.map((d) => h("option", { value: d }, dayLabel(d))));
   const totals = h("div", { class: "figures" });
   const chartBox = h("div", { class: "chart", testid: "arrivals-chart" });
-  const islands = h("table", { class: "grid" });
-  let chart: uPlot | null = null;
-  const refresh = async () => {
+  const zoneChartBox = h("div", { class: "chart", testid: "islands-chart" });
+  const categories = h("table", { class: "grid", testid: "dash-categories" });
+  const islands = h("table", { class: "grid", testid: "dash-islands" });
+  const deskTable = h("table", { class: "grid", testid: "dash-devices" });
+  let charts: uPlot[] = [];
+  let busy = false;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    // One refresh at a time; a burst of remote changes becomes one more.
+    if (busy) { again = true; return; }
+    busy = true;
     try {
-      const [c, arr] = await Promise.all([api.counters(), api.arrivals()]);
-      clear(
-        totals,
-        fig(t("coord.expected"), num(c.expected)),
-        fig(t("coord.checked_in"), num(c.checked_in), "dash-checked-in"),
-        fig(t("coord.no_shows"), num(Math.max(c.expected - c.checked_in, 0))),
-      );
-      clear(
-        islands,
-        h("tr", {}, h("th", {}, t("coord.islands")), h("th", {}, t("island.visitors")), h("th", {}, t("island.visits")), h("th", {}, t("island.inside"))),
-        ...c.locations.filter((l) => l.kind === "zone").map((l) =>
-          h("tr", {}, h("td", {}, l.name), h("td", {}, num(l.people + l.anonymous_in)), h("td", {}, num(l.entries)), h("td", {}, num(l.occupancy))),
-        ),
-      );
-      const slots = arr.flatMap((a) => a.slots.map(([m]) => m));
-      const from = Math.min(8 * 60, ...slots);
-      const to = Math.max(from + 4 * 60, ...slots);
-      const labels: string[] = [];
-      for (let m = from; m <= to; m += 15) labels.push(m % 60 === 0 ? `${m / 60}:00` : "");
-      const series = arr.map((a, i) => ({
-        label: a.name,
-        color: COLORS[i % COLORS.length],
-        values: labels.map((_, k) => a.slots.find(([m]) => m === from + k * 15)?.[1] ?? 0),
-      }));
-      chart?.destroy();
-      chartBox.replaceChildren();
-      chart = barChart(chartBox, labels, series, Math.max(chartBox.clientWidth, 600), 260);
+      const st = await api.stats(chosen || undefined);
+      const d = st.days[0];
+      if (d) draw(d);
     } catch (e) {
       toast(errorText(e), "error");
+    } finally {
+      busy = false;
+      if (again) { again = false; void refresh(); }
     }
+  };
+  const draw = (d: DayStats) => {
+    clear(
+      totals,
+      fig(t("coord.expected"), num(d.expected)),
+      fig(t("coord.checked_in"), num(d.checked_in), "dash-checked-in"),
+      fig(t("coord.no_shows"), num(d.no_shows), "dash-no-shows"),
+      fig(t("coord.duplicates"), num(d.duplicates), "dash-duplicates"),
+    );
+    clear(
+      categories,
+      h("tr", {}, h("th", {}, t("coord.category")), h("th", {}, t("coord.checked_in")), h("th", {}, t("coord.expected")), h("th", {}, t("coord.no_shows"))),
+      ...d.categories.map((c) =>
+        h("tr", {}, h("td", {}, c.code === "" ? t("coord.unsynced") : categoryLabel(c)), h("td", {}, num(c.checked_in)), h("td", {}, num(c.expected)), h("td", {}, num(c.no_shows))),
+      ),
+    );
+    clear(
+      islands,
+      h("tr", {}, ...[t("coord.islands"), t("coord.visitors"), t("coord.entries"), t("coord.repeat"), t("coord.anon"), t("island.inside"), t("coord.peak"), t("coord.stay")].map((x) => h("th", {}, x))),
+      ...d.zones.map((z) =>
+        h("tr", {},
+          h("td", {}, z.name),
+          h("td", {}, num(z.unique_visitors + z.anonymous_in)),
+          h("td", {}, num(z.entries)),
+          h("td", {}, num(z.repeat_visits)),
+          h("td", {}, `+${num(z.anonymous_in)} / −${num(z.anonymous_out)}`),
+          h("td", { testid: "dash-inside" }, num(z.occupancy_now)),
+          h("td", {}, z.peak_at ? `${num(z.peak_occupancy)} (${time(z.peak_at)})` : num(z.peak_occupancy)),
+          h("td", {}, z.dwell_median_secs === null ? "—" : t("coord.minutes", { n: Math.round(z.dwell_median_secs / 60) })),
+        ),
+      ),
+    );
+    clear(
+      deskTable,
+      h("tr", {}, h("th", {}, t("coord.dev_name")), h("th", {}, t("coord.dev_checkins")), h("th", {}, t("coord.dev_admissions")), h("th", {}, t("coord.dev_last"))),
+      ...d.devices.map((v) =>
+        h("tr", {}, h("td", {}, v.name), h("td", {}, num(v.checkins)), h("td", {}, num(v.admissions)), h("td", {}, v.last_at ? time(v.last_at) : "—")),
+      ),
+    );
+    charts.forEach((c) => c.destroy());
+    charts = [];
+    // Arrivals per 15 minutes per entrance (people by their first admission).
+    const minutes = d.entrances.flatMap((e) => e.quarters.map((q) => q.minute));
+    const from = Math.min(8 * 60, ...minutes);
+    const to = Math.max(from + 4 * 60, ...minutes);
+    const labels: string[] = [];
+    for (let m = from; m <= to; m += 15) labels.push(m % 60 === 0 ? `${m / 60}:00` : "");
+    const series = d.entrances.map((e, i) => ({
+      label: e.name,
+      color: COLORS[i % COLORS.length],
+      values: labels.map((_, k) => e.quarters.find((q) => q.minute === from + k * 15)?.people ?? 0),
+    }));
+    chartBox.replaceChildren();
+    charts.push(barChart(chartBox, labels, series, Math.max(chartBox.clientWidth, 600), 240));
+    // Island entries per hour.
+    const hours = d.zones.flatMap((z) => z.hours.map((x) => x.hour));
+    const h0 = Math.min(9, ...hours);
+    const h1 = Math.max(h0 + 8, ...hours);
+    const hourLabels: string[] = [];
+    for (let x = h0; x <= h1; x++) hourLabels.push(`${x}:00`);
+    const zoneSeries = d.zones.map((z, i) => ({
+      label: z.name,
+      color: COLORS[i % COLORS.length],
+      values: hourLabels.map((_, k) => z.hours.find((x) => x.hour === h0 + k)?.entries ?? 0),
+    }));
+    zoneChartBox.replaceChildren();
+    charts.push(barChart(zoneChartBox, hourLabels, zoneSeries, Math.max(zoneChartBox.clientWidth, 600), 200));
   };
   setTimeout(() => void refresh(), 0);
   const timer = window.setInterval(() => void refresh(), 10000);
   const offChanges = onRemoteChanges(() => void refresh());
+  const card = (title: string, ...body: HTMLElement[]) => h("section", { class: "card" }, h("div", { class: "label" }, title), ...body);
   return {
-    el: h("div", { class: "dashboard" }, totals, h("section", { class: "card" }, h("div", { class: "label" }, t("coord.arrivals")), chartBox), h("section", { class: "card" }, islands)),
-    dispose: () => { clearInterval(timer); offChanges(); chart?.destroy(); },
+    el: h("div", { class: "dashboard" },
+      h("div", { class: "row" }, h("label", {}, `${t("coord.day")} `, picker)),
+      totals,
+      card(t("coord.arrivals"), chartBox),
+      card(t("coord.categories"), categories),
+      card(t("coord.islands"), islands),
+      card(t("coord.island_hours"), zoneChartBox),
+      card(t("coord.desk_activity"), deskTable)),
+    dispose: () => { clearInterval(timer); offChanges(); charts.forEach((c) => c.destroy()); },
   };
 }
 
@@ -274,13 +340,36 @@ function importer(): View {
 
 function exporter(): View {
   const out = h("div", { testid: "export-result" });
-  const go = (format: "csv" | "xlsx") => async () => {
-    try { clear(out, h("div", { class: "ok" }, `${t("coord.export_done")}: ${await api.exportAttendance(format, info().settings.language)}`)); }
-    catch (e) { toast(errorText(e), "error"); }
+  const days = info().event.days;
+  const picker = h("select", { testid: "export-day" }, ...days.map((d) => h("option", { value: d }, dayLabel(d))));
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: info().event.timezone }).format(new Date());
+  if (days.includes(today)) picker.value = today;
+  const go = (report: Report, format: "csv" | "xlsx" | "html", anonymous = false) => async () => {
+    try {
+      const lang = info().settings.language;
+      const path = report === "attendance" && format !== "html"
+        ? await api.exportAttendance(format, lang)
+        : await api.exportReport(report, format, lang, picker.value, anonymous);
+      clear(out, h("div", { class: "ok" }, `${t("coord.export_done")}: ${path}`));
+    } catch (e) { toast(errorText(e), "error"); }
   };
+  const line = (label: string, note: string, ...buttons: HTMLElement[]) =>
+    h("tr", {}, h("td", {}, label, " ", h("span", { class: "muted" }, `(${note})`)), h("td", {}, ...buttons));
+  const btn = (text: string, testid: string, f: () => Promise<void>) =>
+    h("button", { class: "big", testid, on: { click: () => void f() } }, text);
   return { el: h("div", { class: "export" },
-    h("button", { class: "big", testid: "export-csv", on: { click: go("csv") } }, t("coord.export_csv")),
-    h("button", { class: "big", testid: "export-xlsx", on: { click: go("xlsx") } }, t("coord.export_xlsx")), out) };
+    h("div", { class: "row" }, h("label", {}, `${t("coord.day")} `, picker)),
+    h("table", { class: "grid" },
+      line(t("coord.report_attendance"), t("coord.personal"),
+        btn("CSV", "export-csv", go("attendance", "csv")), btn("XLSX", "export-xlsx", go("attendance", "xlsx"))),
+      line(t("coord.report_no_shows"), t("coord.personal"),
+        btn("CSV", "export-no-shows-csv", go("no-shows", "csv")), btn("XLSX", "export-no-shows-xlsx", go("no-shows", "xlsx"))),
+      line(t("coord.report_zones"), t("coord.personal"),
+        btn("CSV", "export-zones-csv", go("zones", "csv")), btn("XLSX", "export-zones-xlsx", go("zones", "xlsx"))),
+      line(t("coord.report_zones_anon"), t("coord.no_names"),
+        btn("CSV", "export-zones-anon-csv", go("zones", "csv", true)), btn("XLSX", "export-zones-anon-xlsx", go("zones", "xlsx", true))),
+      line(t("coord.report_summary"), t("coord.no_names"), btn("HTML", "export-summary", go("summary", "html")))),
+    out) };
 }
 
 function devices(): View {
