@@ -468,7 +468,7 @@ fn desk_end_to_end() {
         "(document.querySelector('[data-testid=export-result]') || {}).textContent?.includes('zones-anonymous')",
         "anonymous island report written",
     );
-    s.screenshot("11-coordinator-export");
+    s.screenshot("09b-coordinator-export");
     s.click("[data-testid=tab-attendees]");
     s.wait_js(
         "document.querySelectorAll('[data-testid=attendee-table] .trow').length > 5",

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::model::{Attendee, LocationKind};
+use crate::model::Attendee;
 use crate::store::{ATTENDEE_SELECT, Store, attendee_from_row};
 
 /// One hour of the event day (local time) at one location (shared with [`crate::stats`]).

@@ -627,7 +627,7 @@ async fn live(
                 _ => return,
             }
             loop {
-                let page = match state.storage.pull(q.event, cursor, 1000).await {
+                let page = match state.storage.pull(q.event, cursor, MAX_PULL_LIMIT).await {
                     Ok(p) => p,
                     Err(_) => return,
                 };

@@ -15,7 +15,7 @@ use checkin_core::model::Device;
 use checkin_core::store::Store;
 use checkin_core::store::changes::ChangeEnvelope;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use rand::Rng;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast, watch};
@@ -399,8 +399,8 @@ impl Desk {
     fn apply_page(&self, page: &PullResponse) -> Result<usize> {
         let now = self.now();
         let mut s = lock(&self.store);
-        let applied = s.apply_remote(&page.changes, now)?;
-        s.set_meta(keys::CURSOR, Some(&page.cursor.to_string()))?;
+        let cursor = page.cursor.to_string();
+        let applied = s.apply_remote_and_set(&page.changes, Some((keys::CURSOR, &cursor)), now)?;
         drop(s);
         if applied > 0 {
             let own = lock(&self.store).device().id;
@@ -499,15 +499,37 @@ impl Desk {
                         Ok(Some(Ok(c))) => c,
                     };
                     buf.extend_from_slice(&chunk);
+                    // Under load, pages arrive faster than one commit each:
+                    // take every chunk already received (up to a bound) and
+                    // apply their pages as one, in one transaction.
+                    while buf.len() < LIVE_BATCH_BYTES {
+                        match stream.next().now_or_never() {
+                            Some(Some(Ok(more))) => buf.extend_from_slice(&more),
+                            Some(Some(Err(e))) => return Err(self.client.unreachable(e)),
+                            Some(None) | None => break,
+                        }
+                    }
+                    let mut merged: Option<PullResponse> = None;
                     while let Some(end) = find_event_end(&buf) {
                         let raw: Vec<u8> = buf.drain(..end).collect();
                         if let Some(data) = sse_data(&raw) {
                             let page: PullResponse = serde_json::from_str(&data)
                                 .map_err(|e| SyncError::Protocol(e.to_string()))?;
                             self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
-                            self.apply_page(&page)?;
-                            status.synced(self, false)?;
+                            match merged.as_mut() {
+                                None => merged = Some(page),
+                                Some(m) => {
+                                    m.changes.extend(page.changes);
+                                    m.cursor = page.cursor;
+                                    m.more = page.more;
+                                    m.server_time_ms = page.server_time_ms;
+                                }
+                            }
                         }
+                    }
+                    if let Some(page) = merged {
+                        self.apply_page(&page)?;
+                        status.synced(self, false)?;
                     }
                 }
                 _ = kick.notified() => {
@@ -529,6 +551,8 @@ impl Desk {
 /// The server sends a keep-alive at least this often; silence longer than
 /// this means the connection is dead even if TCP has not noticed.
 const LIVE_SILENCE: Duration = Duration::from_secs(12);
+/// How much already-received live data is applied in one transaction.
+const LIVE_BATCH_BYTES: usize = 4 << 20;
 
 fn find_event_end(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2)

@@ -309,8 +309,23 @@ impl Store {
     /// returns how many were new. Only what the changes touch is refreshed in
     /// memory: a check-in from another desk costs no reload.
     pub fn apply_remote(&mut self, changes: &[ChangeEnvelope], now: DateTime<Utc>) -> Result<usize> {
+        self.apply_remote_and_set(changes, None, now)
+    }
+
+    /// [`Store::apply_remote`], and set one meta value (the sync cursor) in
+    /// the same transaction: one commit per page instead of two.
+    pub fn apply_remote_and_set(
+        &mut self,
+        changes: &[ChangeEnvelope],
+        meta: Option<(&str, &str)>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
         let mut hlc = self.hlc;
         let tx = self.conn.transaction()?;
+        if let Some((key, value)) = meta {
+            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+                .execute(params![key, value])?;
+        }
         let mut new = 0;
         let mut reload = false;
         let mut touched = Vec::new();
