@@ -709,6 +709,23 @@ fn run(cli: Cli) -> Result<()> {
                 LangArg::Ru => Lang::Ru,
                 LangArg::En => Lang::En,
             };
+            // Names leave only through a coordinator's database: a desk
+            // paired as volunteer or host exports counts, not people.
+            let kind = match report {
+                ReportArg::Attendance => checkin_core::export::Report::Attendance,
+                ReportArg::Zones => checkin_core::export::Report::Zones,
+                ReportArg::NoShows => checkin_core::export::Report::NoShows,
+                ReportArg::Summary => checkin_core::export::Report::Summary,
+            };
+            if kind.is_personal(*anonymous)
+                && let Some(p) = checkin_sync::client::Pairing::load(&store)?
+                && p.role != checkin_sync::protocol::Role::Coordinator
+            {
+                bail!(
+                    "this report holds names and this database belongs to a {} desk: export it from a coordinator's database, or use --report zones --anonymous / --report summary",
+                    p.role.as_str()
+                );
+            }
             let day = match day {
                 Some(d) => *d,
                 None => store.day_of(now)?,

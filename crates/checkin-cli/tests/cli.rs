@@ -381,3 +381,96 @@ fn badges_batch_not_printed_and_on_demand() {
     let err = cli.fails(&["badges", "--out", out_s, "--category", "guest"]);
     assert!(err.contains("use one of"), "{err}");
 }
+
+/// A server started by `checkin serve`, stopped when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    bootstrap: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Served {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_checkin"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("server.db"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut url, mut bootstrap) = (None, None);
+        while bootstrap.is_none() {
+            let line = lines
+                .next()
+                .expect("the server printed its address and code")
+                .unwrap();
+            if let Some(u) = line.strip_prefix("checkin server listening on ") {
+                url = Some(u.trim().to_string());
+            }
+            if let Some(rest) = line.trim().strip_prefix("checkin pair ") {
+                bootstrap = rest.split_whitespace().nth(1).map(str::to_string);
+            }
+        }
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Served {
+            child,
+            url: url.expect("address"),
+            bootstrap: bootstrap.unwrap(),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn served_statistics_and_names_stay_with_coordinators() {
+    let server = Served::start();
+    let coord = Cli::new();
+    coord.json(&["demo", "--attendees", "20"]);
+    let paired = coord.json(&["pair", &server.url, &server.bootstrap]);
+    assert_eq!(paired["role"], "coordinator");
+    let code = coord.json(&["pairing-code", "--role", "volunteer"]);
+    let vol = Cli::new();
+    let paired = vol.json(&["pair", code["pairing_uri"].as_str().unwrap()]);
+    assert_eq!(paired["role"], "volunteer");
+
+    // The volunteer desk admits a person and uploads; the server counts them.
+    assert_eq!(
+        vol.json(&["admit", "T-000001", "--location", "Вход A"])["verdict"],
+        "admitted"
+    );
+    vol.json(&["sync"]);
+    let stats = coord.json(&["stats", "--server", "--day", "2026-06-02"]);
+    assert_eq!(stats["days"][0]["checked_in"], 1, "{stats}");
+    assert_eq!(stats["days"][0]["expected"], 20);
+    let text = String::from_utf8(coord.run(&["stats", "--server", "--day", "2026-06-02"]).stdout).unwrap();
+    assert!(text.contains("checked in 1 / expected 20"), "{text}");
+
+    // A volunteer's database gives counts, not names.
+    let out = vol.dir().join("people.csv");
+    let err = vol.fails(&["export", "--format", "csv", "--out", out.to_str().unwrap()]);
+    assert!(err.contains("holds names") && err.contains("volunteer"), "{err}");
+    assert!(!out.exists(), "nothing written");
+    vol.json(&[
+        "export",
+        "--report",
+        "zones",
+        "--anonymous",
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = vol.fails(&["stats", "--server"]);
+    assert!(err.contains("coordinator"), "{err}");
+}
