@@ -20,7 +20,14 @@
 //! the change log with [`StatsCache::refresh`], touching only what each new
 //! change affects, so a dashboard refresh after a scan stays cheap.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use smallvec::SmallVec;
+
+/// Maps keyed by ids: foldhash (fast, seeded per process) instead of SipHash;
+/// loading the statistics hashes several ids per check-in.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -204,7 +211,7 @@ struct LocAgg {
     anon_in: u64,
     anon_out: u64,
     /// Zones: each person's passages, (at_ms, in?) in time order.
-    visitors: HashMap<Uuid, Vec<(i64, bool)>>,
+    visitors: HashMap<Uuid, SmallVec<[(i64, bool); 2]>>,
     unique: u64,
     /// Zones: every passage (at_ms, +1/−1), sorted when not `dirty`.
     timeline: Vec<(i64, i8)>,
@@ -230,7 +237,7 @@ struct DayAgg {
     expected: Vec<u64>,
     checked_in: Vec<u64>,
     checked_in_expected: Vec<u64>,
-    people: HashMap<Uuid, Vec<Adm>>,
+    people: HashMap<Uuid, SmallVec<[Adm; 1]>>,
     duplicates: u64,
     locs: HashMap<Uuid, LocAgg>,
     devices: HashMap<Uuid, DevAgg>,
@@ -279,10 +286,10 @@ impl StatsCache {
             tz: ctx.tz,
             event_days: ctx.event.days.clone(),
             cats: ctx.event.categories.iter().map(|c| c.code.clone()).collect(),
-            attendees: HashMap::new(),
-            locs: HashMap::new(),
+            attendees: HashMap::default(),
+            locs: HashMap::default(),
             days: BTreeMap::new(),
-            annulled: HashSet::new(),
+            annulled: HashSet::default(),
             last_seq,
         };
         for (i, d) in cache.event_days.clone().into_iter().enumerate() {
@@ -317,84 +324,83 @@ impl StatsCache {
                 cache.expect(info, 1);
             }
         }
-        // Every check-in, in one pass.
-        {
-            let mut st = store.conn.prepare(
-                "SELECT id, attendee_id, location_id, device_id, direction, at_ms, day, annulled_by
-                 FROM checkins WHERE event_id = ?1",
-            )?;
-            let mut rows = st.query(params![cache.event_id.to_string()])?;
-            let mut last_day: Option<(String, NaiveDate)> = None;
-            let mut id_cache: Vec<(String, Uuid)> = Vec::new();
-            let mut small_uuid = |s: &str| -> Option<Uuid> {
-                if let Some((_, u)) = id_cache.iter().find(|(k, _)| k == s) {
-                    return Some(*u);
-                }
-                let u = Uuid::parse_str(s).ok()?;
-                if id_cache.len() < 256 {
-                    id_cache.push((s.to_string(), u));
-                }
-                Some(u)
-            };
-            while let Some(r) = rows.next()? {
-                let Ok(id) = Uuid::parse_str(text(r, 0)?) else {
-                    continue;
-                };
-                let attendee_id = match opt_text(r, 1)? {
-                    Some(s) => Uuid::parse_str(s).ok(),
-                    None => None,
-                };
-                let (Some(location_id), Some(device_id)) = (small_uuid(text(r, 2)?), small_uuid(text(r, 3)?))
-                else {
-                    continue;
-                };
-                let direction = if text(r, 4)? == "in" {
-                    Direction::In
-                } else {
-                    Direction::Out
-                };
-                let day_s = text(r, 6)?;
-                let day = match &last_day {
-                    Some((s, d)) if s == day_s => *d,
-                    _ => {
-                        let Ok(d) = day_s.parse::<NaiveDate>() else {
-                            continue;
-                        };
-                        last_day = Some((day_s.to_string(), d));
-                        d
+        // Every check-in, in one pass. For a database file, a second
+        // connection reads and parses rows on another thread while this one
+        // aggregates; in memory (tests, the server's replica) it is one loop.
+        let entrances: HashSet<Uuid> = cache
+            .locs
+            .iter()
+            .filter(|(_, l)| l.kind == LocationKind::Entrance)
+            .map(|(id, _)| *id)
+            .collect();
+        let event_id = cache.event_id;
+        let path = store.conn.path().filter(|p| !p.is_empty()).map(str::to_string);
+        match path {
+            Some(path) => std::thread::scope(|scope| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawCheckIn>>(8);
+                let entrances = &entrances;
+                let reader = scope.spawn(move || -> Result<()> {
+                    let conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    let mut chunk = Vec::with_capacity(READ_CHUNK);
+                    read_checkins(&conn, event_id, entrances, |row| {
+                        chunk.push(row);
+                        if chunk.len() == READ_CHUNK {
+                            let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
+                            // The receiver only stops early on its own error.
+                            let _ = tx.send(full);
+                        }
+                    })?;
+                    if !chunk.is_empty() {
+                        let _ = tx.send(chunk);
                     }
-                };
-                let at_ms: i64 = r.get(5)?;
-                if opt_text(r, 7)?.is_some() {
-                    // Never counted; still the device's activity.
-                    cache.annulled.insert(id);
-                    let dev = cache
-                        .days
-                        .entry(day)
-                        .or_default()
-                        .devices
-                        .entry(device_id)
-                        .or_default();
-                    dev.last_ms = dev.last_ms.max(Some(at_ms));
-                    continue;
+                    Ok(())
+                });
+                for chunk in rx {
+                    for row in chunk {
+                        cache.add_raw(row);
+                    }
                 }
-                cache.add(
-                    id,
-                    attendee_id,
-                    location_id,
-                    device_id,
-                    direction,
-                    at_ms,
-                    day,
-                    1,
-                    true,
-                );
-            }
+                reader
+                    .join()
+                    .map_err(|_| CoreError::Invalid("reading the check-ins failed; try again".into()))?
+            })?,
+            None => read_checkins(&store.conn, event_id, &entrances, |row| cache.add_raw(row))?,
         }
         for d in cache.days.values_mut() {
             d.locs.values_mut().for_each(Self::finalize);
         }
         Ok(cache)
+    }
+
+    fn add_raw(&mut self, r: RawCheckIn) {
+        if r.annulled {
+            // Never counted; still the device's activity.
+            self.annulled.insert(r.id);
+            let dev = self
+                .days
+                .entry(r.day)
+                .or_default()
+                .devices
+                .entry(r.device_id)
+                .or_default();
+            dev.last_ms = dev.last_ms.max(Some(r.at_ms));
+            return;
+        }
+        self.add(
+            r.id,
+            r.attendee_id,
+            r.location_id,
+            r.device_id,
+            r.direction,
+            r.at_ms,
+            r.day,
+            1,
+            true,
+        );
     }
 
     fn load_locations(&mut self, store: &Store) -> Result<()> {
@@ -492,8 +498,6 @@ impl StatsCache {
         let Some(loc) = self.locs.get(&location_id).copied() else {
             return;
         };
-        let unsynced = self.cat_index(UNSYNCED_CATEGORY);
-        let info = attendee_id.and_then(|a| self.attendees.get(&a).copied());
         let tz = self.tz;
         let d = self.days.entry(day).or_default();
         let minute = local_minute(at_ms, &tz);
@@ -565,6 +569,11 @@ impl StatsCache {
             return;
         }
         let Some(person) = attendee_id else { return };
+        // Only admissions need the person's category (zone passages, most
+        // of the log, skip this lookup in a map of every attendee).
+        let unsynced = self.cat_index(UNSYNCED_CATEGORY);
+        let info = self.attendees.get(&person).copied();
+        let d = self.days.entry(day).or_default();
         let adm = Adm {
             at_ms,
             id,
@@ -766,7 +775,7 @@ impl StatsCache {
     /// The statistics for `day` (or every day), named from `store`.
     pub fn stats(&mut self, store: &Store, day: Option<NaiveDate>, now: DateTime<Utc>) -> Result<Stats> {
         let ctx = store.ctx()?;
-        let mut device_names: HashMap<Uuid, String> = HashMap::new();
+        let mut device_names: HashMap<Uuid, String> = HashMap::default();
         {
             let mut st = store.conn.prepare_cached("SELECT id, name FROM devices")?;
             let mut rows = st.query([])?;
@@ -896,6 +905,98 @@ impl StatsCache {
     }
 }
 
+/// Check-ins per message from the reading thread to the aggregating one.
+const READ_CHUNK: usize = 4096;
+
+/// One check-in row as the statistics need it.
+struct RawCheckIn {
+    /// Only for admissions and annulled check-ins (nil otherwise).
+    id: Uuid,
+    attendee_id: Option<Uuid>,
+    location_id: Uuid,
+    device_id: Uuid,
+    direction: Direction,
+    at_ms: i64,
+    day: NaiveDate,
+    annulled: bool,
+}
+
+/// Read every check-in of `event_id`, parsed, in storage order.
+fn read_checkins(
+    conn: &rusqlite::Connection,
+    event_id: Uuid,
+    entrances: &HashSet<Uuid>,
+    mut f: impl FnMut(RawCheckIn),
+) -> Result<()> {
+    let mut st = conn.prepare(
+        "SELECT id, attendee_id, location_id, device_id, direction, at_ms, day, annulled_by
+         FROM checkins WHERE event_id = ?1",
+    )?;
+    let mut rows = st.query(params![event_id.to_string()])?;
+    let mut last_day: Option<(String, NaiveDate)> = None;
+    let mut id_cache: Vec<(String, Uuid)> = Vec::new();
+    let mut small_uuid = |s: &str| -> Option<Uuid> {
+        if let Some((_, u)) = id_cache.iter().find(|(k, _)| k == s) {
+            return Some(*u);
+        }
+        let u = Uuid::parse_str(s).ok()?;
+        if id_cache.len() < 256 {
+            id_cache.push((s.to_string(), u));
+        }
+        Some(u)
+    };
+    while let Some(r) = rows.next()? {
+        let attendee_id = match opt_text(r, 1)? {
+            Some(s) => Uuid::parse_str(s).ok(),
+            None => None,
+        };
+        let (Some(location_id), Some(device_id)) = (small_uuid(text(r, 2)?), small_uuid(text(r, 3)?)) else {
+            continue;
+        };
+        let direction = if text(r, 4)? == "in" {
+            Direction::In
+        } else {
+            Direction::Out
+        };
+        let day_s = text(r, 6)?;
+        let day = match &last_day {
+            Some((s, d)) if s == day_s => *d,
+            _ => {
+                let Ok(d) = day_s.parse::<NaiveDate>() else {
+                    continue;
+                };
+                last_day = Some((day_s.to_string(), d));
+                d
+            }
+        };
+        let at_ms: i64 = r.get(5)?;
+        let annulled = opt_text(r, 7)?.is_some();
+        // The check-in's own id matters only for admissions (which is first)
+        // and annulled ones; most rows are zone passages.
+        let admission =
+            direction == Direction::In && attendee_id.is_some() && entrances.contains(&location_id);
+        let id = if annulled || admission {
+            let Ok(id) = Uuid::parse_str(text(r, 0)?) else {
+                continue;
+            };
+            id
+        } else {
+            Uuid::nil()
+        };
+        f(RawCheckIn {
+            id,
+            attendee_id,
+            location_id,
+            device_id,
+            direction,
+            at_ms,
+            day,
+            annulled,
+        });
+    }
+    Ok(())
+}
+
 fn text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a str> {
     r.get_ref(i)?
         .as_str()
@@ -953,7 +1054,7 @@ mod tests {
     /// (entrance, [(slot minute, people, admissions)])
     type Quarters = Vec<(&'static str, Vec<(u32, u64, u64)>)>;
 
-    #[derive(Default)]
+    #[derive(Default, Clone)]
     struct Expect {
         checked_in: u64,
         expected: u64,
@@ -967,6 +1068,7 @@ mod tests {
         devices: Vec<(usize, u64, u64)>,
     }
 
+    #[derive(Clone)]
     struct Case {
         name: &'static str,
         log: Vec<Ev>,
@@ -1063,15 +1165,26 @@ mod tests {
         desks: Vec<(Device, Hlc)>,
         people: Vec<Uuid>,
         made: Vec<Option<Uuid>>,
+        _dir: Option<tempfile::TempDir>,
     }
 
     fn world() -> World {
+        world_in(false)
+    }
+
+    /// In memory, or in a database file (where loading reads the check-ins
+    /// on a second connection and thread).
+    fn world_in(file: bool) -> World {
         let now = at(8, 0);
         let dev = Device {
             id: new_id(now),
             name: "Desk 0".into(),
         };
-        let mut store = Store::open_in_memory(dev, now).unwrap();
+        let dir = file.then(|| tempfile::tempdir().unwrap());
+        let mut store = match &dir {
+            Some(d) => Store::open(&d.path().join("desk.db"), dev, now).unwrap(),
+            None => Store::open_in_memory(dev, now).unwrap(),
+        };
         demo::create_event(&mut store, 20, now).unwrap();
         let people: Vec<Uuid> = store.attendees().unwrap().iter().map(|a| a.id).collect();
         // One person comes on day two only: 19 expected on day one.
@@ -1093,6 +1206,7 @@ mod tests {
             desks,
             people,
             made: Vec::new(),
+            _dir: dir,
         }
     }
 
@@ -1232,9 +1346,9 @@ mod tests {
 
     #[test]
     fn table_of_logs_with_known_answers() {
-        for case in cases() {
+        for (case, file) in cases().into_iter().flat_map(|c| [(c.clone(), false), (c, true)]) {
             // Incremental: a cache loaded before the log, refreshed after each change.
-            let mut w = world();
+            let mut w = world_in(file);
             let mut cache = StatsCache::load(&w.store).unwrap();
             for ev in case.log.clone() {
                 w.push(ev);
@@ -1245,7 +1359,11 @@ mod tests {
             // From scratch: the same answer.
             let full = w.store.stats(Some(day1()), at(14, 0)).unwrap();
             check(&case, &w, &full);
-            assert_eq!(incremental, full, "{}: incremental = full", case.name);
+            assert_eq!(
+                incremental, full,
+                "{}: incremental = full (file: {file})",
+                case.name
+            );
         }
     }
 
