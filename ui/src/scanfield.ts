@@ -13,7 +13,7 @@ export interface ScanField {
   dispose(): void;
 }
 
-/** `onScan(payload, t0)`: t0 is performance.now() when the Enter key was handled. */
+/** `onScan(payload, t0)`: t0 is the Enter keystroke's time (event.timeStamp, performance.now()'s clock). */
 export function scanField(
   onScan: (payload: string, t0: number) => void,
   searchInput?: HTMLInputElement,
@@ -55,13 +55,13 @@ export function scanField(
         e.preventDefault();
         const payload = input.value;
         input.value = "";
-        if (payload.trim()) onScan(payload, performance.now());
+        if (payload.trim()) onScan(payload, e.timeStamp);
       } else if (target === searchInput && searchInput && r && "kind" in r && r.kind === "scan") {
         e.preventDefault();
         searchInput.value = snapshot;
         searchInput.dispatchEvent(new Event("input"));
         focus();
-        onScan(r.text, performance.now());
+        onScan(r.text, e.timeStamp);
       }
       return;
     }

@@ -17,6 +17,8 @@ export const perf = {
   readyMs: null as number | null,
   scans: [] as number[],
   searches: [] as number[],
+  /** The viewfinder: frames answered, decode times (ms, in Rust), codes scanned. */
+  camera: { frames: 0, decodeMs: [] as number[], codes: 0 },
 };
 (window as unknown as { __checkin: typeof perf }).__checkin = perf;
 
