@@ -84,6 +84,9 @@ pub struct Options {
     pub demo_size: usize,
 }
 
+/// SQLite page cache of the desk's connection (KiB).
+pub const DESK_CACHE_KIB: u32 = 16 * 1024;
+
 /// The app's managed state.
 pub struct Desk {
     /// Shared with the sync task ([`checkin_sync::client::Desk`]). Joining an
@@ -116,6 +119,9 @@ impl Desk {
         let settings = Settings::load(&options.config_dir);
         let db = options.data_dir.join(settings.database_file());
         let mut store = Store::open_local_deferred(&db, &default_desk_name(), now)?;
+        // The operating system caches the file too; a smaller SQLite cache
+        // keeps the desk's memory low at 100,000 attendees.
+        store.set_cache_size_kib(DESK_CACHE_KIB)?;
         let mut demo = false;
         // A paired database waits for its event from the server; only an
         // unpaired, empty one gets the demo event.
@@ -386,11 +392,9 @@ fn spawn_housekeeping<R: Runtime>(app: tauri::AppHandle<R>) {
                 let now = Utc::now().timestamp_millis();
                 let last_write = desk.last_write_ms.load(Ordering::Relaxed);
                 let last_cp = desk.last_checkpoint_ms.load(Ordering::Relaxed);
-                if last_write > last_cp
-                    && now - last_write > 1500
-                    && let Ok(mut store) = desk.store.try_lock()
-                {
-                    let _ = store.checkpoint();
+                // On a connection of its own: a scan never waits for the copy.
+                if last_write > last_cp && now - last_write > 1500 {
+                    let _ = Store::checkpoint_file(&desk.db_path());
                     desk.last_checkpoint_ms.store(now, Ordering::Relaxed);
                 }
                 if tick.is_multiple_of(4)
@@ -495,12 +499,19 @@ pub fn run() {
 
 /// WebKitGTK: media capture on (the viewfinder's getUserMedia); with
 /// `--mock-camera`, WebKit's generated test camera instead of real devices.
+/// The page is drawn without GPU compositing (it is a few boxes of text and
+/// one video): measured under Xvfb, compositing costs the web process about
+/// 100 MB and slows the start; `CHECKIN_GPU=1` turns it back on.
 fn configure_webview<R: Runtime>(app: &tauri::App<R>, mock_camera: bool) {
     #[cfg(target_os = "linux")]
     if let Some(w) = app.get_webview_window("main") {
+        let gpu = std::env::var("CHECKIN_GPU").is_ok_and(|v| v == "1");
         let _ = w.with_webview(move |wv| {
-            use webkit2gtk::{SettingsExt, WebViewExt};
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
             if let Some(settings) = wv.inner().settings() {
+                if !gpu {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
                 settings.set_enable_media_stream(true);
                 if mock_camera {
                     settings.set_enable_mock_capture_devices(true);

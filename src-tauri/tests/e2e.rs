@@ -242,29 +242,50 @@ fn floats(v: &Value) -> Vec<f64> {
         .unwrap_or_default()
 }
 
-/// Resident memory (kB) of every process whose command line mentions `needle`.
-fn rss_kb(needle: &str) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
+/// "VmRSS (anonymous + file-backed + shared memory; PSS)" of the processes
+/// whose command line mentions `needle`, in MB.
+fn memory_breakdown(needle: &str) -> String {
+    let mut tot = [0u64; 5];
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let p = e.path();
         let Ok(cmd) = std::fs::read(p.join("cmdline")) else {
             continue;
         };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if !cmd.contains(needle) {
+        if !cmd.contains(needle) || cmd.contains("xvfb-run") {
             continue;
         }
+        let field = |text: &str, name: &str| -> u64 {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
         let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
-        if let Some(kb) = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
+        let rollup = std::fs::read_to_string(p.join("smaps_rollup")).unwrap_or_default();
+        for (i, v) in [
+            field(&status, "VmRSS:"),
+            field(&status, "RssAnon:"),
+            field(&status, "RssFile:"),
+            field(&status, "RssShmem:"),
+            field(&rollup, "Pss:"),
+        ]
+        .into_iter()
+        .enumerate()
         {
-            out.push((cmd.chars().take(60).collect(), kb));
+            tot[i] += v;
         }
     }
-    out
+    let mb = |kb: u64| kb / 1024;
+    format!(
+        "{} MB (anonymous {} + file-backed {} + shared {}; PSS {} MB)",
+        mb(tot[0]),
+        mb(tot[1]),
+        mb(tot[2]),
+        mb(tot[3]),
+        mb(tot[4])
+    )
 }
 
 fn load_average() -> String {
@@ -273,9 +294,6 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-fn webkit_rss_kb() -> u64 {
-    rss_kb("WebKitWebProcess").iter().map(|(_, kb)| kb).sum()
-}
 
 fn ready_ms(s: &Session) -> f64 {
     s.wait_js("window.__checkin && window.__checkin.readyMs", "ready mark")
@@ -497,14 +515,14 @@ fn desk_end_to_end() {
     assert_eq!(state, json!("none"), "no camera here");
     assert!(s.text("[data-testid=camera-status]").contains("ручным сканером"));
     s.screenshot("02b-entrance-no-camera");
-    let app_rss: u64 = rss_kb(&dir.path().display().to_string())
-        .iter()
-        .map(|(_, kb)| kb)
-        .sum();
     report.push(format!(
-        "resident memory (2,000 attendees): app process {} MB; WebKit web process {} MB",
-        app_rss / 1024,
-        webkit_rss_kb() / 1024
+        "resident memory (2,000 attendees): app process {}; WebKit web process {}",
+        memory_breakdown(&dir.path().display().to_string()),
+        memory_breakdown("WebKitWebProcess")
+    ));
+    report.push(format!(
+        "start-up marks (2,000 attendees, ms after process start): {}",
+        s.js("return JSON.stringify(window.__checkin.boot);")
     ));
     s.close();
 
@@ -529,6 +547,10 @@ fn desk_end_to_end() {
     let wall = t.elapsed().as_millis();
     report.push(format!(
         "start to ready-to-scan (100,000 attendees): {ready:.0} ms from process start (app clock); {wall} ms from WebDriver session request"
+    ));
+    report.push(format!(
+        "start-up marks (100,000 attendees, ms after process start): {}",
+        s.js("return JSON.stringify(window.__checkin.boot);")
     ));
     // The desk scans before the search index is built: the first badge.
     let (name, token) = &big_people[5];
@@ -608,15 +630,23 @@ fn desk_end_to_end() {
         percentile(&scans, 99.0),
         percentile(&scans, 100.0)
     ));
-    let app_rss: u64 = rss_kb(&big.path().display().to_string())
-        .iter()
-        .map(|(_, kb)| kb)
-        .sum();
-    let web_rss = webkit_rss_kb();
+    let ipc = |name: &str| {
+        let v = floats(&s.js(&format!("return window.__checkin.{name};")));
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&v, 50.0),
+            percentile(&v, 99.0)
+        )
+    };
     report.push(format!(
-        "resident memory (100,000 attendees): app process (checkin-app: Rust core, index, SQLite cache, WebKit UI process side) {} MB; WebKit web process (page, JS) {} MB, counted apart",
-        app_rss / 1024,
-        web_rss / 1024,
+        "  of which IPC round trips (invoke → answer): search {}; scan {}",
+        ipc("searchIpc"),
+        ipc("scanIpc")
+    ));
+    report.push(format!(
+        "resident memory (100,000 attendees): app process (checkin-app: Rust core, search index, SQLite cache, GTK/WebKit UI-process side) {}; WebKit web process (page, JS), counted apart: {}",
+        memory_breakdown(&big.path().display().to_string()),
+        memory_breakdown("WebKitWebProcess"),
     ));
     s.close();
     report.push(format!("load average at the end: {}", load_average()));

@@ -13,7 +13,11 @@ export interface ScanField {
   dispose(): void;
 }
 
-/** `onScan(payload, t0)`: t0 is the Enter keystroke's time (event.timeStamp, performance.now()'s clock). */
+/**
+ * `onScan(payload, t0)`: t0 is performance.now() when the Enter key reached
+ * the page. (Not the event's timeStamp: keys typed through WebDriver all
+ * carry the time their sequence started, which would time the typing.)
+ */
 export function scanField(
   onScan: (payload: string, t0: number) => void,
   searchInput?: HTMLInputElement,
@@ -55,13 +59,13 @@ export function scanField(
         e.preventDefault();
         const payload = input.value;
         input.value = "";
-        if (payload.trim()) onScan(payload, e.timeStamp);
+        if (payload.trim()) onScan(payload, performance.now());
       } else if (target === searchInput && searchInput && r && "kind" in r && r.kind === "scan") {
         e.preventDefault();
         searchInput.value = snapshot;
         searchInput.dispatchEvent(new Event("input"));
         focus();
-        onScan(r.text, e.timeStamp);
+        onScan(r.text, performance.now());
       }
       return;
     }

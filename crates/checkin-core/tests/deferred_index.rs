@@ -117,3 +117,21 @@ fn expected_attendance_follows_attendee_changes() {
     s.set_revoked(someone.id, true, "дубликат", now).unwrap();
     assert_eq!(s.counters(now).unwrap().expected, before);
 }
+
+#[test]
+fn the_log_is_copied_back_on_a_connection_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = demo(dir.path(), 100);
+    let now = Utc::now();
+    let mut s = Store::open_local_deferred(&path, "Стойка", now).unwrap();
+    s.set_cache_size_kib(8 * 1024).unwrap();
+    let a = s.find_attendee("T-000007").unwrap();
+    let token = s.badge_token(a.id).unwrap();
+    s.scan(&token, door(&s), Direction::In, now).unwrap();
+    // The store stays open and usable; the copy happens beside it.
+    let copied = Store::checkpoint_file(&path).unwrap();
+    assert!(copied > 0, "the scan's pages were copied into the database");
+    let again = s.scan(&token, door(&s), Direction::In, now).unwrap();
+    assert!(matches!(again.verdict, Verdict::AlreadyCheckedIn { .. }), "{again:?}");
+    assert!(Store::checkpoint_file(&dir.path().join("missing.db")).is_err());
+}

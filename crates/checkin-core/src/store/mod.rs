@@ -333,11 +333,27 @@ impl Store {
     /// for readers. Call it when the desk is idle (and after a big import), so
     /// the copy never lands on a scan. Returns the pages copied.
     pub fn checkpoint(&mut self) -> Result<u64> {
-        let (_busy, _log, copied): (i64, i64, i64) =
-            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(copied.max(0) as u64)
+        checkpoint_on(&self.conn)
+    }
+
+    /// [`Store::checkpoint`] on a connection of its own to the database at
+    /// `path`, so that the [`Store`] using the file is not held meanwhile: a
+    /// scan can commit while the log is copied (PASSIVE: it never waits for
+    /// readers or the writer).
+    pub fn checkpoint_file(path: &Path) -> Result<u64> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        checkpoint_on(&conn)
+    }
+
+    /// SQLite's page cache for this connection, in KiB (64 MiB by default).
+    /// A desk that wants to stay small can lower it: the operating system
+    /// keeps the file's pages cached as well.
+    pub fn set_cache_size_kib(&self, kib: u32) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -i64::from(kib.max(1024)))?;
+        Ok(())
     }
 
     /// Apply changes received from elsewhere (the sync client). Idempotent:
@@ -1138,4 +1154,12 @@ fn validate_event(new: &NewEvent) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn checkpoint_on(conn: &Connection) -> Result<u64> {
+    let (_busy, _log, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(copied.max(0) as u64)
 }
