@@ -194,7 +194,12 @@ pub async fn decode_frame(request: Request<'_>, camera: State<'_, Camera>) -> Cm
         out
     })
     .await
-    .map_err(|e| CmdError::new("internal", format!("the camera decoder stopped ({e}); restart the app")))??;
+    .map_err(|e| {
+        CmdError::new(
+            "internal",
+            format!("the camera decoder stopped ({e}); restart the app"),
+        )
+    })??;
     Ok(answer(false, codes, ms))
 }
 
@@ -212,7 +217,10 @@ mod tests {
 
     #[test]
     fn only_the_camera_is_allowed() {
-        assert!(matches!(permission(PermissionKind::Camera), PermissionResponse::Allow));
+        assert!(matches!(
+            permission(PermissionKind::Camera),
+            PermissionResponse::Allow
+        ));
         for k in [
             PermissionKind::Microphone,
             PermissionKind::DisplayCapture,
@@ -240,7 +248,8 @@ mod tests {
             assert!(again.iter().all(|c| !c.fresh), "{ms} ms: {again:?}");
         }
         // Away for longer than the window, then shown again: a new scan.
-        let (back, _) = Camera::decode_now(&inner, 1280, 720, &frame, at(4000 + DEDUP_WINDOW_MS + 10)).unwrap();
+        let (back, _) =
+            Camera::decode_now(&inner, 1280, 720, &frame, at(4000 + DEDUP_WINDOW_MS + 10)).unwrap();
         assert!(back[0].fresh);
         // An empty frame finds nothing.
         let empty = synthetic::background(1280, 720, 4.0, 3);

@@ -76,7 +76,13 @@ fn camera_frames_travel_as_raw_bytes_and_a_held_badge_is_one_scan() {
     let dir = tempfile::tempdir().unwrap();
     let (_app, w) = app(dir.path());
     let frame = synthetic::webcam_frame(220.0, 11);
-    let r = call_with(&w, "decode_frame", InvokeBody::Raw(frame.clone()), frame_headers(1280, 720)).unwrap();
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame.clone()),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
     assert_eq!(r["dropped"], false);
     let codes = r["codes"].as_array().unwrap();
     assert_eq!(codes.len(), 1, "{r}");
@@ -84,18 +90,45 @@ fn camera_frames_travel_as_raw_bytes_and_a_held_badge_is_one_scan() {
     assert_eq!(codes[0]["text"], synthetic::sample_token(11));
     assert_eq!(codes[0]["corners"].as_array().unwrap().len(), 4);
     // The same badge in the next frame: seen, not scanned again.
-    let r = call_with(&w, "decode_frame", InvokeBody::Raw(frame.clone()), frame_headers(1280, 720)).unwrap();
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame.clone()),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
     assert_eq!(r["codes"][0]["fresh"], false);
     // After camera_reset it is new again.
     call(&w, "camera_reset", json!({})).unwrap();
-    let r = call_with(&w, "decode_frame", InvokeBody::Raw(frame), frame_headers(1280, 720)).unwrap();
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
     assert_eq!(r["codes"][0]["fresh"], true);
 
     // Bad frames are refused with a clear {code, message}.
-    let e = call_with(&w, "decode_frame", InvokeBody::Raw(vec![0; 100]), frame_headers(1280, 720)).unwrap_err();
+    let e = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(vec![0; 100]),
+        frame_headers(1280, 720),
+    )
+    .unwrap_err();
     assert_eq!(e["code"], "invalid_frame");
-    assert!(e["message"].as_str().unwrap().contains("one grey byte per pixel"), "{e}");
-    let e = call_with(&w, "decode_frame", InvokeBody::Raw(vec![0; 100]), Default::default()).unwrap_err();
+    assert!(
+        e["message"].as_str().unwrap().contains("one grey byte per pixel"),
+        "{e}"
+    );
+    let e = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(vec![0; 100]),
+        Default::default(),
+    )
+    .unwrap_err();
     assert_eq!(e["code"], "invalid_frame");
     let e = call(&w, "decode_frame", json!({"frame": [1, 2, 3]})).unwrap_err();
     assert_eq!(e["code"], "invalid_frame");

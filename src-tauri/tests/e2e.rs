@@ -294,7 +294,6 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-
 fn ready_ms(s: &Session) -> f64 {
     s.wait_js("window.__checkin && window.__checkin.readyMs", "ready mark")
         .as_f64()
@@ -1160,7 +1159,11 @@ fn camera_viewfinder() {
     // (the card may have gone back to the prompt by itself).
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(s.js("return window.__checkin.camera.codes;"), json!(1));
-    assert!(["admitted", ""].contains(&s.verdict().as_str()), "{}", s.verdict());
+    assert!(
+        ["admitted", ""].contains(&s.verdict().as_str()),
+        "{}",
+        s.verdict()
+    );
     assert_eq!(
         s.js("return document.activeElement && document.activeElement.dataset.testid;"),
         json!("scan-input"),

@@ -78,7 +78,10 @@ fn deferred_index_scans_at_once_and_misses_nothing_changed_meanwhile() {
     assert!(hits.iter().any(|(a, _)| a.full_name.starts_with("Чупшева")));
 
     // A second index is refused: the store has one.
-    assert!(!s.install_search_index(Store::load_search_index(&path).unwrap()).unwrap());
+    assert!(
+        !s.install_search_index(Store::load_search_index(&path).unwrap())
+            .unwrap()
+    );
 }
 
 #[test]
@@ -132,6 +135,9 @@ fn the_log_is_copied_back_on_a_connection_of_its_own() {
     let copied = Store::checkpoint_file(&path).unwrap();
     assert!(copied > 0, "the scan's pages were copied into the database");
     let again = s.scan(&token, door(&s), Direction::In, now).unwrap();
-    assert!(matches!(again.verdict, Verdict::AlreadyCheckedIn { .. }), "{again:?}");
+    assert!(
+        matches!(again.verdict, Verdict::AlreadyCheckedIn { .. }),
+        "{again:?}"
+    );
     assert!(Store::checkpoint_file(&dir.path().join("missing.db")).is_err());
 }

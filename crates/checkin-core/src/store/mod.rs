@@ -118,7 +118,12 @@ impl Store {
         Self::open_local_with(path, name_if_new, now, true)
     }
 
-    fn open_local_with(path: &Path, name_if_new: &str, now: DateTime<Utc>, defer_index: bool) -> Result<Store> {
+    fn open_local_with(
+        path: &Path,
+        name_if_new: &str,
+        now: DateTime<Utc>,
+        defer_index: bool,
+    ) -> Result<Store> {
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
         schema::migrations().to_latest(&mut conn)?;
@@ -162,7 +167,12 @@ impl Store {
         Self::init_with(conn, device, now, false)
     }
 
-    fn init_with(mut conn: Connection, device: Device, now: DateTime<Utc>, defer_index: bool) -> Result<Store> {
+    fn init_with(
+        mut conn: Connection,
+        device: Device,
+        now: DateTime<Utc>,
+        defer_index: bool,
+    ) -> Result<Store> {
         configure(&conn)?;
         schema::migrations().to_latest(&mut conn)?;
         let last: Option<String> = conn.query_row("SELECT max(hlc) FROM changes", [], |r| r.get(0))?;
@@ -352,7 +362,8 @@ impl Store {
     /// A desk that wants to stay small can lower it: the operating system
     /// keeps the file's pages cached as well.
     pub fn set_cache_size_kib(&self, kib: u32) -> Result<()> {
-        self.conn.pragma_update(None, "cache_size", -i64::from(kib.max(1024)))?;
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib.max(1024)))?;
         Ok(())
     }
 
@@ -907,8 +918,9 @@ impl Store {
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let tx = conn.unchecked_transaction()?;
-        let event: Option<String> =
-            tx.query_row("SELECT id FROM events ORDER BY id LIMIT 1", [], |r| r.get(0)).optional()?;
+        let event: Option<String> = tx
+            .query_row("SELECT id FROM events ORDER BY id LIMIT 1", [], |r| r.get(0))
+            .optional()?;
         let index = match event.and_then(|e| e.parse::<Uuid>().ok()) {
             Some(id) => build_index(&tx, id)?,
             None => SearchIndex::new(),
