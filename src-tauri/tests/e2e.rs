@@ -185,10 +185,18 @@ impl Session {
             if !(v.is_null() || v == json!(false) || v == json!("")) {
                 return v;
             }
-            assert!(
-                t.elapsed() < Duration::from_secs(20),
-                "timed out waiting for {what}"
-            );
+            if t.elapsed() > Duration::from_secs(20) {
+                // What the page showed, for the failure message and a picture.
+                let state = self.js(
+                    "return JSON.stringify({verdict: (document.querySelector('[data-testid=verdict]') || {dataset: {}}).dataset.verdict, \
+                     name: (document.querySelector('[data-testid=verdict-name]') || {}).textContent, \
+                     toasts: [...document.querySelectorAll('[data-testid=toast]')].map(e => e.textContent), \
+                     focus: document.activeElement && (document.activeElement.dataset.testid || document.activeElement.tagName), \
+                     scan: (document.querySelector('[data-testid=scan-input]') || {}).value});",
+                );
+                self.screenshot(&format!("zz-timeout-{}", what.replace(' ', "-")));
+                panic!("timed out waiting for {what}; the page: {state}");
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
     }
