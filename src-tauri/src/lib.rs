@@ -85,7 +85,7 @@ pub struct Options {
 }
 
 /// SQLite page cache of the desk's connection (KiB).
-pub const DESK_CACHE_KIB: u32 = 16 * 1024;
+pub const DESK_CACHE_KIB: u32 = 4 * 1024;
 
 /// The app's managed state.
 pub struct Desk {
