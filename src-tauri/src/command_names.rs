@@ -28,4 +28,6 @@ pub const ALL: &[&str] = &[
     "print_badge",
     "print_batch",
     "confirm_printed",
+    "decode_frame",
+    "camera_reset",
 ];

@@ -110,8 +110,21 @@ pub async fn scan(
 ) -> CmdResult<ScanOutcome> {
     let dir = self::direction(direction)?;
     let now = desk.now();
-    let out = desk.store()?.scan(&payload, location_id, dir, now)?;
+    let t = std::time::Instant::now();
+    let mut store = desk.store()?;
+    let waited = t.elapsed();
+    let out = store.scan(&payload, location_id, dir, now)?;
+    drop(store);
     desk.touched(now);
+    // A slow scan is worth a line in the log: waiting for the store, or the
+    // write itself (the disk's fsync)?
+    if t.elapsed() > std::time::Duration::from_millis(100) {
+        eprintln!(
+            "checkin-app: slow scan: {} ms waiting for the store, {} ms scanning and writing",
+            waited.as_millis(),
+            (t.elapsed() - waited).as_millis()
+        );
+    }
     Ok(out)
 }
 

@@ -8,6 +8,7 @@
 pub mod command_names {
     include!("command_names.rs");
 }
+pub mod camera;
 mod commands;
 pub mod print;
 pub mod settings;
@@ -83,6 +84,9 @@ pub struct Options {
     pub demo_size: usize,
 }
 
+/// SQLite page cache of the desk's connection (KiB).
+pub const DESK_CACHE_KIB: u32 = 4 * 1024;
+
 /// The app's managed state.
 pub struct Desk {
     /// Shared with the sync task ([`checkin_sync::client::Desk`]). Joining an
@@ -109,13 +113,18 @@ pub struct Desk {
 
 impl Desk {
     /// Open (or create) the local database; with no event in it, create the
-    /// demo event so a newcomer sees the desk working at once.
+    /// demo event so a newcomer sees the desk working at once. The search
+    /// index is not built here (seconds with 100,000 attendees): the desk
+    /// scans at once, and [`build_search_index`] builds it in the background.
     pub fn open(options: Options, now: DateTime<Utc>, started_ms: i64) -> CmdResult<Desk> {
         std::fs::create_dir_all(&options.data_dir)?;
         std::fs::create_dir_all(&options.config_dir)?;
         let settings = Settings::load(&options.config_dir);
         let db = options.data_dir.join(settings.database_file());
-        let mut store = Store::open_local(&db, &default_desk_name(), now)?;
+        let mut store = Store::open_local_deferred(&db, &default_desk_name(), now)?;
+        // The operating system caches the file too; a smaller SQLite cache
+        // keeps the desk's memory low at 100,000 attendees.
+        store.set_cache_size_kib(DESK_CACHE_KIB)?;
         let mut demo = false;
         // A paired database waits for its event from the server; only an
         // unpaired, empty one gets the demo event.
@@ -184,6 +193,62 @@ impl Desk {
     }
 }
 
+/// Build the search index on a thread of its own, at low priority so the
+/// window and the scan path come first, then hand it to the store and tell
+/// the UI (`search-ready`). Memory the build used temporarily goes back to
+/// the system.
+pub fn build_search_index<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let desk = app.state::<Desk>();
+    if desk.store().map(|s| s.search_ready()).unwrap_or(true) {
+        return;
+    }
+    let path = desk.db_path();
+    let app = app.clone();
+    std::thread::Builder::new()
+        .name("search-index".into())
+        .spawn(move || {
+            lower_thread_priority();
+            let t = std::time::Instant::now();
+            let built = Store::load_search_index(&path).map_err(CmdError::from);
+            let desk = app.state::<Desk>();
+            let installed = built.and_then(|index| {
+                let mut store = desk.store()?;
+                Ok(store.install_search_index(index)?)
+            });
+            release_free_memory();
+            match installed {
+                Ok(true) => eprintln!(
+                    "checkin-app: search index ready in {} ms",
+                    t.elapsed().as_millis()
+                ),
+                Ok(false) => {}
+                Err(e) => eprintln!("checkin-app: search index not built: {}", e.message),
+            }
+            let _ = app.emit("search-ready", ());
+        })
+        .expect("start the search-index thread");
+}
+
+/// Nice the calling thread (Linux: per thread) so that background work
+/// yields to the UI and the scan path.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread (who = 0) only changes its nice value.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+/// Give freed heap pages back to the system (glibc keeps them otherwise):
+/// building the index allocates and frees far more than it keeps.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused memory of the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Start the background sync if the current database is paired, on Tauri's
 /// async runtime, and forward its status and other desks' changes to the UI
 /// (`status` and `changes` events). Returns whether sync runs.
@@ -239,11 +304,14 @@ pub fn default_desk_name() -> String {
 }
 
 /// Command-line options of the app binary: `--data-dir PATH` (database and
-/// settings in one folder; also `CHECKIN_DATA_DIR`) and `--demo-size N`.
+/// settings in one folder; also `CHECKIN_DATA_DIR`), `--demo-size N` and
+/// `--mock-camera` (WebKit's generated test camera, for tests and demos
+/// on machines without one).
 #[derive(Debug, Clone, Default)]
 pub struct Args {
     pub data_dir: Option<PathBuf>,
     pub demo_size: Option<usize>,
+    pub mock_camera: bool,
 }
 
 impl Args {
@@ -251,12 +319,14 @@ impl Args {
         let mut out = Args {
             data_dir: std::env::var_os("CHECKIN_DATA_DIR").map(PathBuf::from),
             demo_size: None,
+            mock_camera: false,
         };
         let mut it = args.into_iter();
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--data-dir" => out.data_dir = it.next().map(PathBuf::from),
                 "--demo-size" => out.demo_size = it.next().and_then(|n| n.parse().ok()),
+                "--mock-camera" => out.mock_camera = true,
                 _ => {}
             }
         }
@@ -326,11 +396,9 @@ fn spawn_housekeeping<R: Runtime>(app: tauri::AppHandle<R>) {
                 let now = Utc::now().timestamp_millis();
                 let last_write = desk.last_write_ms.load(Ordering::Relaxed);
                 let last_cp = desk.last_checkpoint_ms.load(Ordering::Relaxed);
-                if last_write > last_cp
-                    && now - last_write > 1500
-                    && let Ok(mut store) = desk.store.try_lock()
-                {
-                    let _ = store.checkpoint();
+                // On a connection of its own: a scan never waits for the copy.
+                if last_write > last_cp && now - last_write > 1500 {
+                    let _ = Store::checkpoint_file(&desk.db_path());
                     desk.last_checkpoint_ms.store(now, Ordering::Relaxed);
                 }
                 if tick.is_multiple_of(4)
@@ -394,6 +462,8 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::print_badge,
         commands::print_batch,
         commands::confirm_printed,
+        camera::decode_frame,
+        camera::camera_reset,
     ])
 }
 
@@ -402,7 +472,11 @@ pub fn run() {
     let started_ms = Utc::now().timestamp_millis();
     let args = Args::parse(std::env::args().skip(1));
     with_commands(tauri::Builder::default())
+        .manage(camera::Camera::default())
+        // The viewfinder's getUserMedia: camera yes, anything else no.
+        .on_permission_request(|_, kind| camera::permission(kind))
         .setup(move |app| {
+            configure_webview(app, args.mock_camera);
             let options = resolve_options(app, &args).map_err(|e| e.message)?;
             let desk = Desk::open(options, Utc::now(), started_ms).map_err(|e| e.message)?;
             eprintln!(
@@ -419,11 +493,38 @@ pub fn run() {
             if let Err(e) = start_sync(app.handle(), &desk) {
                 eprintln!("checkin-app: sync not started: {}", e.message);
             }
+            build_search_index(app.handle());
             spawn_housekeeping(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())
         .expect("error while running the check-in app");
+}
+
+/// WebKitGTK: media capture on (the viewfinder's getUserMedia); with
+/// `--mock-camera`, WebKit's generated test camera instead of real devices.
+/// The page is drawn without GPU compositing (it is a few boxes of text and
+/// one video): measured under Xvfb, compositing costs the web process about
+/// 100 MB and slows the start; `CHECKIN_GPU=1` turns it back on.
+fn configure_webview<R: Runtime>(app: &tauri::App<R>, mock_camera: bool) {
+    #[cfg(target_os = "linux")]
+    if let Some(w) = app.get_webview_window("main") {
+        let gpu = std::env::var("CHECKIN_GPU").is_ok_and(|v| v == "1");
+        let _ = w.with_webview(move |wv| {
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+            if let Some(settings) = wv.inner().settings() {
+                if !gpu {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
+                settings.set_enable_media_stream(true);
+                if mock_camera {
+                    settings.set_enable_mock_capture_devices(true);
+                }
+            }
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (app, mock_camera);
 }
 
 /// A file name that is safe on every OS.

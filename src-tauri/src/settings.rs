@@ -24,6 +24,9 @@ pub struct Settings {
     pub badge_layout: String,
     /// CUPS printer name; `None` prints to CUPS's default printer.
     pub printer: Option<String>,
+    /// The viewfinder's camera (the webview's device id); `None`: the first
+    /// camera found; `"off"`: no viewfinder.
+    pub camera: Option<String>,
 }
 
 pub const DEFAULT_DATABASE: &str = "checkin.db";
@@ -38,6 +41,7 @@ impl Default for Settings {
             database: None,
             badge_layout: "a6".into(),
             printer: None,
+            camera: None,
         }
     }
 }
@@ -90,6 +94,7 @@ mod tests {
             database: Some("event-x.db".into()),
             badge_layout: "label-62x100".into(),
             printer: Some("Zebra".into()),
+            camera: Some("cam-2".into()),
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

@@ -29,6 +29,7 @@ fn app(
     .unwrap();
     let app = with_commands(mock_builder())
         .manage(desk)
+        .manage(checkin_app::camera::Camera::default())
         .build(mock_context(noop_assets()))
         .unwrap();
     let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -38,6 +39,15 @@ fn app(
 }
 
 fn call(w: &WebviewWindow<tauri::test::MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    call_with(w, cmd, InvokeBody::Json(args), Default::default())
+}
+
+fn call_with(
+    w: &WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    body: InvokeBody,
+    headers: tauri::http::HeaderMap,
+) -> Result<Value, Value> {
     get_ipc_response(
         w,
         InvokeRequest {
@@ -45,12 +55,83 @@ fn call(w: &WebviewWindow<tauri::test::MockRuntime>, cmd: &str, args: Value) -> 
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
+            body,
+            headers,
             invoke_key: INVOKE_KEY.to_string(),
         },
     )
     .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn frame_headers(w: u32, h: u32) -> tauri::http::HeaderMap {
+    let mut m = tauri::http::HeaderMap::new();
+    m.insert("x-frame-width", w.to_string().parse().unwrap());
+    m.insert("x-frame-height", h.to_string().parse().unwrap());
+    m
+}
+
+#[test]
+fn camera_frames_travel_as_raw_bytes_and_a_held_badge_is_one_scan() {
+    use checkin_core::scan::synthetic;
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let frame = synthetic::webcam_frame(220.0, 11);
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame.clone()),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
+    assert_eq!(r["dropped"], false);
+    let codes = r["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 1, "{r}");
+    assert_eq!(codes[0]["fresh"], true);
+    assert_eq!(codes[0]["text"], synthetic::sample_token(11));
+    assert_eq!(codes[0]["corners"].as_array().unwrap().len(), 4);
+    // The same badge in the next frame: seen, not scanned again.
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame.clone()),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
+    assert_eq!(r["codes"][0]["fresh"], false);
+    // After camera_reset it is new again.
+    call(&w, "camera_reset", json!({})).unwrap();
+    let r = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(frame),
+        frame_headers(1280, 720),
+    )
+    .unwrap();
+    assert_eq!(r["codes"][0]["fresh"], true);
+
+    // Bad frames are refused with a clear {code, message}.
+    let e = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(vec![0; 100]),
+        frame_headers(1280, 720),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid_frame");
+    assert!(
+        e["message"].as_str().unwrap().contains("one grey byte per pixel"),
+        "{e}"
+    );
+    let e = call_with(
+        &w,
+        "decode_frame",
+        InvokeBody::Raw(vec![0; 100]),
+        Default::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid_frame");
+    let e = call(&w, "decode_frame", json!({"frame": [1, 2, 3]})).unwrap_err();
+    assert_eq!(e["code"], "invalid_frame");
 }
 
 #[test]

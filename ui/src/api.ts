@@ -2,11 +2,11 @@
 // typed functions; nothing else imports `invoke`. Errors arrive as
 // `{code, message}` (CmdError) and are re-thrown as ApiError.
 
-import { Channel, invoke } from "@tauri-apps/api/core";
+import { Channel, invoke, type InvokeArgs, type InvokeOptions } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
-  DeviceInfo, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
+  DeviceInfo, FrameScan, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
   Undone, WalkIn, WalkedIn, Stats, Report,
 } from "./types";
 
@@ -16,9 +16,9 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<T>(cmd, args, options);
   } catch (e) {
     const err = e as Partial<CmdError> | string;
     if (typeof err === "object" && err && typeof err.code === "string") {
@@ -81,4 +81,15 @@ export const api = {
   /** Other desks' changes applied here (payload: how many). */
   onChanges: (f: (n: number) => void): Promise<UnlistenFn> => listen<number>("changes", (e) => f(e.payload)),
   onStatus: (f: (s: Status) => void): Promise<UnlistenFn> => listen<Status>("status", (e) => f(e.payload)),
+  /** The search index, built in the background at start-up, is ready. */
+  onSearchReady: (f: () => void): Promise<UnlistenFn> => listen("search-ready", () => f()),
+  /**
+   * One camera frame for decoding: 8-bit grey, width × height bytes, sent
+   * as the raw request body (no JSON); the size travels in headers.
+   */
+  decodeFrame: (grey: Uint8Array, width: number, height: number) =>
+    call<FrameScan>("decode_frame", grey, {
+      headers: { "x-frame-width": String(width), "x-frame-height": String(height) },
+    }),
+  cameraReset: () => call<null>("camera_reset"),
 };

@@ -3,7 +3,7 @@ import "./style.css";
 import { api, ApiError } from "./api";
 import { clear, h } from "./dom";
 import { setLang, setTimeZone, t } from "./i18n";
-import { app, errorText, listenStatus, settings } from "./state";
+import { app, errorText, listenStatus, perf, settings } from "./state";
 import { setupScreen } from "./screens/setup";
 import { entranceScreen } from "./screens/entrance";
 import { islandScreen } from "./screens/island";
@@ -26,6 +26,8 @@ function render(): void {
   clear(root, screen.el);
 }
 
+const scriptAt = performance.now();
+
 async function boot(): Promise<void> {
   try {
     // A joined event's database waits for the event from the server.
@@ -39,6 +41,10 @@ async function boot(): Promise<void> {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+    const sinceStart = (t: number) => Math.round(performance.timeOrigin + t - app.info!.started_ms);
+    perf.boot.navigation = sinceStart(0);
+    perf.boot.script = sinceStart(scriptAt);
+    perf.boot.app_info = sinceStart(performance.now());
     setLang(app.info.settings.language);
     setTimeZone(app.info.event.timezone);
     app.rerender = render;

@@ -13,7 +13,11 @@ export interface ScanField {
   dispose(): void;
 }
 
-/** `onScan(payload, t0)`: t0 is performance.now() when the Enter key was handled. */
+/**
+ * `onScan(payload, t0)`: t0 is performance.now() when the Enter key reached
+ * the page. (Not the event's timeStamp: keys typed through WebDriver all
+ * carry the time their sequence started, which would time the typing.)
+ */
 export function scanField(
   onScan: (payload: string, t0: number) => void,
   searchInput?: HTMLInputElement,

@@ -17,6 +17,13 @@ export const perf = {
   readyMs: null as number | null,
   scans: [] as number[],
   searches: [] as number[],
+  /** The IPC round trips inside those: invoke → answer (ms). */
+  scanIpc: [] as number[],
+  searchIpc: [] as number[],
+  /** Start-up, ms after the process started: page navigation, app_info answered, first screen painted. */
+  boot: {} as Record<string, number>,
+  /** The viewfinder: frames answered, decode times (ms, in Rust), codes scanned. */
+  camera: { frames: 0, decodeMs: [] as number[], codes: 0 },
 };
 (window as unknown as { __checkin: typeof perf }).__checkin = perf;
 

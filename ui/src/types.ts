@@ -19,6 +19,26 @@ export interface Settings {
   database?: string | null;
   badge_layout: "a6" | "label-62x100";
   printer: string | null;
+  /** The viewfinder's camera (device id); null: the first one; "off": none. */
+  camera?: string | null;
+}
+
+/** One QR code the camera saw (decode_frame). */
+export interface FrameCode {
+  /** null: the code's bytes are not text we can name (not scanned). */
+  text: string | null;
+  /** Outline in frame pixels, clockwise from the symbol's top-left. */
+  corners: [number, number][];
+  /** First sighting within the de-dup window: scan it. */
+  fresh: boolean;
+}
+
+export interface FrameScan {
+  dropped: boolean;
+  codes: FrameCode[];
+  decode_ms: number;
+  frames_decoded: number;
+  frames_dropped: number;
 }
 
 export interface Printers { lp: boolean; printers: string[] }

@@ -32,6 +32,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("e2e") => {
+            ensure_packages(TEST_PACKAGES)?;
+            build_ui()?;
+            e2e(&args[1..])
+        }
         Some("bench") => bench(),
         Some("lint") => lint(),
         _ => {
@@ -41,6 +46,7 @@ fn main() -> Result<()> {
                  run     set up, build and start the desktop app (demo event in a local database)\n          \
                  (--terminal: the terminal desk instead)\n  \
                  test    set up and run every test, with fmt and clippy\n  \
+                 e2e     only the end-to-end tests of the app (WebDriver, Xvfb); a test name filters\n  \
                  bench   run the benchmarks and print the results table\n  \
                  lint    cargo fmt --check and cargo clippy -D warnings"
             );
@@ -281,6 +287,12 @@ fn test() -> Result<()> {
     step("cargo test", &mut test)?;
     drop(pg);
     step("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
+    e2e(&[])
+}
+
+/// The end-to-end tests of the real app binary under Xvfb; `filter` picks
+/// tests by name (e.g. `camera_viewfinder`).
+fn e2e(filter: &[String]) -> Result<()> {
     let driver = ensure_tauri_driver()?;
     step(
         "end-to-end (WebDriver, Xvfb)",
@@ -298,6 +310,7 @@ fn test() -> Result<()> {
                 "--nocapture",
                 "--test-threads=1",
             ])
+            .args(filter)
             .env("TAURI_DRIVER", driver),
     )?;
     eprintln!(

@@ -352,14 +352,21 @@ impl Store {
         let day = self.day_of(now)?;
         let ev = ctx.event.id.to_string();
         let day_s = day.to_string();
-        let expected: i64 = if ctx.event.days.contains(&day) {
-            self.conn.prepare_cached(
-                "SELECT count(*) FROM attendees a WHERE a.event_id = ?1 AND (a.days = '[]' OR instr(a.days, ?2) > 0)
-                 AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.attendee_id = a.id AND r.revoked = 1)",
-            )?
-            .query_row(params![ev, format!("\"{day_s}\"")], |r| r.get(0))?
-        } else {
-            0
+        let expected: i64 = match self.expected_cache.get() {
+            Some((d, n)) if d == day => n as i64,
+            _ => {
+                let n: i64 = if ctx.event.days.contains(&day) {
+                    self.conn.prepare_cached(
+                        "SELECT count(*) FROM attendees a WHERE a.event_id = ?1 AND (a.days = '[]' OR instr(a.days, ?2) > 0)
+                         AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.attendee_id = a.id AND r.revoked = 1)",
+                    )?
+                    .query_row(params![ev, format!("\"{day_s}\"")], |r| r.get(0))?
+                } else {
+                    0
+                };
+                self.expected_cache.set(Some((day, n as u64)));
+                n
+            }
         };
         let checked_in: i64 = self
             .conn

@@ -63,6 +63,11 @@ pub enum CoreError {
 
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
+
+    #[error(
+        "search is still getting ready (reading the attendee list); scan badges meanwhile and search again in a moment"
+    )]
+    SearchNotReady,
 }
 
 fn import_rejected_message(errors: &[RowError]) -> String {
@@ -100,6 +105,7 @@ impl CoreError {
             CoreError::Export(_) => "export",
             CoreError::Pdf(_) => "pdf",
             CoreError::Io(_) => "io",
+            CoreError::SearchNotReady => "search_not_ready",
         }
     }
 }

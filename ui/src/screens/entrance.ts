@@ -1,15 +1,17 @@
 // Entrance desk: scan field, verdict card, search with manual check-in,
 // walk-in registration, undo of the last check-in, counters.
 
-import { api } from "../api";
+import { api, ApiError } from "../api";
 import { printBadge } from "../printing";
 import { afterPaint, clear, h } from "../dom";
 import { categoryLabel, num, t, time } from "../i18n";
 import { modal } from "../modal";
 import { errorText, header, info, location, onRemoteChanges, perf, settings, statusBar, toast } from "../state";
+import { Latest } from "../latest";
 import { scanField } from "../scanfield";
 import type { Counters, ScanOutcome, SearchRow } from "../types";
 import { verdictCard } from "../verdictcard";
+import { viewfinder } from "../viewfinder";
 
 export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
   const loc = location(settings().location_id)!;
@@ -24,6 +26,8 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
   const results = h("div", { class: "results", testid: "search-results" });
   const counters = h("div", { class: "counters", testid: "counters" });
   const field = scanField((payload, t0) => void doScan(payload, t0), searchInput);
+  // The camera is the other way in: a fresh code takes the hand scanner's path.
+  const camera = viewfinder((payload, t0) => void doScan(payload, t0), () => field.focus());
 
   const drawCounters = (c: Counters) => {
     const here = c.locations.find((l) => l.location_id === loc.id);
@@ -57,14 +61,15 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
 
   async function doScan(payload: string, t0: number) {
     try {
-      shown(await api.scan(payload, loc.id, "in"), t0);
+      const t = performance.now();
+      const o = await api.scan(payload, loc.id, "in");
+      perf.scanIpc.push(performance.now() - t);
+      shown(o, t0);
     } catch (e) {
       toast(errorText(e), "error");
     }
   }
 
-  // As-you-type search; stale answers are dropped.
-  let seq = 0;
   const drawResults = (rows: SearchRow[], q: string) => {
     if (!q.trim()) return clear(results);
     if (!rows.length) return clear(results, h("div", { class: "muted pad" }, t("search.none")));
@@ -110,19 +115,45 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
       ),
     );
   };
-  searchInput.addEventListener("input", async () => {
-    const my = ++seq;
-    const q = searchInput.value;
-    const t0 = performance.now();
-    if (!q.trim()) return drawResults([], q);
-    try {
+  // One search in flight at a time; keystrokes meanwhile fold into one
+  // follow-up for the newest text. Timed from the keystroke to the painted
+  // results of the text it produced.
+  // (performance.now() when the key reached the page: WebDriver's synthesized
+  // keys carry their sequence's start as timeStamp.)
+  let lastKeyAt = 0;
+  searchInput.addEventListener("keydown", () => (lastKeyAt = performance.now()), true);
+  const searches = new Latest<{ q: string; t0: number }, SearchRow[]>(
+    async ({ q }) => {
+      const t = performance.now();
       const rows = await api.search(q, 12);
-      if (my !== seq) return;
+      perf.searchIpc.push(performance.now() - t);
+      return rows;
+    },
+    ({ q, t0 }, rows) => {
+      if (q !== searchInput.value) return;
       drawResults(rows, q);
       afterPaint(() => perf.searches.push(performance.now() - t0));
-    } catch (err) {
-      toast(errorText(err), "error");
+    },
+    ({ q }, err) => {
+      if (err instanceof ApiError && err.code === "search_not_ready") {
+        if (q === searchInput.value) clear(results, h("div", { class: "muted pad", testid: "search-preparing" }, t("search.preparing")));
+      } else toast(errorText(err), "error");
+    },
+  );
+  searchInput.addEventListener("input", (e) => {
+    const q = searchInput.value;
+    const now = performance.now();
+    // The keystroke that made this input, if it was one (a paste has none).
+    const t0 = now - lastKeyAt < 1000 ? lastKeyAt : e.timeStamp;
+    if (!q.trim()) {
+      searches.cancel();
+      return drawResults([], q);
     }
+    searches.push({ q, t0 });
+  });
+  // The index was still being built at start-up: search again now.
+  const offSearchReady = api.onSearchReady(() => {
+    if (searchInput.value.trim()) searchInput.dispatchEvent(new Event("input"));
   });
 
   const undo = () => {
@@ -234,7 +265,7 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
       "main",
       {},
       h("div", { class: "top" }, field.el, counters),
-      card.el,
+      h("div", { class: "middle" }, card.el, camera.el),
       h(
         "div",
         { class: "bottom" },
@@ -264,15 +295,16 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
     statusBar(),
   );
 
-  void refreshCounters().then(() => {
-    field.focus();
-    afterPaint(() => {
-      if (perf.readyMs === null) {
-        perf.readyMs = Date.now() - info().started_ms;
-        void api.markReady("entrance").catch(() => {});
-      }
-    });
+  // Ready to scan once the field is on screen with the focus; the counters
+  // fill in when they arrive.
+  field.focus();
+  afterPaint(() => {
+    if (perf.readyMs === null) {
+      perf.readyMs = Date.now() - info().started_ms;
+      void api.markReady("entrance").catch(() => {});
+    }
   });
+  void refreshCounters();
   const countersTimer = window.setInterval(() => void refreshCounters(), 5000);
   const offChanges = onRemoteChanges(() => void refreshCounters());
 
@@ -281,8 +313,10 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
     dispose() {
       field.dispose();
       card.dispose();
+      camera.dispose();
       clearInterval(countersTimer);
       offChanges();
+      void offSearchReady.then((off) => off());
     },
   };
 }

@@ -11,6 +11,7 @@ import { errorText, header, info, onRemoteChanges, perf, saveSettings, settings,
 import { scanField } from "../scanfield";
 import type { Counters, Direction, HourCount } from "../types";
 import { verdictCard } from "../verdictcard";
+import { viewfinder } from "../viewfinder";
 
 export function islandScreen(): { el: HTMLElement; dispose: () => void } {
   const islands = info().locations.filter((l) => l.kind === "zone");
@@ -35,7 +36,7 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
     void count(d);
   };
   document.addEventListener("keydown", onKey, true);
-  const field = scanField(async (payload, t0) => {
+  const scan = async (payload: string, t0: number) => {
     try {
       card.show(await api.scan(payload, loc.id, direction));
       afterPaint(() => perf.scans.push(performance.now() - t0));
@@ -43,7 +44,10 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
     } catch (e) {
       toast(errorText(e), "error");
     }
-  });
+  };
+  const field = scanField((payload, t0) => void scan(payload, t0));
+  // Badges shown to the camera are scanned exactly like the hand scanner's.
+  const camera = viewfinder((payload, t0) => void scan(payload, t0), () => field.focus());
 
   scanInput = field.input;
 
@@ -139,7 +143,7 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
         ),
         figures,
       ),
-      card.el,
+      h("div", { class: "middle" }, card.el, camera.el),
       h("section", { class: "card" }, h("div", { class: "label" }, t("island.per_hour")), chartBox),
     ),
     statusBar(),
@@ -162,6 +166,7 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
       offChanges();
       field.dispose();
       card.dispose();
+      camera.dispose();
       chart?.destroy();
       document.removeEventListener("keydown", onKey, true);
     },

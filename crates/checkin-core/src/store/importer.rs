@@ -124,6 +124,8 @@ impl Store {
         };
         // The search index is updated on a second thread while SQLite writes;
         // if the transaction fails, the index is rebuilt from the database.
+        self.ensure_index()?;
+        self.expected_cache.set(None);
         let mut index = std::mem::take(&mut self.index);
         // A big file dirties more pages than the default cache holds; spilling
         // them mid-transaction costs a third of the time.

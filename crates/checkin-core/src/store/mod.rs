@@ -62,6 +62,13 @@ pub struct Store {
     pub(crate) hlc: Hlc,
     pub(crate) ctx: Option<EventCtx>,
     pub(crate) index: SearchIndex,
+    /// `Some` while the search index is being built elsewhere
+    /// ([`Store::open_local_deferred`]): the attendees changed here since,
+    /// re-read when the index is installed.
+    pub(crate) index_pending: Option<Vec<Uuid>>,
+    /// Expected attendance of one day (a scan of every attendee), kept until
+    /// an attendee changes: counters are asked for after every scan.
+    pub(crate) expected_cache: std::cell::Cell<Option<(NaiveDate, u64)>>,
 }
 
 /// Page cache size (negative: KiB).
@@ -98,6 +105,25 @@ impl Store {
     /// Open (or create) the database at `path` as the desk recorded in it. A
     /// new database gets a new device id, named `name_if_new`.
     pub fn open_local(path: &Path, name_if_new: &str, now: DateTime<Utc>) -> Result<Store> {
+        Self::open_local_with(path, name_if_new, now, false)
+    }
+
+    /// Like [`Store::open_local`], but without building the search index,
+    /// which takes seconds with 100,000 attendees: everything but
+    /// [`Store::search`] works at once (search answers
+    /// [`CoreError::SearchNotReady`]). Build the index elsewhere with
+    /// [`Store::load_search_index`] (another thread, the same `path`) and
+    /// hand it over with [`Store::install_search_index`].
+    pub fn open_local_deferred(path: &Path, name_if_new: &str, now: DateTime<Utc>) -> Result<Store> {
+        Self::open_local_with(path, name_if_new, now, true)
+    }
+
+    fn open_local_with(
+        path: &Path,
+        name_if_new: &str,
+        now: DateTime<Utc>,
+        defer_index: bool,
+    ) -> Result<Store> {
         let mut conn = Connection::open(path)?;
         configure(&conn)?;
         schema::migrations().to_latest(&mut conn)?;
@@ -128,7 +154,7 @@ impl Store {
                 d
             }
         };
-        Self::init(conn, device, now)
+        Self::init_with(conn, device, now, defer_index)
     }
 
     /// A throw-away database in memory (tests, previews).
@@ -137,7 +163,16 @@ impl Store {
         Self::init(conn, device, now)
     }
 
-    fn init(mut conn: Connection, device: Device, now: DateTime<Utc>) -> Result<Store> {
+    fn init(conn: Connection, device: Device, now: DateTime<Utc>) -> Result<Store> {
+        Self::init_with(conn, device, now, false)
+    }
+
+    fn init_with(
+        mut conn: Connection,
+        device: Device,
+        now: DateTime<Utc>,
+        defer_index: bool,
+    ) -> Result<Store> {
         configure(&conn)?;
         schema::migrations().to_latest(&mut conn)?;
         let last: Option<String> = conn.query_row("SELECT max(hlc) FROM changes", [], |r| r.get(0))?;
@@ -152,8 +187,10 @@ impl Store {
             hlc,
             ctx: None,
             index: SearchIndex::new(),
+            index_pending: None,
+            expected_cache: std::cell::Cell::new(None),
         };
-        store.reload()?;
+        store.reload_with(defer_index)?;
         store.register_device(now)?;
         Ok(store)
     }
@@ -181,6 +218,11 @@ impl Store {
 
     /// Re-read the current event, keys, locations and the search index.
     pub fn reload(&mut self) -> Result<()> {
+        self.reload_with(false)
+    }
+
+    fn reload_with(&mut self, defer_index: bool) -> Result<()> {
+        self.expected_cache.set(None);
         let event: Option<Event> = self
             .conn
             .query_row(
@@ -200,6 +242,7 @@ impl Store {
         let Some(event) = event else {
             self.ctx = None;
             self.index = SearchIndex::new();
+            self.index_pending = None;
             return Ok(());
         };
         let tz: Tz = event.timezone.parse().map_err(|_| {
@@ -242,11 +285,13 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?
         };
-        let mut index = SearchIndex::new();
-        for a in self.all_attendees_of(event.id)? {
-            index.upsert(&a);
+        if defer_index {
+            self.index = SearchIndex::new();
+            self.index_pending = Some(Vec::new());
+        } else {
+            self.index = build_index(&self.conn, event.id)?;
+            self.index_pending = None;
         }
-        self.index = index;
         self.ctx = Some(EventCtx {
             tag: badge::event_tag(event.id),
             tz,
@@ -298,11 +343,28 @@ impl Store {
     /// for readers. Call it when the desk is idle (and after a big import), so
     /// the copy never lands on a scan. Returns the pages copied.
     pub fn checkpoint(&mut self) -> Result<u64> {
-        let (_busy, _log, copied): (i64, i64, i64) =
-            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(copied.max(0) as u64)
+        checkpoint_on(&self.conn)
+    }
+
+    /// [`Store::checkpoint`] on a connection of its own to the database at
+    /// `path`, so that the [`Store`] using the file is not held meanwhile: a
+    /// scan can commit while the log is copied (PASSIVE: it never waits for
+    /// readers or the writer).
+    pub fn checkpoint_file(path: &Path) -> Result<u64> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        checkpoint_on(&conn)
+    }
+
+    /// SQLite's page cache for this connection, in KiB (64 MiB by default).
+    /// A desk that wants to stay small can lower it: the operating system
+    /// keeps the file's pages cached as well.
+    pub fn set_cache_size_kib(&self, kib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(kib.max(1024)))?;
+        Ok(())
     }
 
     /// Apply changes received from elsewhere (the sync client). Idempotent:
@@ -356,8 +418,8 @@ impl Store {
             touched.dedup();
             for id in touched {
                 match self.attendee(id)? {
-                    Some(a) => self.index.upsert(&a),
-                    None => self.index.remove(id),
+                    Some(a) => self.index_upsert(&a),
+                    None => self.index_remove(id),
                 }
             }
         }
@@ -734,7 +796,7 @@ impl Store {
         }
         let rec = a.clone();
         self.write(now, |w| w.record(Change::Attendee(rec)).map(|_| ()))?;
-        self.index.upsert(&a);
+        self.index_upsert(&a);
         Ok(a)
     }
 
@@ -758,7 +820,7 @@ impl Store {
             Ok(())
         })?;
         for a in &out {
-            self.index.upsert(a);
+            self.index_upsert(a);
         }
         Ok(out)
     }
@@ -786,7 +848,7 @@ impl Store {
         let a = self
             .attendee(id)?
             .ok_or_else(|| CoreError::UnknownAttendee(id.to_string()))?;
-        self.index.upsert(&a);
+        self.index_upsert(&a);
         Ok(a)
     }
 
@@ -833,7 +895,11 @@ impl Store {
     // ----- search ------------------------------------------------------------------
 
     /// As-you-type search across scripts; best first.
+    /// [`CoreError::SearchNotReady`] while a deferred index is being built.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<(Attendee, f32)>> {
+        if self.index_pending.is_some() {
+            return Err(CoreError::SearchNotReady);
+        }
         let hits: Vec<SearchHit> = self.index.search(query, limit);
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
@@ -844,10 +910,101 @@ impl Store {
         Ok(out)
     }
 
-    /// Search hits only (ids and scores), without reading the database.
+    /// Search hits only (ids and scores), without reading the database
+    /// (none while a deferred index is being built).
     pub fn search_ids(&self, query: &str, limit: usize) -> Vec<SearchHit> {
         self.index.search(query, limit)
     }
+
+    /// Whether [`Store::search`] answers (false between
+    /// [`Store::open_local_deferred`] and [`Store::install_search_index`]).
+    pub fn search_ready(&self) -> bool {
+        self.index_pending.is_none()
+    }
+
+    /// Build the search index of the database at `path` on a connection of
+    /// its own (read-only), so a desk can do it on another thread while the
+    /// [`Store`] that opened the file with [`Store::open_local_deferred`]
+    /// scans. Reads one consistent snapshot.
+    pub fn load_search_index(path: &Path) -> Result<SearchIndex> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tx = conn.unchecked_transaction()?;
+        let event: Option<String> = tx
+            .query_row("SELECT id FROM events ORDER BY id LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        let index = match event.and_then(|e| e.parse::<Uuid>().ok()) {
+            Some(id) => build_index(&tx, id)?,
+            None => SearchIndex::new(),
+        };
+        tx.finish()?;
+        Ok(index)
+    }
+
+    /// Hand over an index made by [`Store::load_search_index`] after
+    /// [`Store::open_local_deferred`]: attendees changed here in the
+    /// meantime are re-read into it, and search answers from now on.
+    /// Returns false (and drops `index`) when the store needs none any more
+    /// (it was reloaded and built its own).
+    pub fn install_search_index(&mut self, mut index: SearchIndex) -> Result<bool> {
+        let Some(dirty) = self.index_pending.take() else {
+            return Ok(false);
+        };
+        for id in dirty {
+            match self.attendee(id) {
+                Ok(Some(a)) => index.upsert(&a),
+                Ok(None) => index.remove(id),
+                Err(e) => {
+                    self.index_pending = Some(vec![id]);
+                    return Err(e);
+                }
+            }
+        }
+        self.index = index;
+        Ok(true)
+    }
+
+    /// Build a deferred index here and now (an import needs it whole).
+    pub(crate) fn ensure_index(&mut self) -> Result<()> {
+        if self.index_pending.is_some() {
+            let id = self.ctx()?.event.id;
+            self.index = build_index(&self.conn, id)?;
+            self.index_pending = None;
+        }
+        Ok(())
+    }
+
+    /// Keep the index (or, while it is being built, the list of attendees to
+    /// re-read) and the expected-attendance cache current.
+    pub(crate) fn index_upsert(&mut self, a: &Attendee) {
+        self.expected_cache.set(None);
+        match &mut self.index_pending {
+            Some(dirty) => dirty.push(a.id),
+            None => self.index.upsert(a),
+        }
+    }
+
+    pub(crate) fn index_remove(&mut self, id: Uuid) {
+        self.expected_cache.set(None);
+        match &mut self.index_pending {
+            Some(dirty) => dirty.push(id),
+            None => self.index.remove(id),
+        }
+    }
+}
+
+/// The search index over one event's attendees, from `conn`.
+fn build_index(conn: &Connection, event_id: Uuid) -> Result<SearchIndex> {
+    let mut index = SearchIndex::new();
+    let mut st = conn.prepare(&format!("{ATTENDEE_SELECT} WHERE a.event_id = ?1"))?;
+    let mut rows = st.query(params![event_id.to_string()])?;
+    while let Some(r) = rows.next()? {
+        index.upsert(&attendee_from_row(r)?);
+    }
+    Ok(index)
 }
 
 /// An open write transaction with the clock of this desk.
@@ -1024,4 +1181,12 @@ fn validate_event(new: &NewEvent) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+fn checkpoint_on(conn: &Connection) -> Result<u64> {
+    let (_busy, _log, copied): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(copied.max(0) as u64)
 }

@@ -164,8 +164,15 @@ CREATE TABLE badge_prints (
 CREATE INDEX badge_prints_attendee ON badge_prints(attendee_id, issue);
 "#;
 
+/// Start-up at 100,000 attendees: the newest HLC (read at every open) and
+/// the attendee count were full scans of the two biggest tables.
+const V3_START_INDEXES: &str = r#"
+CREATE INDEX changes_hlc ON changes(hlc);
+CREATE INDEX attendees_event ON attendees(event_id);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_BADGE_PRINTS)])
+    Migrations::new(vec![M::up(V1), M::up(V2_BADGE_PRINTS), M::up(V3_START_INDEXES)])
 }
 
 #[cfg(test)]
