@@ -17,6 +17,9 @@ pub struct Faults {
     pub cut_permille: AtomicU32,
     /// Most milliseconds added before each forwarded chunk.
     pub max_delay_ms: AtomicU64,
+    /// The next this many connections that get through are cut for sure
+    /// (so a test sees cuts however few connections its clients open).
+    pub cut_next: AtomicU32,
     /// Everything refused: the network is down.
     pub down: AtomicBool,
     /// Connections cut so far (for the test's report).
@@ -28,6 +31,7 @@ impl Faults {
     pub fn calm(&self) {
         self.drop_permille.store(0, Ordering::Relaxed);
         self.cut_permille.store(0, Ordering::Relaxed);
+        self.cut_next.store(0, Ordering::Relaxed);
         self.max_delay_ms.store(0, Ordering::Relaxed);
         self.down.store(false, Ordering::Relaxed);
     }
@@ -65,6 +69,10 @@ impl Proxy {
                         f.drops.fetch_add(1, Ordering::Relaxed);
                         return;
                     }
+                    let cut = cut
+                        || f.cut_next
+                            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                            .is_ok();
                     let Ok(server) = TcpStream::connect(&target).await else {
                         return;
                     };

@@ -579,6 +579,9 @@ async fn faulty_network_loses_and_duplicates_nothing(b: Backend) {
     faults
         .max_delay_ms
         .store(20, std::sync::atomic::Ordering::Relaxed);
+    // Clients keep connections alive, so few new ones may open: cut the
+    // first two for sure, the rest at random.
+    faults.cut_next.store(2, std::sync::atomic::Ordering::Relaxed);
     let handles: Vec<_> = desks
         .iter()
         .map(|d| checkin_sync::spawn(d.via(&proxy.url)).unwrap())
