@@ -1076,6 +1076,24 @@ fn badge_printing() {
         assert!(t.elapsed() < Duration::from_secs(20), "reprint never reached lp");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The app logs a print once lp has accepted it, a moment after the PDF
+    // lands in the spool: wait for both entries before closing the app.
+    let db = dir.path().join("checkin.db");
+    let t = Instant::now();
+    loop {
+        let logged: i64 =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| c.query_row("SELECT count(*) FROM badge_prints", [], |r| r.get(0)))
+                .unwrap_or(0);
+        if logged >= 2 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the prints were never logged ({logged} of 2)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     s.close();
     // Both are in the print log, on the chosen label layout.
     let store = Store::open_local(&dir.path().join("checkin.db"), "x", Utc::now()).unwrap();
