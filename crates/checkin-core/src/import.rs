@@ -910,6 +910,9 @@ struct CsvSource<'a> {
     rdr: csv::Reader<&'a [u8]>,
     rec: csv::ByteRecord,
     line: usize,
+    /// Where the last record ended (byte offset) and the line number there.
+    scanned: usize,
+    scanned_line: usize,
     consumed: usize,
     skip_first_line: bool,
 }
@@ -926,6 +929,8 @@ impl<'a> CsvSource<'a> {
             rdr,
             rec: csv::ByteRecord::new(),
             line: 0,
+            scanned: 0,
+            scanned_line: 1,
             consumed: 0,
             skip_first_line,
         }
@@ -945,14 +950,21 @@ impl Source for CsvSource<'_> {
                 return Ok(false);
             }
             // The reader's own record position points at blank lines skipped
-            // before the record; count back from the end of the record instead.
-            let end = self.rdr.position();
-            let end_byte = (end.byte() as usize).min(self.bytes.len());
-            let ended_by_newline = end_byte > 0 && self.bytes[end_byte - 1] == b'\n';
-            let inner_newlines = self.rec.as_slice().iter().filter(|&&b| b == b'\n').count();
-            self.line = (end.line() as usize)
-                .saturating_sub(usize::from(ended_by_newline) + inner_newlines)
-                .max(1);
+            // before the record: the record starts at the first byte after
+            // the previous one that is not a line break. (Counting back from
+            // the record's end miscounts when a quote is never closed: the
+            // last line break is then inside the field.)
+            let end = (self.rdr.position().byte() as usize).clamp(self.scanned, self.bytes.len());
+            let gap = &self.bytes[self.scanned..end];
+            let start = self.scanned
+                + gap
+                    .iter()
+                    .position(|b| !matches!(b, b'\r' | b'\n'))
+                    .unwrap_or(gap.len());
+            let newlines = |r: &[u8]| r.iter().filter(|&&b| b == b'\n').count();
+            self.line = self.scanned_line + newlines(&self.bytes[self.scanned..start]);
+            self.scanned_line = self.line + newlines(&self.bytes[start..end]);
+            self.scanned = end;
             if self.skip_first_line && self.line == 1 {
                 self.skip_first_line = false;
                 continue;
@@ -1723,6 +1735,26 @@ mod tests {
 
     fn errors(f: &ParsedFile) -> Vec<(usize, &str)> {
         f.errors.iter().map(|e| (e.line, e.message.as_str())).collect()
+    }
+
+    /// Found by the `import_csv` fuzz target: a quote never closed takes the
+    /// rest of the file into its field, line break included, and the row
+    /// was reported on line 1, above its header.
+    #[test]
+    fn a_quote_never_closed_keeps_its_row_on_its_own_line() {
+        let f = run(
+            b"Full name,Organization,Category,Email,Days\r\nIvan Ivanov,\"nt,ivan@example.org,\r\n",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(f.header_line, 1);
+        assert_eq!(f.rows.len(), 1, "{:?}", f.errors);
+        assert_eq!(f.rows[0].line, 2);
+        assert_eq!(f.rows[0].organization.as_deref(), Some("nt,ivan@example.org,"));
+        // Blank lines before and a quoted line break inside still count.
+        let f = parse_ok("ФИО;Организация\n\n\r\n\"Иванов\nИван\";\"ООО\n\n\"\n\nПетров;\"x".as_bytes());
+        let lines: Vec<_> = f.rows.iter().map(|r| (r.line, r.full_name.as_str())).collect();
+        assert_eq!(lines, [(4, "Иванов Иван"), (9, "Петров")]);
     }
 
     #[test]
