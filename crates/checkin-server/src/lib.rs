@@ -578,7 +578,14 @@ pub async fn open_storage(
     sqlite_path: &std::path::Path,
 ) -> Result<Arc<dyn Storage>, StorageError> {
     Ok(match database_url {
+        #[cfg(feature = "postgres")]
         Some(url) => Arc::new(storage::postgres::PgStorage::connect(url).await?),
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => {
+            return Err(StorageError::Pool(
+                "this server was built without PostgreSQL (feature `postgres`): use the SQLite file".into(),
+            ));
+        }
         None => Arc::new(storage::sqlite::SqliteStorage::open(sqlite_path)?),
     })
 }
