@@ -23,6 +23,7 @@ const TEST_PACKAGES: &[&str] = &[
     "postgresql",
 ];
 
+mod fuzz;
 mod postgres;
 
 fn main() -> Result<()> {
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("bench") => bench(),
         Some("lint") => lint(),
+        Some("fuzz") => fuzz::long_run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -42,25 +44,26 @@ fn main() -> Result<()> {
                  (--terminal: the terminal desk instead)\n  \
                  test    set up and run every test, with fmt and clippy\n  \
                  bench   run the benchmarks and print the results table\n  \
-                 lint    cargo fmt --check and cargo clippy -D warnings"
+                 lint    cargo fmt --check and cargo clippy -D warnings\n  \
+                 fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600)"
             );
             bail!("unknown or missing command");
         }
     }
 }
 
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn step(name: &str, cmd: &mut Command) -> Result<()> {
+pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {name}");
     let status = cmd.status().with_context(|| format!("starting {name}"))?;
     if !status.success() {
@@ -119,7 +122,7 @@ fn ensure_packages(packages: &[&str]) -> Result<()> {
     step(&format!("apt-get install {}", missing.join(" ")), &mut apt(&args))
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| project_root().join("target"))
@@ -281,6 +284,7 @@ fn test() -> Result<()> {
     step("cargo test", &mut test)?;
     drop(pg);
     step("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
+    fuzz::short_run()?;
     let driver = ensure_tauri_driver()?;
     step(
         "end-to-end (WebDriver, Xvfb)",
