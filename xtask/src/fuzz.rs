@@ -154,7 +154,11 @@ pub fn short_run() -> Result<()> {
 /// `cargo xtask fuzz [--secs N] [TARGET...]`: the long run, with
 /// AddressSanitizer, each target in turn for N seconds, growing the corpus
 /// in `fuzz/corpus/<target>` (kept between runs, not committed).
+/// `cargo xtask fuzz --short` is the short run of `cargo xtask test` alone.
 pub fn long_run(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--short") {
+        return short_run();
+    }
     let mut secs = LONG_SECS;
     let mut targets = Vec::new();
     let mut it = args.iter();

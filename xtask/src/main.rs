@@ -45,7 +45,8 @@ fn main() -> Result<()> {
                  test    set up and run every test, with fmt and clippy\n  \
                  bench   run the benchmarks and print the results table\n  \
                  lint    cargo fmt --check and cargo clippy -D warnings\n  \
-                 fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600)"
+                 fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600);\n          \
+                 --short: only the short run of `test`"
             );
             bail!("unknown or missing command");
         }

@@ -961,9 +961,8 @@ impl Source for CsvSource<'_> {
                     .iter()
                     .position(|b| !matches!(b, b'\r' | b'\n'))
                     .unwrap_or(gap.len());
-            let newlines = |r: &[u8]| r.iter().filter(|&&b| b == b'\n').count();
-            self.line = self.scanned_line + newlines(&self.bytes[self.scanned..start]);
-            self.scanned_line = self.line + newlines(&self.bytes[start..end]);
+            self.line = self.scanned_line + line_breaks(self.bytes, self.scanned..start);
+            self.scanned_line = self.line + line_breaks(self.bytes, start..end);
             self.scanned = end;
             if self.skip_first_line && self.line == 1 {
                 self.skip_first_line = false;
@@ -986,6 +985,14 @@ impl Source for CsvSource<'_> {
     fn total(&self) -> Option<usize> {
         None
     }
+}
+
+/// Line breaks in `bytes[range]` as the CSV reader sees them: LF, CR LF,
+/// and a lone CR (which ends a record too, even in a file with LF lines).
+fn line_breaks(bytes: &[u8], range: std::ops::Range<usize>) -> usize {
+    range
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
 }
 
 struct XlsxSource<'r, I> {
@@ -1739,7 +1746,8 @@ mod tests {
 
     /// Found by the `import_csv` fuzz target: a quote never closed takes the
     /// rest of the file into its field, line break included, and the row
-    /// was reported on line 1, above its header.
+    /// was reported on line 1, above its header; so was a row after a header
+    /// ended by a lone CR.
     #[test]
     fn a_quote_never_closed_keeps_its_row_on_its_own_line() {
         let f = run(
@@ -1751,6 +1759,14 @@ mod tests {
         assert_eq!(f.rows.len(), 1, "{:?}", f.errors);
         assert_eq!(f.rows[0].line, 2);
         assert_eq!(f.rows[0].organization.as_deref(), Some("nt,ivan@example.org,"));
+        // A lone CR ends the header line (the reader takes it as a line
+        // break, even with LF elsewhere in the file).
+        let f = run(
+            b"Full name,Organization,Category,Email,Days\rIvanov,\"nt,ivan@example.org,\r\n",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((f.header_line, f.rows[0].line), (1, 2));
         // Blank lines before and a quoted line break inside still count.
         let f = parse_ok("ФИО;Организация\n\n\r\n\"Иванов\nИван\";\"ООО\n\n\"\n\nПетров;\"x".as_bytes());
         let lines: Vec<_> = f.rows.iter().map(|r| (r.line, r.full_name.as_str())).collect();
@@ -2771,8 +2787,9 @@ mod tests {
         ) {
             let opts = ImportOptions { delimiter, encoding, ..Default::default() };
             if let Ok(f) = run(text.as_bytes(), &opts) {
-                // Every row and error points into the file.
-                let lines = text.split('\n').count().max(text.split('\r').count());
+                // Every row and error points into the file (CR LF, LF and a
+                // lone CR each end a line, as in text editors).
+                let lines = text.replace("\r\n", "\n").replace('\r', "\n").split('\n').count();
                 for r in &f.rows {
                     prop_assert!(r.line >= 1 && r.line <= lines, "row line {} of {}", r.line, lines);
                     prop_assert!(!r.full_name.is_empty());
