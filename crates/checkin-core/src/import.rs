@@ -813,6 +813,18 @@ fn open_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportErro
     if bytes.len() > 38 && bytes[30..].starts_with(b"mimetypeapplication/vnd.oasis.opendocument") {
         return Err(ImportError::Ods);
     }
+    // The XLSX reader (calamine 0.38) panics on some damaged workbooks, e.g.
+    // on a cell reference with too many letters (an arithmetic overflow the
+    // `import_xlsx` fuzz target found). A damaged file is a clear error, not
+    // a crash of the desk.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx(bytes, opts))).unwrap_or_else(|_| {
+        Err(ImportError::Xlsx(
+            "the workbook is damaged (its sheet data could not be read)".into(),
+        ))
+    })
+}
+
+fn read_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportError> {
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ImportError::Xlsx(e.to_string()))?;
     let sheets = wb.sheet_names();
     let sheet = match opts.sheet.as_deref().map(str::trim) {
@@ -1742,6 +1754,18 @@ mod tests {
 
     fn errors(f: &ParsedFile) -> Vec<(usize, &str)> {
         f.errors.iter().map(|e| (e.line, e.message.as_str())).collect()
+    }
+
+    /// Found by the `import_xlsx` fuzz target: a cell reference with too many
+    /// letters made the XLSX reader overflow and panic; the import refuses
+    /// the damaged workbook with a message instead.
+    #[test]
+    fn a_damaged_cell_reference_is_an_error_not_a_crash() {
+        let e = run(fixture!("bad_cell_reference.xlsx"), &ImportOptions::default()).unwrap_err();
+        assert!(matches!(e, ImportError::Xlsx(_)), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("damaged") && msg.contains("save it again"), "{msg}");
+        assert!(preview(fixture!("bad_cell_reference.xlsx"), &ImportOptions::default(), 5).is_err());
     }
 
     /// Found by the `import_csv` fuzz target: a quote never closed takes the
