@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Cursor;
 
-use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx};
+use calamine::{Data, DataRef, Reader, SheetType, SheetVisible, Xlsx};
 use chrono::{Datelike, NaiveDate};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251};
 use serde::{Deserialize, Serialize};
@@ -355,7 +355,7 @@ pub fn parse(
             ))
         }
         Opened::Xlsx(x) => {
-            let mut src = xlsx_source(&x.range);
+            let mut src = xlsx_source(&x.cells);
             let body = read_table(&mut src, opts, categories, event_days, progress)?;
             Ok(body.into_parsed(FileFormat::Xlsx, None, None, Some(x.sheet)))
         }
@@ -376,7 +376,7 @@ pub fn preview(bytes: &[u8], opts: &ImportOptions, n: usize) -> Result<Preview, 
             Ok(p)
         }
         Opened::Xlsx(x) => {
-            let mut src = xlsx_source(&x.range);
+            let mut src = xlsx_source(&x.cells);
             let mut p = preview_table(&mut src, opts, n)?;
             p.sheet = Some(x.sheet);
             p.sheets = x.sheets;
@@ -657,10 +657,18 @@ struct CsvText<'a> {
 }
 
 struct XlsxSheet {
-    range: calamine::Range<Data>,
+    /// The sheet's non-empty cells `(row, column, value)`, 0-based, in row
+    /// and then column order. Kept sparse: one stray cell far down or right
+    /// (say in XFD1048576, a valid cell) must not make a dense table of
+    /// billions of cells, which is what the XLSX reader's own `Range` does.
+    cells: Vec<(u32, u32, Data)>,
     sheet: String,
     sheets: Vec<String>,
 }
+
+/// Columns in an Excel sheet (A to XFD): a cell further right cannot be in a
+/// real workbook, and is left out.
+const XLSX_COLUMNS: u32 = 16_384;
 
 enum Opened<'a> {
     Csv(CsvText<'a>),
@@ -845,10 +853,22 @@ fn read_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportErro
             .or_else(|| sheets.first().cloned())
             .ok_or(ImportError::Empty)?,
     };
-    let range = wb
-        .worksheet_range(&sheet)
-        .map_err(|e| ImportError::Xlsx(e.to_string()))?;
-    Ok(XlsxSheet { range, sheet, sheets })
+    let mut cells = Vec::new();
+    match wb.worksheet_cells_reader(&sheet) {
+        Ok(mut reader) => {
+            while let Some(cell) = reader.next_cell().map_err(|e| ImportError::Xlsx(e.to_string()))? {
+                let (row, col) = cell.get_position();
+                if col < XLSX_COLUMNS && !matches!(cell.get_value(), DataRef::Empty) {
+                    cells.push((row, col, Data::from(cell.get_value().clone())));
+                }
+            }
+        }
+        // A chart sheet holds no table: the file reads as empty.
+        Err(calamine::XlsxError::NotAWorksheet(_)) => {}
+        Err(e) => return Err(ImportError::Xlsx(e.to_string())),
+    }
+    cells.sort_by_key(|&(row, col, _)| (row, col));
+    Ok(XlsxSheet { cells, sheet, sheets })
 }
 
 // ---------------------------------------------------------------------------
@@ -911,7 +931,8 @@ trait Source {
     fn advance(&mut self) -> Result<bool, ImportError>;
     fn line(&self) -> usize;
     fn row(&self) -> &Self::Row;
-    /// Rows read so far (XLSX counts blank rows too).
+    /// Rows read so far (CSV counts blank lines too; an XLSX row without
+    /// cells is not a row).
     fn consumed(&self) -> usize;
     /// Rows in the whole file, when known without reading it.
     fn total(&self) -> Option<usize>;
@@ -1007,53 +1028,62 @@ fn line_breaks(bytes: &[u8], range: std::ops::Range<usize>) -> usize {
         .count()
 }
 
-struct XlsxSource<'r, I> {
-    rows: I,
-    cells: Vec<Cow<'r, str>>,
-    first_row: usize,
-    /// Empty columns left of the used range: cells are padded so that column
-    /// indices are the sheet's own (0 = A).
-    first_col: usize,
-    height: usize,
+struct XlsxSource<'r> {
+    cells: &'r [(u32, u32, Data)],
+    next: usize,
+    row: Vec<Cow<'r, str>>,
+    line: usize,
     consumed: usize,
+    /// Rows with at least one cell.
+    rows: usize,
 }
 
-fn xlsx_source(range: &calamine::Range<Data>) -> XlsxSource<'_, impl Iterator<Item = &[Data]>> {
+fn xlsx_source(cells: &[(u32, u32, Data)]) -> XlsxSource<'_> {
     XlsxSource {
-        rows: range.rows(),
-        cells: Vec::new(),
-        first_row: range.start().map_or(0, |(r, _)| r as usize),
-        first_col: range.start().map_or(0, |(_, c)| c as usize),
-        height: range.height(),
+        cells,
+        next: 0,
+        row: Vec::new(),
+        line: 0,
         consumed: 0,
+        rows: cells.chunk_by(|a, b| a.0 == b.0).count(),
     }
 }
 
-impl<'r, I: Iterator<Item = &'r [Data]>> Source for XlsxSource<'r, I> {
+impl<'r> Source for XlsxSource<'r> {
     type Row = [Cow<'r, str>];
 
+    /// The next row that has cells (rows without any are skipped, as blank
+    /// rows are), its cells at their own column indices (0 = A).
     fn advance(&mut self) -> Result<bool, ImportError> {
-        let Some(row) = self.rows.next() else {
+        let Some(&(row, _, _)) = self.cells.get(self.next) else {
             return Ok(false);
         };
-        self.cells.clear();
-        self.cells
-            .extend(std::iter::repeat_n(Cow::Borrowed(""), self.first_col));
-        self.cells.extend(row.iter().map(data_str));
+        self.row.clear();
+        while let Some((r, col, value)) = self.cells.get(self.next)
+            && *r == row
+        {
+            let col = *col as usize;
+            if self.row.len() <= col {
+                self.row.resize(col + 1, Cow::Borrowed(""));
+            }
+            self.row[col] = data_str(value);
+            self.next += 1;
+        }
+        self.line = row as usize + 1;
         self.consumed += 1;
         Ok(true)
     }
     fn line(&self) -> usize {
-        self.first_row + self.consumed
+        self.line
     }
     fn row(&self) -> &[Cow<'r, str>] {
-        &self.cells
+        &self.row
     }
     fn consumed(&self) -> usize {
         self.consumed
     }
     fn total(&self) -> Option<usize> {
-        Some(self.height)
+        Some(self.rows)
     }
 }
 
@@ -1766,6 +1796,20 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("damaged") && msg.contains("save it again"), "{msg}");
         assert!(preview(fixture!("bad_cell_reference.xlsx"), &ImportOptions::default(), 5).is_err());
+    }
+
+    /// One stray cell in the sheet's last cell (XFD1048576, a valid cell)
+    /// made the XLSX reader allocate a table of 17 billion cells and abort
+    /// the process (found while checking the `import_xlsx` finding above).
+    /// Cells are kept sparse; rows keep their sheet row numbers.
+    #[test]
+    fn a_cell_in_the_last_row_and_column_does_not_exhaust_memory() {
+        let f = parse_ok(fixture!("far_cell.xlsx"));
+        assert_eq!(f.headers, ["ФИО"]);
+        let lines: Vec<_> = f.rows.iter().map(|r| (r.line, r.full_name.as_str())).collect();
+        assert_eq!(lines, [(2, "Иванов Иван"), (1_048_576, "Петров Пётр")]);
+        let p = preview(fixture!("far_cell.xlsx"), &ImportOptions::default(), 5).unwrap();
+        assert_eq!(p.lines, [2, 1_048_576]);
     }
 
     /// Found by the `import_csv` fuzz target: a quote never closed takes the
@@ -2736,7 +2780,9 @@ mod tests {
             &mut |p| calls.push(p),
         )
         .unwrap();
-        assert_eq!(calls, vec![p(4, Some(4))]);
+        // Four rows below the header, one of them without any cell: that one
+        // is not read at all (a blank CSV line would be read and skipped).
+        assert_eq!(calls, vec![p(3, Some(3))]);
     }
 
     #[test]
