@@ -1669,4 +1669,26 @@ mod tests {
             );
         }
     }
+
+    /// Found by the `sync_push` fuzz target: the server admits a change with
+    /// any clock value, and every desk applies it.
+    #[test]
+    fn a_change_with_an_extreme_clock_value_applies_without_crashing() {
+        let f = fixture();
+        let mut other = joined_desk(&f.store, "Desk 2");
+        let mut env = f.store.outbox(1).unwrap().remove(0).1;
+        env.id = new_id(at(8, 5));
+        env.hlc = "9999999999999-4294967295-01900000-0000-7000-8000-000000000002"
+            .parse()
+            .unwrap();
+        assert_eq!(other.apply_remote(&[env], at(9, 0)).unwrap(), 1);
+        // The desk goes on working, its own changes stamped past that value.
+        let token = f.store.badge_token(f.anna.id).unwrap();
+        assert_eq!(
+            scan(&mut other, &token, f.door.id, at(9, 2)).verdict.name(),
+            "admitted"
+        );
+        let last = other.outbox(1000).unwrap().pop().unwrap().1;
+        assert_eq!(last.hlc.ms, 10_000_000_000_000);
+    }
 }
