@@ -1670,8 +1670,8 @@ mod tests {
         }
     }
 
-    /// Found by the `sync_push` fuzz target: the server admits a change with
-    /// any clock value, and every desk applies it.
+    /// Found with the `sync_push` fuzz target (see `hlc.rs`): the server
+    /// admits a change with any clock value, and every desk applies it.
     #[test]
     fn a_change_with_an_extreme_clock_value_applies_without_crashing() {
         let f = fixture();

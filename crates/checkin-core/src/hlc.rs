@@ -139,8 +139,9 @@ mod tests {
         assert!(merged.tick(1_002) > merged);
     }
 
-    /// Found by the `sync_push` fuzz target: a change whose counter was
-    /// u32::MAX overflowed `observe` and crashed every desk that applied it.
+    /// Found with the `sync_push` fuzz target (a hand-made input run through
+    /// it, `fuzz/regressions/sync_push/`): a change whose counter was u32::MAX
+    /// overflowed `observe` and crashed every desk that applied it.
     #[test]
     fn extreme_remote_counters_carry_into_the_milliseconds() {
         let local = Hlc::zero(node(1)).tick(1_000);

@@ -1800,7 +1800,8 @@ mod tests {
 
     /// One stray cell in the sheet's last cell (XFD1048576, a valid cell)
     /// made the XLSX reader allocate a table of 17 billion cells and abort
-    /// the process (found while checking the `import_xlsx` finding above).
+    /// the process (a hand-made input run through the `import_xlsx` fuzz
+    /// target while looking into the finding above).
     /// Cells are kept sparse; rows keep their sheet row numbers.
     #[test]
     fn a_cell_in_the_last_row_and_column_does_not_exhaust_memory() {
