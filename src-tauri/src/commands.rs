@@ -697,13 +697,20 @@ pub async fn devices(desk: State<'_, Desk>) -> CmdResult<Vec<checkin_sync::proto
     Ok(client.devices().await?)
 }
 
+/// Revoke a desk on the server, then log it so every desk refuses the
+/// badges its key signed that it had not logged as printed.
 #[tauri::command]
 pub async fn revoke_device(
     desk: State<'_, Desk>,
     device_id: Uuid,
 ) -> CmdResult<checkin_sync::protocol::DeviceInfo> {
-    let (client, _) = sync_client(&desk)?;
-    Ok(client.revoke_device(device_id).await?)
+    let h = desk.sync_handle().ok_or_else(|| {
+        CmdError::new(
+            "not_paired",
+            "this desk is not connected to a server: join an event first",
+        )
+    })?;
+    Ok(h.desk.revoke_device(device_id, "").await?)
 }
 
 /// A one-time code (and its QR as SVG) for pairing another desk.
@@ -753,7 +760,7 @@ fn badge_error(e: checkin_core::error::CoreError) -> CmdError {
     if matches!(e, checkin_core::error::CoreError::NoSigningKey) {
         CmdError::new(
             "no_signing_key",
-            "badges are printed at the coordinator desk: this desk has no badge signing key (only the desk that created the event has it)",
+            "this desk has no badge key yet: it makes one when it first syncs with the server as a volunteer or coordinator desk; connect it once, or print at the coordinator desk",
         )
     } else {
         e.into()

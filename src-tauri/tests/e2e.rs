@@ -955,7 +955,8 @@ fn sync_end_to_end() {
     s.close();
 
     // A coordinator desk in the app: devices, a new pairing code, revoking;
-    // no signing key here, so badge printing says where badges are printed.
+    // it joined (the event key stays on the desk that created the event), so
+    // it prints badges with the key of its own it made at its first sync.
     let dir2 = tempfile::tempdir().unwrap();
     let args2 = vec![
         "--data-dir".to_string(),
@@ -1000,10 +1001,18 @@ fn sync_end_to_end() {
     s.click("[data-testid=tab-attendees]");
     s.click("[data-testid=batch-print]");
     s.wait_js(
-        "[...document.querySelectorAll('[data-testid=toast]')].some((t) => t.textContent.includes('printed at the coordinator desk'))",
-        "no-signing-key message",
+        "[...document.querySelectorAll('[data-testid=toast]')].some((t) => t.textContent.includes('PDF') || t.textContent.includes('принтер'))",
+        "a batch printed with the desk's own key",
     );
-    s.screenshot("24-batch-no-signing-key");
+    assert!(
+        !s.js(
+            "return [...document.querySelectorAll('[data-testid=toast]')].map((t) => t.textContent).join('|')"
+        )
+        .to_string()
+        .contains("no badge key"),
+        "the joined coordinator desk has its own badge key"
+    );
+    s.screenshot("24-batch-own-key");
     s.close();
     server.stop();
 

@@ -1,6 +1,7 @@
 //! The server is killed with SIGKILL while desks push, and started again on
 //! the same address: every change a desk recorded reaches the server exactly
-//! once, with no help from anyone.
+//! once, with no help from anyone. On SQLite and on PostgreSQL (a fresh
+//! database on `CHECKIN_TEST_PG`; skipped without it).
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -10,10 +11,10 @@ use std::time::{Duration, Instant};
 use checkin_core::model::Direction;
 use checkin_core::store::changes::Change;
 use checkin_sync::protocol::Role;
-use checkin_tests::{TestClock, TestDesk};
+use checkin_tests::{TestClock, TestDesk, pg_test_database};
 
 #[allow(clippy::zombie_processes)] // the caller kills and waits for it
-fn start(db: &std::path::Path, addr: &str) -> (Child, String, Option<String>) {
+fn start(db: &str, addr: &str) -> (Child, String, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_checkin-test-server"))
         .arg(db)
         .arg(addr)
@@ -45,10 +46,23 @@ fn kill_9(child: &mut Child) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn server_killed_during_pushes_loses_and_duplicates_nothing() {
+async fn sqlite_server_killed_during_pushes_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let (mut server, url, code) = start(&db, "127.0.0.1:0");
+    killed_during_pushes(db.to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_server_killed_during_pushes_loses_and_duplicates_nothing() {
+    let Some(url) = pg_test_database().await else {
+        return;
+    };
+    killed_during_pushes(&url).await;
+}
+
+/// `db`: the server's SQLite file or PostgreSQL URL, kept across restarts.
+async fn killed_during_pushes(db: &str) {
+    let (mut server, url, code) = start(db, "127.0.0.1:0");
     let addr = url.trim_start_matches("http://").to_string();
     let coord = TestDesk::coordinator_with_code(&url, &code.unwrap(), 20, TestClock::default()).await;
     let desks = [
@@ -89,7 +103,7 @@ async fn server_killed_during_pushes_loses_and_duplicates_nothing() {
         kill_9(&mut server);
         kills += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        server = start(&db, &addr).0;
+        server = start(db, &addr).0;
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut failures = 0;

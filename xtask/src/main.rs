@@ -23,6 +23,7 @@ const TEST_PACKAGES: &[&str] = &[
     "postgresql",
 ];
 
+mod fuzz;
 mod postgres;
 
 fn main() -> Result<()> {
@@ -39,6 +40,7 @@ fn main() -> Result<()> {
         }
         Some("bench") => bench(),
         Some("lint") => lint(),
+        Some("fuzz") => fuzz::long_run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -48,25 +50,27 @@ fn main() -> Result<()> {
                  test    set up and run every test, with fmt and clippy\n  \
                  e2e     only the end-to-end tests of the app (WebDriver, Xvfb); a test name filters\n  \
                  bench   run the benchmarks and print the results table\n  \
-                 lint    cargo fmt --check and cargo clippy -D warnings"
+                 lint    cargo fmt --check and cargo clippy -D warnings\n  \
+                 fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600);\n          \
+                 --short: only the short run of `test`"
             );
             bail!("unknown or missing command");
         }
     }
 }
 
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn step(name: &str, cmd: &mut Command) -> Result<()> {
+pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {name}");
     let status = cmd.status().with_context(|| format!("starting {name}"))?;
     if !status.success() {
@@ -125,7 +129,7 @@ fn ensure_packages(packages: &[&str]) -> Result<()> {
     step(&format!("apt-get install {}", missing.join(" ")), &mut apt(&args))
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| project_root().join("target"))
@@ -287,6 +291,7 @@ fn test() -> Result<()> {
     step("cargo test", &mut test)?;
     drop(pg);
     step("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
+    fuzz::short_run()?;
     e2e(&[])
 }
 

@@ -70,8 +70,14 @@ pub struct PairingCodeArgs {
 pub enum DevicesCmd {
     /// The event's paired desks.
     List,
-    /// Refuse a desk's token from now on.
-    Revoke { device: Uuid },
+    /// Refuse a desk's token from now on, and (through the change log) the
+    /// badges signed with its key that it had not logged as printed.
+    Revoke {
+        device: Uuid,
+        /// Why (kept with the revocation, shown with refused badges).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -223,6 +229,7 @@ pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()>
 pub fn devices(store: Store, cmd: &DevicesCmd, j: bool) -> Result<()> {
     let pairing = paired(&store)?;
     let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let store = Arc::new(Mutex::new(store));
     let rt = runtime()?;
     match cmd {
         DevicesCmd::List => {
@@ -242,8 +249,9 @@ pub fn devices(store: Store, cmd: &DevicesCmd, j: bool) -> Result<()> {
                     .join("\n")
             });
         }
-        DevicesCmd::Revoke { device } => {
-            let d = rt.block_on(client.revoke_device(*device))?;
+        DevicesCmd::Revoke { device, reason } => {
+            let desk = Desk::new(store, pairing, Arc::new(Utc::now))?;
+            let d = rt.block_on(desk.revoke_device(*device, reason))?;
             print(j, json!(d), || format!("revoked {} ({})", d.name, d.id));
         }
     }

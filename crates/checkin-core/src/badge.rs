@@ -143,6 +143,73 @@ pub fn mask_allows(mask: u16, event_days: &[NaiveDate], day: NaiveDate) -> bool 
     }
 }
 
+/// Key ids of the event's own keys (made where the event was created, and by
+/// rotation). A badge with one of these ids is checked against that key.
+pub const EVENT_KEY_IDS: std::ops::RangeInclusive<u8> = 1..=127;
+/// Key ids of desks' own keys ([`check_device_key`]). Desks pick them
+/// without asking anyone, so two desks may share an id: a badge is checked
+/// against every desk key with its id (one of them verifies it, or none).
+pub const DEVICE_KEY_IDS: std::ops::RangeInclusive<u8> = 128..=255;
+/// Prepended to what a desk signs to prove it holds its badge key; never
+/// the prefix of a badge's signed message.
+pub const DEVICE_KEY_DOMAIN: &[u8] = b"checkin-device-key-v1";
+
+/// What a desk key's proof signs: the domain, the event and device ids, the
+/// key id and the public key.
+fn device_key_message(event_id: Uuid, device_id: Uuid, key_id: u8, public: &[u8; 32]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(DEVICE_KEY_DOMAIN.len() + 16 + 16 + 1 + 32);
+    msg.extend_from_slice(DEVICE_KEY_DOMAIN);
+    msg.extend_from_slice(event_id.as_bytes());
+    msg.extend_from_slice(device_id.as_bytes());
+    msg.push(key_id);
+    msg.extend_from_slice(public);
+    msg
+}
+
+/// The proof that the desk `device_id` holds `secret`: its signature over the
+/// key's binding to the event, the desk and the key id. Publishing a key
+/// without its secret (someone else's public key) is therefore impossible.
+pub fn device_key_proof(secret: &[u8; 32], event_id: Uuid, device_id: Uuid, key_id: u8) -> [u8; 64] {
+    let public = public_from_secret(secret);
+    SigningKey::from_bytes(secret)
+        .sign(&device_key_message(event_id, device_id, key_id, &public))
+        .to_bytes()
+}
+
+/// Why a desk key is not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceKeyError {
+    #[error("key id {0} is not a desk key id (128 to 255); this is a bug in the app, report it")]
+    KeyId(u8),
+    #[error("the public key is not a valid Ed25519 key; this is a bug in the app, report it")]
+    PublicKey,
+    #[error("the key's proof does not verify: the key does not belong to this desk")]
+    Proof,
+}
+
+/// Checks a desk key before it is trusted: a desk key id, a strong public
+/// key, and a proof made with its secret for this event and this desk.
+pub fn check_device_key(
+    event_id: Uuid,
+    device_id: Uuid,
+    key_id: u8,
+    public: &[u8; 32],
+    proof: &[u8; 64],
+) -> Result<(), DeviceKeyError> {
+    if !DEVICE_KEY_IDS.contains(&key_id) {
+        return Err(DeviceKeyError::KeyId(key_id));
+    }
+    let key = VerifyingKey::from_bytes(public).map_err(|_| DeviceKeyError::PublicKey)?;
+    if key.is_weak() {
+        return Err(DeviceKeyError::PublicKey);
+    }
+    key.verify_strict(
+        &device_key_message(event_id, device_id, key_id, public),
+        &Signature::from_bytes(proof),
+    )
+    .map_err(|_| DeviceKeyError::Proof)
+}
+
 /// A fresh event key pair from the OS RNG (getrandom): (secret 32 bytes, public 32 bytes).
 pub fn generate_keypair() -> Result<([u8; 32], [u8; 32]), BadgeError> {
     let mut secret = [0u8; 32];
@@ -644,6 +711,47 @@ mod tests {
         assert!(mask_allows(1 << 15, &long, date(16)));
         assert!(!mask_allows(0x7FFF, &long, date(17)));
         assert!(mask_allows(ALL_DAYS, &long, date(20)));
+    }
+
+    #[test]
+    fn device_key_proofs_bind_the_key_to_event_desk_and_id() {
+        let (secret, public) = key(9);
+        let (event, desk) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let proof = device_key_proof(&secret, event, desk, 130);
+        assert_eq!(check_device_key(event, desk, 130, &public, &proof), Ok(()));
+        // Another desk, event or key id, or someone else's public key: refused.
+        let other = Uuid::from_u128(3);
+        assert_eq!(
+            check_device_key(event, other, 130, &public, &proof),
+            Err(DeviceKeyError::Proof)
+        );
+        assert_eq!(
+            check_device_key(other, desk, 130, &public, &proof),
+            Err(DeviceKeyError::Proof)
+        );
+        assert_eq!(
+            check_device_key(event, desk, 131, &public, &proof),
+            Err(DeviceKeyError::Proof)
+        );
+        assert_eq!(
+            check_device_key(event, desk, 130, &key(10).1, &proof),
+            Err(DeviceKeyError::Proof)
+        );
+        // Event key ids are not desk key ids.
+        let low = device_key_proof(&secret, event, desk, 1);
+        assert_eq!(
+            check_device_key(event, desk, 1, &public, &low),
+            Err(DeviceKeyError::KeyId(1))
+        );
+        // The identity point is a weak key.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(
+            check_device_key(event, desk, 130, &identity, &proof),
+            Err(DeviceKeyError::PublicKey)
+        );
+        // A proof is never a badge signature: the badge domain differs.
+        assert!(!DEVICE_KEY_DOMAIN.starts_with(SIGNING_DOMAIN));
     }
 
     fn qr_version(text: &str) -> i16 {

@@ -10,7 +10,7 @@ use crate::badge::{self, TokenError};
 use crate::error::{CoreError, Result};
 use crate::model::{Attendee, CheckIn, Direction, Location, LocationKind, Method, new_id};
 use crate::store::changes::{Annulment, Change, ScanRecord};
-use crate::store::{Store, parse_opt_uuid, parse_uuid};
+use crate::store::{EventCtx, Store, parse_opt_uuid, parse_uuid};
 
 /// Longest payload a scan accepts; anything longer is not a badge.
 pub const MAX_PAYLOAD: usize = 1024;
@@ -160,7 +160,90 @@ impl Subject {
     }
 }
 
+/// Whose key a badge's signature verifies under.
+enum Signers {
+    /// No key with the badge's key id is known here (yet).
+    Unknown,
+    /// Keys with that id are known, and none verifies the signature.
+    None,
+    /// The event's key.
+    Event,
+    /// A desk key, bound to these desks (one, unless desks share a secret).
+    Desks(Vec<Uuid>),
+}
+
+fn signers(ctx: &EventCtx, token: &badge::SignedToken) -> Signers {
+    let key_id = token.claims.key_id;
+    if badge::DEVICE_KEY_IDS.contains(&key_id) {
+        let mut known = false;
+        let mut desks = Vec::new();
+        for k in ctx.device_keys.iter().filter(|k| k.key_id == key_id) {
+            known = true;
+            if token.verify(&k.public) {
+                desks.push(k.device_id);
+            }
+        }
+        return match (known, desks.is_empty()) {
+            (false, _) => Signers::Unknown,
+            (true, true) => Signers::None,
+            (true, false) => Signers::Desks(desks),
+        };
+    }
+    match ctx.public_keys.get(&key_id) {
+        None => Signers::Unknown,
+        Some(pk) if token.verify(pk) => Signers::Event,
+        Some(_) => Signers::None,
+    }
+}
+
 impl Store {
+    /// The refusal for a badge signed with the key of a revoked desk, unless
+    /// the print log shows that desk printed this badge (logged before it
+    /// was cut off: a revoked desk cannot push any more).
+    fn revoked_signer(
+        &self,
+        desks: &[Uuid],
+        attendee_id: Uuid,
+        issue: u8,
+    ) -> Result<Option<(Verdict, String)>> {
+        let ctx = self.ctx()?;
+        let Some((device_id, revoked)) = desks
+            .iter()
+            .find_map(|d| ctx.revoked_devices.get(d).map(|r| (*d, r)))
+        else {
+            return Ok(None);
+        };
+        let mut printed = self.conn.prepare_cached(
+            "SELECT 1 FROM badge_prints WHERE attendee_id = ?1 AND issue = ?2 AND device_id = ?3 LIMIT 1",
+        )?;
+        for d in desks {
+            if printed
+                .query_row(params![attendee_id.to_string(), issue, d.to_string()], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                return Ok(None);
+            }
+        }
+        let desk: String = self
+            .conn
+            .prepare_cached("SELECT name FROM devices WHERE id = ?1")?
+            .query_row(params![device_id.to_string()], |r| r.get(0))
+            .optional()?
+            .unwrap_or_else(|| device_id.to_string());
+        let attendee = self.attendee(attendee_id)?.map(|a| self.summary(&a));
+        let since = DateTime::from_timestamp_millis(revoked.at_ms)
+            .map(|t| t.with_timezone(&ctx.tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        Ok(Some((
+            Verdict::Revoked { attendee },
+            format!(
+                "badge made at the desk \"{desk}\", which a coordinator revoked on {since} ({}), and not in its print log: check the person's ID and print a new badge",
+                revoked.reason
+            ),
+        )))
+    }
+
     fn summary(&self, a: &Attendee) -> AttendeeSummary {
         let cat = self
             .ctx
@@ -311,7 +394,7 @@ impl Store {
     pub fn last_checkin(&self) -> Result<Option<CheckIn>> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, attendee_id, location_id, device_id, direction, method, at_ms, day, annulled_by
-             FROM checkins WHERE device_id = ?1 AND annulled_by IS NULL ORDER BY at_ms DESC, id DESC LIMIT 1",
+             FROM checkins WHERE device_id = ?1 AND annulled_by IS NULL ORDER BY at_ms DESC, hlc DESC LIMIT 1",
         )?;
         Ok(st
             .query_row(params![self.device.id.to_string()], checkin_from_row)
@@ -504,20 +587,27 @@ impl Store {
                         "this badge belongs to another event".into(),
                     )));
                 }
-                let Some(pk) = ctx.public_keys.get(&c.key_id) else {
-                    return Ok(Err((
-                        Verdict::InvalidSignature,
-                        format!(
-                            "badge signed with key {} which this desk does not know: it may be forged, or this desk needs to sync",
-                            c.key_id
-                        ),
-                    )));
+                let signers = match signers(ctx, &token) {
+                    Signers::Unknown => {
+                        return Ok(Err((
+                            Verdict::InvalidSignature,
+                            format!(
+                                "badge signed with key {} which this desk does not know: it may be forged, or this desk needs to sync",
+                                c.key_id
+                            ),
+                        )));
+                    }
+                    Signers::None => {
+                        return Ok(Err((
+                            Verdict::InvalidSignature,
+                            "badge signature is not valid: the badge is forged or altered; ask for ID and find the person by name".into(),
+                        )));
+                    }
+                    Signers::Event => Vec::new(),
+                    Signers::Desks(desks) => desks,
                 };
-                if !token.verify(pk) {
-                    return Ok(Err((
-                        Verdict::InvalidSignature,
-                        "badge signature is not valid: the badge is forged or altered; ask for ID and find the person by name".into(),
-                    )));
+                if let Some(refusal) = self.revoked_signer(&signers, c.attendee_id, c.issue)? {
+                    return Ok(Err(refusal));
                 }
                 match self.attendee(c.attendee_id)? {
                     Some(a) => Ok(match self.refusal_for(&a, Some(c.issue), day)? {
@@ -1217,6 +1307,50 @@ mod tests {
         );
     }
 
+    /// "Undo last" picks the check-in recorded last even when several share
+    /// one millisecond (check-in ids are not ordered within a millisecond
+    /// across processes; the desk's hybrid clock is).
+    #[test]
+    fn last_checkin_is_the_last_recorded_within_one_millisecond() {
+        let mut f = fixture();
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            let person = f
+                .store
+                .save_attendee(
+                    Attendee {
+                        full_name: format!("Гость {n}"),
+                        category: "participant".into(),
+                        ..Attendee::default()
+                    },
+                    at(8, 30),
+                )
+                .unwrap();
+            // Each on a fresh thread, as each CLI call is a fresh process:
+            // the id generator's in-millisecond counter starts anew.
+            let (store, door) = (&mut f.store, f.door.id);
+            let out = std::thread::scope(|s| {
+                s.spawn(|| {
+                    store
+                        .check_in_attendee(person.id, door, Direction::In, Method::Search, at(9, 0))
+                        .unwrap()
+                })
+                .join()
+                .unwrap()
+            });
+            let Verdict::Admitted { checkin_id, .. } = out.verdict else {
+                panic!("{out:?}")
+            };
+            ids.push(checkin_id);
+            assert_eq!(f.store.last_checkin().unwrap().unwrap().id, checkin_id);
+        }
+        // Undoing walks back through them in order.
+        for id in ids.iter().rev().take(5) {
+            assert_eq!(f.store.last_checkin().unwrap().unwrap().id, *id);
+            f.store.annul(*id, "test", at(9, 1)).unwrap();
+        }
+    }
+
     #[test]
     fn manual_check_in_and_annul_with_a_reason() {
         let mut f = fixture();
@@ -1343,5 +1477,269 @@ mod tests {
                 .name(),
             "already_checked_in"
         );
+    }
+
+    /// Everything `from` recorded, applied at `to` (what a sync round does).
+    fn sync(from: &Store, to: &mut Store, now: DateTime<Utc>) {
+        let changes: Vec<_> = from
+            .outbox(100_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        to.apply_remote(&changes, now).unwrap();
+    }
+
+    fn joined_desk(coordinator: &Store, name: &str) -> Store {
+        let device = Device {
+            id: new_id(at(8, 0)),
+            name: name.into(),
+        };
+        let mut desk = Store::open_in_memory(device, at(8, 0)).unwrap();
+        sync(coordinator, &mut desk, at(8, 1));
+        desk
+    }
+
+    fn walk_in(desk: &mut Store, name: &str) -> (Attendee, String) {
+        let a = desk
+            .save_attendee(
+                Attendee {
+                    full_name: name.into(),
+                    category: "participant".into(),
+                    ..Attendee::default()
+                },
+                at(8, 30),
+            )
+            .unwrap();
+        let token = desk.badge_token(a.id).unwrap();
+        (a, token)
+    }
+
+    #[test]
+    fn a_volunteer_desk_signs_walk_in_badges_with_its_own_key() {
+        let mut coord = fixture();
+        let mut volunteer = joined_desk(&coord.store, "Стойка 2");
+        // Joined desks hold only the event's public key...
+        assert!(!volunteer.can_issue_badges());
+        assert!(matches!(
+            volunteer.badge_token(coord.anna.id),
+            Err(CoreError::NoSigningKey)
+        ));
+        // ...until they make their own; the creating desk keeps its event key.
+        assert_eq!(coord.store.ensure_badge_key(at(8, 2)).unwrap(), None);
+        let key_id = volunteer.ensure_badge_key(at(8, 2)).unwrap().unwrap();
+        assert!(badge::DEVICE_KEY_IDS.contains(&key_id));
+        assert_eq!(
+            volunteer.ensure_badge_key(at(8, 3)).unwrap(),
+            None,
+            "one key per desk"
+        );
+        assert!(volunteer.can_issue_badges());
+        let (olga, token) = walk_in(&mut volunteer, "Печатнова Ольга");
+        assert_eq!(badge::decode(&token).unwrap().claims.key_id, key_id);
+        // The volunteer desk itself admits the walk-in (at an island here,
+        // so the entrances below see a first admission).
+        assert_eq!(
+            scan(&mut volunteer, &token, coord.island.id, at(9, 0))
+                .verdict
+                .name(),
+            "admitted"
+        );
+        // A desk that has not synced the volunteer's key yet cannot tell the
+        // badge from a forgery, and says to sync.
+        let mut third = joined_desk(&coord.store, "Стойка 3");
+        let out = scan(&mut third, &token, coord.door.id, at(9, 1));
+        assert_eq!(out.verdict.name(), "invalid_signature");
+        assert!(out.reason.contains("needs to sync"), "{}", out.reason);
+        // Once the key has synced it admits the walk-in, known or not yet.
+        sync(&volunteer, &mut third, at(9, 2));
+        sync(&volunteer, &mut coord.store, at(9, 2));
+        let out = scan(&mut coord.store, &token, coord.door_b.id, at(9, 3));
+        match &out.verdict {
+            Verdict::Admitted {
+                attendee: Some(a), ..
+            } => assert_eq!(a.id, olga.id),
+            other => panic!("{other:?}"),
+        }
+        let mut fourth = joined_desk(&coord.store, "Стойка 4");
+        let (_, second_token) = walk_in(&mut volunteer, "Лесная Мария");
+        let dk: Vec<_> = volunteer
+            .outbox(1000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .filter(|e| matches!(e.change, Change::DeviceKey(_)))
+            .collect();
+        fourth.apply_remote(&dk, at(9, 4)).unwrap();
+        assert!(matches!(
+            scan(&mut fourth, &second_token, coord.door.id, at(9, 5)).verdict,
+            Verdict::Admitted { attendee: None, .. }
+        ));
+        // Another secret under the same desk key id is a forgery.
+        let forged = badge::sign(
+            &badge::decode(&second_token).unwrap().claims,
+            &badge::generate_keypair().unwrap().0,
+        );
+        assert_eq!(
+            scan(&mut coord.store, &forged, coord.door.id, at(9, 6))
+                .verdict
+                .name(),
+            "invalid_signature"
+        );
+    }
+
+    #[test]
+    fn a_revoked_desks_badges_are_refused_unless_it_logged_them_as_printed() {
+        let mut coord = fixture();
+        let mut volunteer = joined_desk(&coord.store, "Стойка 2");
+        volunteer.ensure_badge_key(at(8, 2)).unwrap().unwrap();
+        let (printed, printed_token) = walk_in(&mut volunteer, "Печатнова Ольга");
+        volunteer
+            .record_printed(
+                &[crate::store::changes::PrintedBadge {
+                    attendee_id: printed.id,
+                    issue: printed.badge_issue,
+                }],
+                crate::pdf::Layout::A6,
+                at(8, 31),
+            )
+            .unwrap();
+        let (_, unlogged_token) = walk_in(&mut volunteer, "Лесная Мария");
+        sync(&volunteer, &mut coord.store, at(8, 40));
+        let mut other = joined_desk(&coord.store, "Стойка 3");
+        sync(&volunteer, &mut other, at(8, 41));
+        let before_revocation: Vec<_> = coord
+            .store
+            .outbox(100_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        coord
+            .store
+            .record_device_revoked(volunteer.device().id, "ноутбук украден", at(8, 45))
+            .unwrap();
+        sync(&coord.store, &mut other, at(8, 46));
+        let door = coord.door.id;
+        for desk in [&mut coord.store, &mut other] {
+            let out = scan(desk, &unlogged_token, door, at(9, 0));
+            match &out.verdict {
+                Verdict::Revoked { attendee } => {
+                    // The coordinator knows who it is; the other desk may not.
+                    assert!(attendee.as_ref().is_none_or(|a| a.full_name == "Лесная Мария"));
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(out.reason.contains("Стойка 2"), "{}", out.reason);
+            assert!(out.reason.contains("ноутбук украден"), "{}", out.reason);
+            // What it printed and logged before it was revoked still admits.
+            assert_eq!(
+                scan(desk, &printed_token, door, at(9, 1)).verdict.name(),
+                "admitted"
+            );
+        }
+        // Two revocations of one desk: the earliest wins whatever the order.
+        let first = coord
+            .store
+            .outbox(100_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .find(|e| matches!(e.change, Change::DeviceRevoked { .. }))
+            .unwrap();
+        let mut earlier = first.clone();
+        earlier.id = new_id(at(8, 50));
+        if let Change::DeviceRevoked { at_ms, reason, .. } = &mut earlier.change {
+            *at_ms -= 60_000;
+            *reason = "раньше".into();
+        }
+        let mut digests = Vec::new();
+        for order in [[&first, &earlier], [&earlier, &first]] {
+            let device = Device {
+                id: new_id(at(8, 0)),
+                name: "Стойка 5".into(),
+            };
+            let mut desk = Store::open_in_memory(device, at(8, 0)).unwrap();
+            desk.apply_remote(&before_revocation, at(9, 0)).unwrap();
+            desk.apply_remote(&[order[0].clone(), order[1].clone()], at(9, 0))
+                .unwrap();
+            assert_eq!(
+                desk.ctx()
+                    .unwrap()
+                    .revoked_devices
+                    .values()
+                    .next()
+                    .unwrap()
+                    .reason,
+                "раньше"
+            );
+            digests.push(desk.state_digest().unwrap());
+        }
+        assert_eq!(digests[0], digests[1]);
+    }
+
+    #[test]
+    fn a_desk_key_published_for_another_desk_or_without_proof_is_not_trusted() {
+        let coord = fixture();
+        let mut volunteer = joined_desk(&coord.store, "Стойка 2");
+        volunteer.ensure_badge_key(at(8, 2)).unwrap();
+        let (_, token) = walk_in(&mut volunteer, "Печатнова Ольга");
+        let published = volunteer
+            .outbox(1000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .find(|e| matches!(e.change, Change::DeviceKey(_)))
+            .unwrap();
+        let Change::DeviceKey(key) = &published.change else {
+            unreachable!()
+        };
+        let thief = new_id(at(8, 5));
+        let mut stolen = published.clone();
+        stolen.id = new_id(at(8, 6));
+        stolen.device_id = thief;
+        let mut renamed = key.clone();
+        renamed.device_id = thief;
+        let mut claimed = published.clone();
+        claimed.id = new_id(at(8, 7));
+        claimed.device_id = thief;
+        claimed.change = Change::DeviceKey(renamed);
+        let mut unproven = published.clone();
+        unproven.id = new_id(at(8, 8));
+        let mut bad = key.clone();
+        bad.proof = "00".repeat(64);
+        unproven.change = Change::DeviceKey(bad);
+        for forged in [stolen, claimed, unproven] {
+            let mut desk = joined_desk(&coord.store, "Стойка 3");
+            desk.apply_remote(std::slice::from_ref(&forged), at(8, 9))
+                .unwrap();
+            assert_eq!(
+                scan(&mut desk, &token, coord.door.id, at(9, 0)).verdict.name(),
+                "invalid_signature",
+                "{forged:?}"
+            );
+        }
+    }
+
+    /// Found with the `sync_push` fuzz target (see `hlc.rs`): the server
+    /// admits a change with any clock value, and every desk applies it.
+    #[test]
+    fn a_change_with_an_extreme_clock_value_applies_without_crashing() {
+        let f = fixture();
+        let mut other = joined_desk(&f.store, "Desk 2");
+        let mut env = f.store.outbox(1).unwrap().remove(0).1;
+        env.id = new_id(at(8, 5));
+        env.hlc = "9999999999999-4294967295-01900000-0000-7000-8000-000000000002"
+            .parse()
+            .unwrap();
+        assert_eq!(other.apply_remote(&[env], at(9, 0)).unwrap(), 1);
+        // The desk goes on working, its own changes stamped past that value.
+        let token = f.store.badge_token(f.anna.id).unwrap();
+        assert_eq!(
+            scan(&mut other, &token, f.door.id, at(9, 2)).verdict.name(),
+            "admitted"
+        );
+        let last = other.outbox(1000).unwrap().pop().unwrap().1;
+        assert_eq!(last.hlc.ms, 10_000_000_000_000);
     }
 }

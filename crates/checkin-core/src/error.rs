@@ -51,7 +51,7 @@ pub enum CoreError {
     Badge(#[from] BadgeError),
 
     #[error(
-        "this desk holds only the event's public key and cannot issue badges: print badges on the coordinator desk that created the event, or on the server"
+        "this desk has no badge key and cannot issue badges: connect it to the server once as a volunteer or coordinator desk (it then makes its own key), or print on the desk that created the event"
     )]
     NoSigningKey,
 

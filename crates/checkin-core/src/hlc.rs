@@ -17,6 +17,19 @@ pub struct Hlc {
     pub node: Uuid,
 }
 
+/// The largest counter: six digits, so that the text form sorts like the
+/// value. One more moves the timestamp a millisecond on instead.
+pub const MAX_COUNTER: u32 = 999_999;
+
+/// The next (ms, counter) after (ms, counter) at the same wall-clock time.
+fn after(ms: i64, counter: u32) -> (i64, u32) {
+    if counter >= MAX_COUNTER {
+        (ms.saturating_add(1), 0)
+    } else {
+        (ms, counter + 1)
+    }
+}
+
 impl Hlc {
     pub fn zero(node: Uuid) -> Self {
         Hlc {
@@ -28,32 +41,31 @@ impl Hlc {
 
     /// The next timestamp for a local event at wall-clock `now_ms`.
     pub fn tick(self, now_ms: i64) -> Hlc {
-        if now_ms > self.ms {
-            Hlc {
-                ms: now_ms,
-                counter: 0,
-                node: self.node,
-            }
+        let (ms, counter) = if now_ms > self.ms {
+            (now_ms, 0)
         } else {
-            Hlc {
-                ms: self.ms,
-                counter: self.counter + 1,
-                node: self.node,
-            }
+            after(self.ms, self.counter)
+        };
+        Hlc {
+            ms,
+            counter,
+            node: self.node,
         }
     }
 
     /// Merge a timestamp received from another node, at wall-clock `now_ms`.
+    /// Any remote value is taken, even a counter no desk would write (a
+    /// pushed change is applied by every desk: it must not crash them).
     pub fn observe(self, remote: Hlc, now_ms: i64) -> Hlc {
         let ms = self.ms.max(remote.ms).max(now_ms);
-        let counter = if ms == self.ms && ms == remote.ms {
-            self.counter.max(remote.counter) + 1
+        let (ms, counter) = if ms == self.ms && ms == remote.ms {
+            after(ms, self.counter.max(remote.counter))
         } else if ms == self.ms {
-            self.counter + 1
+            after(ms, self.counter)
         } else if ms == remote.ms {
-            remote.counter + 1
+            after(ms, remote.counter)
         } else {
-            0
+            (ms, 0)
         };
         Hlc {
             ms,
@@ -125,6 +137,42 @@ mod tests {
         assert!(merged > remote);
         assert_eq!(merged.node, node(1));
         assert!(merged.tick(1_002) > merged);
+    }
+
+    /// Found with the `sync_push` fuzz target (a hand-made input run through
+    /// it, `fuzz/regressions/sync_push/`): a change whose counter was u32::MAX
+    /// overflowed `observe` and crashed every desk that applied it.
+    #[test]
+    fn extreme_remote_counters_carry_into_the_milliseconds() {
+        let local = Hlc::zero(node(1)).tick(1_000);
+        for counter in [MAX_COUNTER, MAX_COUNTER + 1, u32::MAX] {
+            let remote = Hlc {
+                ms: 9_999_999_999_999,
+                counter,
+                node: node(2),
+            };
+            let merged = local.observe(remote, 1_001);
+            assert!(merged > remote);
+            assert_eq!((merged.ms, merged.counter), (10_000_000_000_000, 0));
+            assert!(merged.tick(1_002) > merged);
+        }
+        // Many events in one millisecond: the counter never needs a 7th digit.
+        let full = Hlc {
+            ms: 5_000,
+            counter: MAX_COUNTER,
+            node: node(1),
+        };
+        let next = full.tick(5_000);
+        assert_eq!((next.ms, next.counter), (5_001, 0));
+        assert!(next > full && next.to_string() > full.to_string());
+        let both = full.observe(
+            Hlc {
+                node: node(2),
+                ..full
+            },
+            4_000,
+        );
+        assert_eq!((both.ms, both.counter), (5_001, 0));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::Cursor;
 
-use calamine::{Data, Reader, SheetType, SheetVisible, Xlsx};
+use calamine::{Data, DataRef, Reader, SheetType, SheetVisible, Xlsx};
 use chrono::{Datelike, NaiveDate};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251};
 use serde::{Deserialize, Serialize};
@@ -355,7 +355,7 @@ pub fn parse(
             ))
         }
         Opened::Xlsx(x) => {
-            let mut src = xlsx_source(&x.range);
+            let mut src = xlsx_source(&x.cells);
             let body = read_table(&mut src, opts, categories, event_days, progress)?;
             Ok(body.into_parsed(FileFormat::Xlsx, None, None, Some(x.sheet)))
         }
@@ -376,7 +376,7 @@ pub fn preview(bytes: &[u8], opts: &ImportOptions, n: usize) -> Result<Preview, 
             Ok(p)
         }
         Opened::Xlsx(x) => {
-            let mut src = xlsx_source(&x.range);
+            let mut src = xlsx_source(&x.cells);
             let mut p = preview_table(&mut src, opts, n)?;
             p.sheet = Some(x.sheet);
             p.sheets = x.sheets;
@@ -657,10 +657,18 @@ struct CsvText<'a> {
 }
 
 struct XlsxSheet {
-    range: calamine::Range<Data>,
+    /// The sheet's non-empty cells `(row, column, value)`, 0-based, in row
+    /// and then column order. Kept sparse: one stray cell far down or right
+    /// (say in XFD1048576, a valid cell) must not make a dense table of
+    /// billions of cells, which is what the XLSX reader's own `Range` does.
+    cells: Vec<(u32, u32, Data)>,
     sheet: String,
     sheets: Vec<String>,
 }
+
+/// Columns in an Excel sheet (A to XFD): a cell further right cannot be in a
+/// real workbook, and is left out.
+const XLSX_COLUMNS: u32 = 16_384;
 
 enum Opened<'a> {
     Csv(CsvText<'a>),
@@ -813,6 +821,18 @@ fn open_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportErro
     if bytes.len() > 38 && bytes[30..].starts_with(b"mimetypeapplication/vnd.oasis.opendocument") {
         return Err(ImportError::Ods);
     }
+    // The XLSX reader (calamine 0.38) panics on some damaged workbooks, e.g.
+    // on a cell reference with too many letters (an arithmetic overflow the
+    // `import_xlsx` fuzz target found). A damaged file is a clear error, not
+    // a crash of the desk.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx(bytes, opts))).unwrap_or_else(|_| {
+        Err(ImportError::Xlsx(
+            "the workbook is damaged (its sheet data could not be read)".into(),
+        ))
+    })
+}
+
+fn read_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportError> {
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ImportError::Xlsx(e.to_string()))?;
     let sheets = wb.sheet_names();
     let sheet = match opts.sheet.as_deref().map(str::trim) {
@@ -833,10 +853,22 @@ fn open_xlsx(bytes: &[u8], opts: &ImportOptions) -> Result<XlsxSheet, ImportErro
             .or_else(|| sheets.first().cloned())
             .ok_or(ImportError::Empty)?,
     };
-    let range = wb
-        .worksheet_range(&sheet)
-        .map_err(|e| ImportError::Xlsx(e.to_string()))?;
-    Ok(XlsxSheet { range, sheet, sheets })
+    let mut cells = Vec::new();
+    match wb.worksheet_cells_reader(&sheet) {
+        Ok(mut reader) => {
+            while let Some(cell) = reader.next_cell().map_err(|e| ImportError::Xlsx(e.to_string()))? {
+                let (row, col) = cell.get_position();
+                if col < XLSX_COLUMNS && !matches!(cell.get_value(), DataRef::Empty) {
+                    cells.push((row, col, Data::from(cell.get_value().clone())));
+                }
+            }
+        }
+        // A chart sheet holds no table: the file reads as empty.
+        Err(calamine::XlsxError::NotAWorksheet(_)) => {}
+        Err(e) => return Err(ImportError::Xlsx(e.to_string())),
+    }
+    cells.sort_by_key(|&(row, col, _)| (row, col));
+    Ok(XlsxSheet { cells, sheet, sheets })
 }
 
 // ---------------------------------------------------------------------------
@@ -899,7 +931,8 @@ trait Source {
     fn advance(&mut self) -> Result<bool, ImportError>;
     fn line(&self) -> usize;
     fn row(&self) -> &Self::Row;
-    /// Rows read so far (XLSX counts blank rows too).
+    /// Rows read so far (CSV counts blank lines too; an XLSX row without
+    /// cells is not a row).
     fn consumed(&self) -> usize;
     /// Rows in the whole file, when known without reading it.
     fn total(&self) -> Option<usize>;
@@ -910,6 +943,9 @@ struct CsvSource<'a> {
     rdr: csv::Reader<&'a [u8]>,
     rec: csv::ByteRecord,
     line: usize,
+    /// Where the last record ended (byte offset) and the line number there.
+    scanned: usize,
+    scanned_line: usize,
     consumed: usize,
     skip_first_line: bool,
 }
@@ -926,6 +962,8 @@ impl<'a> CsvSource<'a> {
             rdr,
             rec: csv::ByteRecord::new(),
             line: 0,
+            scanned: 0,
+            scanned_line: 1,
             consumed: 0,
             skip_first_line,
         }
@@ -945,14 +983,20 @@ impl Source for CsvSource<'_> {
                 return Ok(false);
             }
             // The reader's own record position points at blank lines skipped
-            // before the record; count back from the end of the record instead.
-            let end = self.rdr.position();
-            let end_byte = (end.byte() as usize).min(self.bytes.len());
-            let ended_by_newline = end_byte > 0 && self.bytes[end_byte - 1] == b'\n';
-            let inner_newlines = self.rec.as_slice().iter().filter(|&&b| b == b'\n').count();
-            self.line = (end.line() as usize)
-                .saturating_sub(usize::from(ended_by_newline) + inner_newlines)
-                .max(1);
+            // before the record: the record starts at the first byte after
+            // the previous one that is not a line break. (Counting back from
+            // the record's end miscounts when a quote is never closed: the
+            // last line break is then inside the field.)
+            let end = (self.rdr.position().byte() as usize).clamp(self.scanned, self.bytes.len());
+            let gap = &self.bytes[self.scanned..end];
+            let start = self.scanned
+                + gap
+                    .iter()
+                    .position(|b| !matches!(b, b'\r' | b'\n'))
+                    .unwrap_or(gap.len());
+            self.line = self.scanned_line + line_breaks(self.bytes, self.scanned..start);
+            self.scanned_line = self.line + line_breaks(self.bytes, start..end);
+            self.scanned = end;
             if self.skip_first_line && self.line == 1 {
                 self.skip_first_line = false;
                 continue;
@@ -976,53 +1020,70 @@ impl Source for CsvSource<'_> {
     }
 }
 
-struct XlsxSource<'r, I> {
-    rows: I,
-    cells: Vec<Cow<'r, str>>,
-    first_row: usize,
-    /// Empty columns left of the used range: cells are padded so that column
-    /// indices are the sheet's own (0 = A).
-    first_col: usize,
-    height: usize,
-    consumed: usize,
+/// Line breaks in `bytes[range]` as the CSV reader sees them: LF, CR LF,
+/// and a lone CR (which ends a record too, even in a file with LF lines).
+fn line_breaks(bytes: &[u8], range: std::ops::Range<usize>) -> usize {
+    range
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
 }
 
-fn xlsx_source(range: &calamine::Range<Data>) -> XlsxSource<'_, impl Iterator<Item = &[Data]>> {
+struct XlsxSource<'r> {
+    cells: &'r [(u32, u32, Data)],
+    next: usize,
+    row: Vec<Cow<'r, str>>,
+    line: usize,
+    consumed: usize,
+    /// Rows with at least one cell.
+    rows: usize,
+}
+
+fn xlsx_source(cells: &[(u32, u32, Data)]) -> XlsxSource<'_> {
     XlsxSource {
-        rows: range.rows(),
-        cells: Vec::new(),
-        first_row: range.start().map_or(0, |(r, _)| r as usize),
-        first_col: range.start().map_or(0, |(_, c)| c as usize),
-        height: range.height(),
+        cells,
+        next: 0,
+        row: Vec::new(),
+        line: 0,
         consumed: 0,
+        rows: cells.chunk_by(|a, b| a.0 == b.0).count(),
     }
 }
 
-impl<'r, I: Iterator<Item = &'r [Data]>> Source for XlsxSource<'r, I> {
+impl<'r> Source for XlsxSource<'r> {
     type Row = [Cow<'r, str>];
 
+    /// The next row that has cells (rows without any are skipped, as blank
+    /// rows are), its cells at their own column indices (0 = A).
     fn advance(&mut self) -> Result<bool, ImportError> {
-        let Some(row) = self.rows.next() else {
+        let Some(&(row, _, _)) = self.cells.get(self.next) else {
             return Ok(false);
         };
-        self.cells.clear();
-        self.cells
-            .extend(std::iter::repeat_n(Cow::Borrowed(""), self.first_col));
-        self.cells.extend(row.iter().map(data_str));
+        self.row.clear();
+        while let Some((r, col, value)) = self.cells.get(self.next)
+            && *r == row
+        {
+            let col = *col as usize;
+            if self.row.len() <= col {
+                self.row.resize(col + 1, Cow::Borrowed(""));
+            }
+            self.row[col] = data_str(value);
+            self.next += 1;
+        }
+        self.line = row as usize + 1;
         self.consumed += 1;
         Ok(true)
     }
     fn line(&self) -> usize {
-        self.first_row + self.consumed
+        self.line
     }
     fn row(&self) -> &[Cow<'r, str>] {
-        &self.cells
+        &self.row
     }
     fn consumed(&self) -> usize {
         self.consumed
     }
     fn total(&self) -> Option<usize> {
-        Some(self.height)
+        Some(self.rows)
     }
 }
 
@@ -1723,6 +1784,62 @@ mod tests {
 
     fn errors(f: &ParsedFile) -> Vec<(usize, &str)> {
         f.errors.iter().map(|e| (e.line, e.message.as_str())).collect()
+    }
+
+    /// Found by the `import_xlsx` fuzz target: a cell reference with too many
+    /// letters made the XLSX reader overflow and panic; the import refuses
+    /// the damaged workbook with a message instead.
+    #[test]
+    fn a_damaged_cell_reference_is_an_error_not_a_crash() {
+        let e = run(fixture!("bad_cell_reference.xlsx"), &ImportOptions::default()).unwrap_err();
+        assert!(matches!(e, ImportError::Xlsx(_)), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("damaged") && msg.contains("save it again"), "{msg}");
+        assert!(preview(fixture!("bad_cell_reference.xlsx"), &ImportOptions::default(), 5).is_err());
+    }
+
+    /// One stray cell in the sheet's last cell (XFD1048576, a valid cell)
+    /// made the XLSX reader allocate a table of 17 billion cells and abort
+    /// the process (a hand-made input run through the `import_xlsx` fuzz
+    /// target while looking into the finding above).
+    /// Cells are kept sparse; rows keep their sheet row numbers.
+    #[test]
+    fn a_cell_in_the_last_row_and_column_does_not_exhaust_memory() {
+        let f = parse_ok(fixture!("far_cell.xlsx"));
+        assert_eq!(f.headers, ["ФИО"]);
+        let lines: Vec<_> = f.rows.iter().map(|r| (r.line, r.full_name.as_str())).collect();
+        assert_eq!(lines, [(2, "Иванов Иван"), (1_048_576, "Петров Пётр")]);
+        let p = preview(fixture!("far_cell.xlsx"), &ImportOptions::default(), 5).unwrap();
+        assert_eq!(p.lines, [2, 1_048_576]);
+    }
+
+    /// Found by the `import_csv` fuzz target: a quote never closed takes the
+    /// rest of the file into its field, line break included, and the row
+    /// was reported on line 1, above its header; so was a row after a header
+    /// ended by a lone CR.
+    #[test]
+    fn a_quote_never_closed_keeps_its_row_on_its_own_line() {
+        let f = run(
+            b"Full name,Organization,Category,Email,Days\r\nIvan Ivanov,\"nt,ivan@example.org,\r\n",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(f.header_line, 1);
+        assert_eq!(f.rows.len(), 1, "{:?}", f.errors);
+        assert_eq!(f.rows[0].line, 2);
+        assert_eq!(f.rows[0].organization.as_deref(), Some("nt,ivan@example.org,"));
+        // A lone CR ends the header line (the reader takes it as a line
+        // break, even with LF elsewhere in the file).
+        let f = run(
+            b"Full name,Organization,Category,Email,Days\rIvanov,\"nt,ivan@example.org,\r\n",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((f.header_line, f.rows[0].line), (1, 2));
+        // Blank lines before and a quoted line break inside still count.
+        let f = parse_ok("ФИО;Организация\n\n\r\n\"Иванов\nИван\";\"ООО\n\n\"\n\nПетров;\"x".as_bytes());
+        let lines: Vec<_> = f.rows.iter().map(|r| (r.line, r.full_name.as_str())).collect();
+        assert_eq!(lines, [(4, "Иванов Иван"), (9, "Петров")]);
     }
 
     #[test]
@@ -2664,7 +2781,9 @@ mod tests {
             &mut |p| calls.push(p),
         )
         .unwrap();
-        assert_eq!(calls, vec![p(4, Some(4))]);
+        // Four rows below the header, one of them without any cell: that one
+        // is not read at all (a blank CSV line would be read and skipped).
+        assert_eq!(calls, vec![p(3, Some(3))]);
     }
 
     #[test]
@@ -2739,8 +2858,9 @@ mod tests {
         ) {
             let opts = ImportOptions { delimiter, encoding, ..Default::default() };
             if let Ok(f) = run(text.as_bytes(), &opts) {
-                // Every row and error points into the file.
-                let lines = text.split('\n').count().max(text.split('\r').count());
+                // Every row and error points into the file (CR LF, LF and a
+                // lone CR each end a line, as in text editors).
+                let lines = text.replace("\r\n", "\n").replace('\r', "\n").split('\n').count();
                 for r in &f.rows {
                     prop_assert!(r.line >= 1 && r.line <= lines, "row line {} of {}", r.line, lines);
                     prop_assert!(!r.full_name.is_empty());

@@ -21,7 +21,6 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use checkin_core::store::changes::{Change, ChangeEnvelope};
 use checkin_sync::protocol::*;
 use futures_util::Stream;
 use serde::Deserialize;
@@ -29,10 +28,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub mod decode;
 pub mod stats;
 pub mod storage;
 
-use storage::{NewChange, NewDevice, NewPairing, Storage, StorageError};
+use storage::{NewDevice, NewPairing, Storage, StorageError};
 
 /// The OpenAPI 3.1 document of this server's HTTP API.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -110,7 +110,7 @@ impl From<StorageError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 pub fn hash_secret(s: &str) -> String {
     data_encoding::HEXLOWER.encode(&Sha256::digest(s.as_bytes()))
@@ -244,24 +244,31 @@ fn check_version(headers: &HeaderMap) -> ApiResult<()> {
         Some(v) if v == PROTOCOL_VERSION.to_string() => Ok(()),
         Some(v) => Err(ApiError::bad(
             "protocol_version",
-            format!("this server speaks sync protocol {PROTOCOL_VERSION}, the desk sent {v}: update the app"),
+            format!(
+                "this server speaks sync protocol {PROTOCOL_VERSION}, the desk sent {v}: update whichever of the two is older (desks and server go together)"
+            ),
         )),
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad("bad_request", format!("the request body is not valid: {e}")))
+fn content_encoding(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                ApiError::bad(
+                    "bad_request",
+                    "the Content-Encoding header is not text: send gzip or nothing",
+                )
+            })
+        })
+        .transpose()
 }
 
 fn body_or_limit(body: Result<Bytes, axum::extract::rejection::BytesRejection>) -> ApiResult<Bytes> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the request is larger than {MAX_BODY_BYTES} bytes: send fewer changes per push"),
-            )
+            decode::too_large()
         } else {
             ApiError::bad("bad_request", e.body_text())
         }
@@ -287,15 +294,7 @@ async fn pair(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<PairResponse>> {
     check_version(&headers)?;
-    let req: PairRequest = parse_json(&body_or_limit(body)?)?;
-    let name = req.device_name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::bad(
-            "bad_request",
-            "give the desk a name of 1 to 100 characters",
-        ));
-    }
-    let code = normalise_code(&req.code);
+    let (req, code) = decode::pair_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     let invalid = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -303,9 +302,7 @@ async fn pair(
             "this pairing code is unknown, used or expired: ask the coordinator for a new one",
         )
     };
-    if code.len() != 8 {
-        return Err(invalid());
-    }
+    let code = code.ok_or_else(invalid)?;
     let redeemed = state
         .storage
         .redeem_pairing(&hash_secret(&code), now_ms())
@@ -326,7 +323,7 @@ async fn pair(
         .storage
         .save_device(NewDevice {
             id: req.device_id,
-            name: name.to_string(),
+            name: req.device_name.clone(),
             role: redeemed.role,
             event_id,
             token_hash: hash_secret(&token),
@@ -349,7 +346,10 @@ async fn pairing_codes(
 ) -> ApiResult<Json<PairingCode>> {
     let device = authenticate(&state, &headers).await?;
     require(&device, Role::Coordinator)?;
-    let req: PairingCodeRequest = parse_json(&body_or_limit(body)?)?;
+    let body = body_or_limit(body)?;
+    let req: PairingCodeRequest =
+        serde_json::from_slice(&decode::body_bytes(content_encoding(&headers)?, &body)?)
+            .map_err(|e| ApiError::bad("bad_request", format!("the request body is not valid: {e}")))?;
     if req.event_id != device.event_id {
         return Err(ApiError::forbidden(
             "a coordinator pairs desks for their own event only",
@@ -409,76 +409,15 @@ async fn revoke_device(
     Ok(Json(revoked))
 }
 
-/// Check one pushed change against the device that sent it.
-fn admit_change(device: &DeviceInfo, event_id: Uuid, env: &ChangeEnvelope) -> ApiResult<NewChange> {
-    if env.event_id != event_id {
-        return Err(ApiError::bad(
-            "wrong_event",
-            format!("change {} belongs to another event than the push", env.id),
-        ));
-    }
-    if env.device_id != device.id {
-        return Err(ApiError::forbidden(format!(
-            "change {} was made by another device; a desk pushes only its own changes",
-            env.id
-        )));
-    }
-    let kind = env.change.kind();
-    if !device.role.may_push(kind) {
-        return Err(ApiError::forbidden(format!(
-            "a {} desk may not send {kind} changes: ask a coordinator",
-            device.role.as_str()
-        )));
-    }
-    if let Change::Event(rec) = &env.change
-        && rec.event.id != event_id
-    {
-        return Err(ApiError::bad(
-            "wrong_event",
-            "an event change must describe the push's event",
-        ));
-    }
-    Ok(NewChange {
-        id: env.id,
-        device_id: env.device_id,
-        kind: kind.to_string(),
-        hlc: env.hlc.to_string(),
-        json: serde_json::to_string(env).expect("a change serialises"),
-    })
-}
-
 async fn push(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<PushResponse>> {
     let device = authenticate(&state, &headers).await?;
-    let req: PushRequest = parse_json(&body_or_limit(body)?)?;
-    if req.protocol != PROTOCOL_VERSION {
-        return Err(ApiError::bad(
-            "protocol_version",
-            format!(
-                "this server speaks sync protocol {PROTOCOL_VERSION}, the desk sent {}: update the app",
-                req.protocol
-            ),
-        ));
-    }
-    if req.event_id != device.event_id {
-        return Err(ApiError::forbidden("this desk is paired with another event"));
-    }
-    if req.changes.len() > MAX_PUSH_CHANGES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_changes",
-            format!("at most {MAX_PUSH_CHANGES} changes per push"),
-        ));
-    }
+    let req = decode::push_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     // Check every change before storing any: a bad push stores nothing.
-    let rows = req
-        .changes
-        .iter()
-        .map(|env| admit_change(&device, req.event_id, env))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let rows = decode::admit_push(&device, &req)?;
     let now = now_ms();
     let outcome = if rows.is_empty() {
         Default::default()
@@ -697,7 +636,14 @@ pub async fn open_storage(
     sqlite_path: &std::path::Path,
 ) -> Result<Arc<dyn Storage>, StorageError> {
     Ok(match database_url {
+        #[cfg(feature = "postgres")]
         Some(url) => Arc::new(storage::postgres::PgStorage::connect(url).await?),
+        #[cfg(not(feature = "postgres"))]
+        Some(_) => {
+            return Err(StorageError::Pool(
+                "this server was built without PostgreSQL (feature `postgres`): use the SQLite file".into(),
+            ));
+        }
         None => Arc::new(storage::sqlite::SqliteStorage::open(sqlite_path)?),
     })
 }
@@ -742,6 +688,7 @@ impl Server {
     }
 
     /// Serve HTTPS with a certificate and key in PEM files (rustls).
+    #[cfg(feature = "tls")]
     pub async fn run_tls(self, cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<()> {
         let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
         let std_listener = self.listener.into_std()?;

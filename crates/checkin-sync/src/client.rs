@@ -157,6 +157,18 @@ impl DeskClock {
 /// The system clock, or a test's clock.
 pub type SystemClock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// Push bodies from this size (bytes of JSON) on are sent gzip-compressed.
+pub const GZIP_PUSH_FROM: usize = 16 * 1024;
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+    enc.write_all(bytes)
+        .and_then(|()| enc.finish())
+        .expect("compressing into memory cannot fail")
+}
+
 #[derive(Clone)]
 pub struct SyncClient {
     http: reqwest::Client,
@@ -274,8 +286,19 @@ impl SyncClient {
             event_id,
             changes,
         };
-        self.send(self.request(reqwest::Method::POST, "/v1/push").json(&body))
-            .await
+        let json = serde_json::to_vec(&body).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let rb = self
+            .request(reqwest::Method::POST, "/v1/push")
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        // Venue Wi-Fi is slow: a big push goes gzip-compressed (check-ins
+        // shrink about tenfold); a small one is not worth the CPU.
+        let rb = if json.len() >= GZIP_PUSH_FROM {
+            rb.header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(gzip(&json))
+        } else {
+            rb.body(json)
+        };
+        self.send(rb).await
     }
 
     pub async fn pull(&self, event_id: Uuid, after: i64, limit: usize) -> Result<PullResponse> {
@@ -437,16 +460,47 @@ impl Desk {
         }
     }
 
-    /// Push, then pull: one full round.
+    /// Push, then pull: one full round. A desk that can print badges
+    /// (volunteer or coordinator) and has no key yet makes its own once the
+    /// event is here, and pushes it at once.
     pub async fn sync_once(&self) -> Result<RoundReport> {
-        let pushed = self.push_outbox().await?;
+        let mut pushed = self.push_outbox().await?;
         let (pulled, applied) = self.pull_all().await?;
+        if self.ensure_badge_key()?.is_some() {
+            pushed += self.push_outbox().await?;
+        }
         self.saw_server()?;
         Ok(RoundReport {
             pushed,
             pulled,
             applied,
         })
+    }
+
+    /// This desk's own badge key, made when the desk's role prints badges
+    /// and it cannot sign yet (see `Store::ensure_badge_key`). Returns the
+    /// new key id.
+    pub fn ensure_badge_key(&self) -> Result<Option<u8>> {
+        if !matches!(self.pairing.role, Role::Volunteer | Role::Coordinator) {
+            return Ok(None);
+        }
+        let now = self.now();
+        let mut s = lock(&self.store);
+        if s.event().is_none() {
+            return Ok(None);
+        }
+        Ok(s.ensure_badge_key(now)?)
+    }
+
+    /// Revoke a desk (coordinators): the server cuts it off at once, then
+    /// the revocation goes into the change log, so every desk refuses badges
+    /// signed with that desk's key that it had not logged as printed.
+    pub async fn revoke_device(&self, device_id: Uuid, reason: &str) -> Result<DeviceInfo> {
+        let info = self.client.revoke_device(device_id).await?;
+        let now = self.now();
+        lock(&self.store).record_device_revoked(device_id, reason, now)?;
+        self.push_outbox().await?;
+        Ok(info)
     }
 
     fn saw_server(&self) -> Result<()> {

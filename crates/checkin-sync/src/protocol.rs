@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Sent in every push and pull; a server refuses versions it does not speak.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2 added gzip request bodies and desks' own badge keys
+/// (`device_key`, `device_revoked` changes): desks and servers of version 1
+/// cannot read those.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Header carrying [`PROTOCOL_VERSION`] on every request.
 pub const VERSION_HEADER: &str = "x-checkin-protocol";
 /// Most changes one push may carry.
@@ -21,7 +24,8 @@ pub const MAX_PULL_LIMIT: usize = 5000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
-    /// Entrance desks: check-ins, annulments, walk-in registrations.
+    /// Entrance desks: check-ins, annulments, walk-in registrations and
+    /// their badges (signed with the desk's own key).
     Volunteer,
     /// Island hosts: zone counts.
     Host,
@@ -53,7 +57,7 @@ impl Role {
             Role::Coordinator => true,
             Role::Volunteer => matches!(
                 kind,
-                "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed"
+                "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed" | "device_key"
             ),
             Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
         }
@@ -241,5 +245,12 @@ mod tests {
         assert!(!Role::Volunteer.may_push("event"));
         assert!(!Role::Host.may_push("attendee"));
         assert!(Role::Host.may_push("checkin"));
+        // Volunteer desks print walk-in badges with their own key; only a
+        // coordinator revokes a desk.
+        assert!(Role::Volunteer.may_push("device_key"));
+        assert!(Role::Coordinator.may_push("device_key"));
+        assert!(!Role::Host.may_push("device_key"));
+        assert!(!Role::Volunteer.may_push("device_revoked"));
+        assert!(Role::Coordinator.may_push("device_revoked"));
     }
 }

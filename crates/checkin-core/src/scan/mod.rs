@@ -30,6 +30,9 @@ use rxing::{
 
 pub use dedup::ScanDeduper;
 pub use keyboard::fix_keyboard_layout;
+/// The rule for a byte segment without a declared character set (UTF-8, or
+/// strict Shift_JIS; otherwise no text). Public for the fuzz targets.
+pub use payload::text_of_undeclared as text_of_bytes;
 use prep::Grey;
 
 /// One QR code found in an image.

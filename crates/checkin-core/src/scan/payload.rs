@@ -127,8 +127,9 @@ fn plausibly_russian(bytes: &[u8]) -> bool {
     letters > 0 && letters >= other
 }
 
-/// Reads `bytes` (no ECI) as text by the rules above.
-pub(crate) fn text_of_undeclared(bytes: &[u8]) -> Option<String> {
+/// Reads `bytes` (no ECI) as text by the rules above: `None` when they are
+/// not text we can name (report the bytes, never a guessed string).
+pub fn text_of_undeclared(bytes: &[u8]) -> Option<String> {
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Some(s.to_string());
     }

@@ -51,6 +51,16 @@ pub enum Change {
     /// Badges sent to print (or into a PDF for printing): the print log.
     /// Only grows; a badge counts as printed once any desk has logged it.
     BadgePrinted(BadgePrint),
+    /// A desk's own badge key (walk-in badges at volunteer desks), bound to
+    /// the desk that sends it. Desks take it only with a valid proof.
+    DeviceKey(DeviceKey),
+    /// A coordinator revoked a desk: badges signed with its keys are refused
+    /// from now on, except those the print log shows it printed. Only grows.
+    DeviceRevoked {
+        device_id: Uuid,
+        reason: String,
+        at_ms: i64,
+    },
 }
 
 impl Change {
@@ -66,6 +76,8 @@ impl Change {
             Change::Annulment(_) => "annulment",
             Change::Scan(_) => "scan",
             Change::BadgePrinted(_) => "badge_printed",
+            Change::DeviceKey(_) => "device_key",
+            Change::DeviceRevoked { .. } => "device_revoked",
         }
     }
 
@@ -81,6 +93,8 @@ impl Change {
             Change::Annulment(a) => a.id,
             Change::Scan(s) => s.id,
             Change::BadgePrinted(p) => p.id,
+            Change::DeviceKey(k) => k.device_id,
+            Change::DeviceRevoked { device_id, .. } => *device_id,
         }
     }
 }
@@ -97,6 +111,38 @@ pub struct PublicKey {
     pub key_id: u8,
     /// 32 bytes, hex.
     pub public_key: String,
+}
+
+/// A desk's badge key as published (see `docs/badge-format.md`, "Desk keys").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    /// The desk that holds the secret: the change's own `device_id`.
+    pub device_id: Uuid,
+    /// 128–255 ([`crate::badge::DEVICE_KEY_IDS`]).
+    pub key_id: u8,
+    /// 32 bytes, hex.
+    pub public_key: String,
+    /// [`crate::badge::device_key_proof`], 64 bytes, hex.
+    pub proof: String,
+}
+
+impl DeviceKey {
+    /// Whether this key may be trusted as `env`'s: bound to the desk that
+    /// made the change, for its event, with a proof made by the secret key.
+    pub fn check(&self, event_id: Uuid, sender: Uuid) -> Result<[u8; 32], String> {
+        if self.device_id != sender {
+            return Err("a desk publishes only its own badge key".into());
+        }
+        let public = unhex32(&self.public_key).ok_or("the public key is not 32 bytes of hex")?;
+        let proof: [u8; 64] = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(self.proof.as_bytes())
+            .ok()
+            .and_then(|p| p.try_into().ok())
+            .ok_or("the proof is not 64 bytes of hex")?;
+        crate::badge::check_device_key(event_id, self.device_id, self.key_id, &public, &proof)
+            .map_err(|e| e.to_string())?;
+        Ok(public)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -379,6 +425,36 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 s.attendee_id.map(|u| u.to_string()),
                 s.checkin_id.map(|u| u.to_string())
             ])?;
+        }
+        Change::DeviceKey(k) => {
+            // A key without a valid proof, or published for another desk,
+            // is logged (so the log stays the same everywhere) but not trusted.
+            if let Ok(public) = k.check(env.event_id, env.device_id) {
+                tx.prepare_cached(
+                    "INSERT INTO device_keys (event_id, public_key, device_id, key_id, hlc)
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    event_id,
+                    public.as_slice(),
+                    k.device_id.to_string(),
+                    k.key_id,
+                    hlc
+                ])?;
+            }
+        }
+        Change::DeviceRevoked {
+            device_id,
+            reason,
+            at_ms,
+        } => {
+            // The earliest revocation wins everywhere, whatever the order.
+            tx.prepare_cached(
+                "INSERT INTO revoked_devices (device_id, at_ms, reason) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(device_id) DO UPDATE SET at_ms = excluded.at_ms, reason = excluded.reason
+                 WHERE (excluded.at_ms, excluded.reason) < (revoked_devices.at_ms, revoked_devices.reason)",
+            )?
+            .execute(params![device_id.to_string(), at_ms, reason])?;
         }
         Change::BadgePrinted(p) => {
             let print_id = p.id.to_string();

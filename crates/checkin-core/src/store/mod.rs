@@ -44,9 +44,37 @@ pub(crate) struct EventCtx {
     pub tz: Tz,
     pub tag: [u8; 4],
     pub public_keys: BTreeMap<u8, [u8; 32]>,
-    /// The newest key's secret, where this desk holds it.
+    /// The key this desk signs badges with: the newest event key whose
+    /// secret it holds (the desk that created the event), else its own desk
+    /// key.
     pub signing_key: Option<(u8, [u8; 32])>,
+    /// Desks' own badge keys, as published with a valid proof.
+    pub device_keys: Vec<DeskKey>,
+    /// Desks a coordinator revoked.
+    pub revoked_devices: BTreeMap<Uuid, RevokedDevice>,
     pub locations: Vec<Location>,
+}
+
+/// One desk's badge key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeskKey {
+    pub key_id: u8,
+    pub public: [u8; 32],
+    pub device_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RevokedDevice {
+    pub at_ms: i64,
+    pub reason: String,
+}
+
+/// The keys part of [`EventCtx`].
+struct Keys {
+    public_keys: BTreeMap<u8, [u8; 32]>,
+    signing_key: Option<(u8, [u8; 32])>,
+    device_keys: Vec<DeskKey>,
+    revoked_devices: BTreeMap<Uuid, RevokedDevice>,
 }
 
 /// Outbox summary for the status bar.
@@ -251,26 +279,7 @@ impl Store {
                 event.timezone
             ))
         })?;
-        let mut public_keys = BTreeMap::new();
-        let mut signing_key = None;
-        {
-            let mut st = self.conn.prepare(
-                "SELECT key_id, public_key, secret_key FROM event_keys
-                 WHERE event_id = ?1 AND retired = 0 ORDER BY key_id",
-            )?;
-            let mut rows = st.query(params![event.id.to_string()])?;
-            while let Some(r) = rows.next()? {
-                let key_id: u8 = r.get(0)?;
-                let pk: Vec<u8> = r.get(1)?;
-                let sk: Option<Vec<u8>> = r.get(2)?;
-                if let Ok(pk) = <[u8; 32]>::try_from(pk.as_slice()) {
-                    public_keys.insert(key_id, pk);
-                }
-                if let Some(sk) = sk.and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok()) {
-                    signing_key = Some((key_id, sk));
-                }
-            }
-        }
+        let keys = self.load_keys(event.id)?;
         let locations = {
             let mut st = self.conn.prepare(
                 "SELECT id, name, kind, allow_reentry FROM locations WHERE event_id = ?1 ORDER BY kind, name",
@@ -296,10 +305,94 @@ impl Store {
             tag: badge::event_tag(event.id),
             tz,
             event,
-            public_keys,
-            signing_key,
+            public_keys: keys.public_keys,
+            signing_key: keys.signing_key,
+            device_keys: keys.device_keys,
+            revoked_devices: keys.revoked_devices,
             locations,
         });
+        Ok(())
+    }
+
+    /// The event's keys, desk keys and revoked desks as stored.
+    fn load_keys(&self, event_id: Uuid) -> Result<Keys> {
+        let event_id = event_id.to_string();
+        let mut public_keys = BTreeMap::new();
+        let mut signing_key = None;
+        let mut st = self.conn.prepare_cached(
+            "SELECT key_id, public_key, secret_key FROM event_keys
+             WHERE event_id = ?1 AND retired = 0 ORDER BY key_id",
+        )?;
+        let mut rows = st.query(params![event_id])?;
+        while let Some(r) = rows.next()? {
+            let key_id: u8 = r.get(0)?;
+            let pk: Vec<u8> = r.get(1)?;
+            let sk: Option<Vec<u8>> = r.get(2)?;
+            if let Ok(pk) = <[u8; 32]>::try_from(pk.as_slice()) {
+                public_keys.insert(key_id, pk);
+            }
+            if let Some(sk) = sk.and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok()) {
+                signing_key = Some((key_id, sk));
+            }
+        }
+        let mut device_keys = Vec::new();
+        let mut own_key = None;
+        let mut st = self.conn.prepare_cached(
+            "SELECT key_id, public_key, device_id, secret_key FROM device_keys
+             WHERE event_id = ?1 ORDER BY hlc",
+        )?;
+        let mut rows = st.query(params![event_id])?;
+        while let Some(r) = rows.next()? {
+            let key_id: u8 = r.get(0)?;
+            let pk: Vec<u8> = r.get(1)?;
+            let device_id = parse_uuid(r, 2)?;
+            let sk: Option<Vec<u8>> = r.get(3)?;
+            let Ok(public) = <[u8; 32]>::try_from(pk.as_slice()) else {
+                continue;
+            };
+            if device_id == self.device.id
+                && let Some(sk) = sk.and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok())
+            {
+                own_key = Some((key_id, sk));
+            }
+            device_keys.push(DeskKey {
+                key_id,
+                public,
+                device_id,
+            });
+        }
+        let revoked_devices = self
+            .conn
+            .prepare_cached("SELECT device_id, at_ms, reason FROM revoked_devices")?
+            .query_map([], |r| {
+                Ok((
+                    parse_uuid(r, 0)?,
+                    RevokedDevice {
+                        at_ms: r.get(1)?,
+                        reason: r.get(2)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+        Ok(Keys {
+            public_keys,
+            signing_key: signing_key.or(own_key),
+            device_keys,
+            revoked_devices,
+        })
+    }
+
+    /// Re-read only the keys (a desk key or a revocation arrived).
+    fn reload_keys(&mut self) -> Result<()> {
+        let Some(event_id) = self.ctx.as_ref().map(|c| c.event.id) else {
+            return Ok(());
+        };
+        let keys = self.load_keys(event_id)?;
+        let ctx = self.ctx.as_mut().expect("checked above");
+        ctx.public_keys = keys.public_keys;
+        ctx.signing_key = keys.signing_key;
+        ctx.device_keys = keys.device_keys;
+        ctx.revoked_devices = keys.revoked_devices;
         Ok(())
     }
 
@@ -391,11 +484,13 @@ impl Store {
         let mut new = 0;
         let mut reload = false;
         let mut touched = Vec::new();
+        let mut keys = false;
         for env in changes {
             if changes::apply(&tx, env, Origin::Remote)? {
                 new += 1;
                 match &env.change {
                     Change::Event(_) | Change::Location(_) => reload = true,
+                    Change::DeviceKey(_) | Change::DeviceRevoked { .. } => keys = true,
                     Change::Attendee(a) => touched.push(a.id),
                     Change::Revocation { attendee_id, .. } => touched.push(*attendee_id),
                     _ => {}
@@ -414,6 +509,9 @@ impl Store {
                 self.register_device(now)?;
             }
         } else if self.ctx.is_some() {
+            if keys {
+                self.reload_keys()?;
+            }
             touched.sort_unstable();
             touched.dedup();
             for id in touched {
@@ -446,6 +544,9 @@ impl Store {
             "SELECT id || '|' || coalesce(attendee_id, '-') || '|' || location_id || '|' || device_id || '|'
                 || direction || '|' || at_ms || '|' || day || '|' || coalesce(annulled_by, '-')
              FROM checkins ORDER BY id",
+            "SELECT event_id || '|' || hex(public_key) || '|' || device_id || '|' || key_id
+             FROM device_keys ORDER BY event_id, public_key, device_id",
+            "SELECT device_id || '|' || at_ms || '|' || reason FROM revoked_devices ORDER BY device_id",
         ];
         for q in queries {
             let mut st = self.conn.prepare(q)?;
@@ -605,8 +706,9 @@ impl Store {
             .copied()
             .unwrap_or(0)
             .checked_add(1)
+            .filter(|k| badge::EVENT_KEY_IDS.contains(k))
             .ok_or_else(|| {
-                CoreError::Invalid("this event has used all 255 key ids; create a new event".into())
+                CoreError::Invalid("this event has used all 127 event key ids; create a new event".into())
             })?;
         let (secret, public) = badge::generate_keypair()?;
         let mut rec = EventRecord {
@@ -634,6 +736,70 @@ impl Store {
         })?;
         self.reload()?;
         Ok(next)
+    }
+
+    /// Give this desk its own badge key, when it cannot sign badges yet (a
+    /// desk that joined the event, where only the creating desk holds an
+    /// event key): a new Ed25519 pair whose secret stays in this database,
+    /// published as a [`Change::DeviceKey`] with its proof. The sync client
+    /// calls it once the event has arrived, so the key reaches the other
+    /// desks before the first walk-in badge does. Returns the new key id,
+    /// `None` when the desk already signs.
+    pub fn ensure_badge_key(&mut self, now: DateTime<Utc>) -> Result<Option<u8>> {
+        let ctx = self.ctx()?;
+        if ctx.signing_key.is_some() {
+            return Ok(None);
+        }
+        // The lowest id no known desk key has; ids may still repeat (desks
+        // pick them offline), which verification allows for.
+        let key_id = badge::DEVICE_KEY_IDS
+            .clone()
+            .find(|id| ctx.device_keys.iter().all(|k| k.key_id != *id))
+            .unwrap_or(*badge::DEVICE_KEY_IDS.start() + (self.device.id.as_u128() % 128) as u8);
+        let (event_id, device_id) = (ctx.event.id, self.device.id);
+        let (secret, public) = badge::generate_keypair()?;
+        let proof = badge::device_key_proof(&secret, event_id, device_id, key_id);
+        self.write(now, |w| {
+            w.record(Change::DeviceKey(changes::DeviceKey {
+                device_id,
+                key_id,
+                public_key: changes::hex(&public),
+                proof: changes::hex(&proof),
+            }))?;
+            w.tx.execute(
+                "UPDATE device_keys SET secret_key = ?1 WHERE event_id = ?2 AND public_key = ?3 AND device_id = ?4",
+                params![
+                    secret.as_slice(),
+                    event_id.to_string(),
+                    public.as_slice(),
+                    device_id.to_string()
+                ],
+            )?;
+            Ok(())
+        })?;
+        self.reload_keys()?;
+        Ok(Some(key_id))
+    }
+
+    /// Record that a coordinator revoked the desk `device_id` (after the
+    /// server cut it off), so every desk refuses badges signed with its keys
+    /// that it had not logged as printed.
+    pub fn record_device_revoked(&mut self, device_id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        self.ctx()?;
+        let reason = match reason.trim() {
+            "" => "revoked by a coordinator".to_string(),
+            r => r.to_string(),
+        };
+        let at_ms = now.timestamp_millis();
+        self.write(now, |w| {
+            w.record(Change::DeviceRevoked {
+                device_id,
+                reason,
+                at_ms,
+            })
+            .map(|_| ())
+        })?;
+        self.reload_keys()
     }
 
     /// The event's public keys, for desks that join it.

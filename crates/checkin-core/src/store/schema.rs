@@ -171,8 +171,36 @@ CREATE INDEX changes_hlc ON changes(hlc);
 CREATE INDEX attendees_event ON attendees(event_id);
 "#;
 
+/// Desks' own badge keys and revoked desks (see `docs/badge-format.md`,
+/// "Desk keys"). A key is bound to the desk that published it; the secret is
+/// kept only on that desk. Key ids may repeat across desks.
+const V4_DEVICE_KEYS: &str = r#"
+CREATE TABLE device_keys (
+    event_id   TEXT NOT NULL,
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    device_id  TEXT NOT NULL,
+    key_id     INTEGER NOT NULL CHECK (key_id BETWEEN 128 AND 255),
+    secret_key BLOB CHECK (secret_key IS NULL OR length(secret_key) = 32),
+    hlc        TEXT NOT NULL,
+    PRIMARY KEY (event_id, public_key, device_id)
+) STRICT;
+CREATE INDEX device_keys_key_id ON device_keys(event_id, key_id);
+
+-- Desks a coordinator revoked, with the earliest revocation's time.
+CREATE TABLE revoked_devices (
+    device_id TEXT PRIMARY KEY,
+    at_ms     INTEGER NOT NULL,
+    reason    TEXT NOT NULL
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_BADGE_PRINTS), M::up(V3_START_INDEXES)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2_BADGE_PRINTS),
+        M::up(V3_START_INDEXES),
+        M::up(V4_DEVICE_KEYS),
+    ])
 }
 
 #[cfg(test)]

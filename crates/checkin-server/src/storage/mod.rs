@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use checkin_sync::protocol::{DeviceInfo, Role};
 use uuid::Uuid;
 
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
@@ -14,6 +15,7 @@ pub mod sqlite;
 pub enum StorageError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] tokio_postgres::Error),
     #[error("PostgreSQL connection pool: {0}")]
