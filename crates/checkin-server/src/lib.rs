@@ -732,11 +732,17 @@ async fn live(
     let mut head = state.head.subscribe();
     let stream = async_stream(move |tx| async move {
         let mut cursor = q.after.max(0);
+        let mut checked = std::time::Instant::now();
         loop {
-            // A revoked desk is cut off at once, not at its next request.
-            match state.storage.device_by_token(&token_hash).await {
-                Ok(Some(d)) if !d.revoked => {}
-                _ => return,
+            // A revoked desk is cut off within a second, not at its next
+            // request (checked at most once a second: a busy hub wakes
+            // every stream on every push).
+            if checked.elapsed() >= LIVE_POLL {
+                checked = std::time::Instant::now();
+                match state.storage.device_by_token(&token_hash).await {
+                    Ok(Some(d)) if !d.revoked => {}
+                    _ => return,
+                }
             }
             loop {
                 let page = match state.storage.pull(q.event, cursor, 1000).await {

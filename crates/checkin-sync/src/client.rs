@@ -46,10 +46,12 @@ pub mod keys {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(
-        "cannot reach the server {server}: {source}; the desk keeps working offline and retries by itself"
+        "cannot reach the server {server}: {cause}; the desk keeps working offline and retries by itself"
     )]
     Unreachable {
         server: String,
+        /// The error and its causes, in words.
+        cause: String,
         #[source]
         source: reqwest::Error,
     },
@@ -239,8 +241,16 @@ impl SyncClient {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> SyncError {
+        let mut cause = e.to_string();
+        let mut next = std::error::Error::source(&e);
+        while let Some(c) = next {
+            cause.push_str(": ");
+            cause.push_str(&c.to_string());
+            next = c.source();
+        }
         SyncError::Unreachable {
             server: self.server.clone(),
+            cause,
             source: e,
         }
     }
