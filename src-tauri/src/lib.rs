@@ -23,7 +23,7 @@ use tauri::{Emitter, Manager, Runtime};
 
 use checkin_core::error::CoreError;
 use checkin_core::store::Store;
-use checkin_sync::client::{Connection, Pairing, SyncError, SyncHandle};
+use checkin_sync::client::{Connection, Pairing, Route, SyncError, SyncHandle};
 
 pub use commands::*;
 pub use settings::Settings;
@@ -267,6 +267,8 @@ pub struct Status {
     /// `standalone` (not paired), `connecting`, `online`, `offline` or `refused`.
     pub mode: &'static str,
     pub server: Option<String>,
+    /// `server`, `hub` (the hall's hub) or `none`; `null` when standalone.
+    pub route: Option<Route>,
     pub waiting: u64,
     pub last_sync: Option<DateTime<Utc>>,
     /// The role the server gave this desk (`volunteer`, `host`, `coordinator`).
@@ -281,6 +283,7 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
         None => Status {
             mode: "standalone",
             server: None,
+            route: None,
             waiting,
             last_sync: None,
             sync_role: None,
@@ -297,6 +300,7 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
                     Connection::Refused => "refused",
                 },
                 server: Some(s.server),
+                route: Some(s.route),
                 waiting,
                 last_sync: s.last_sync_ms.and_then(DateTime::from_timestamp_millis),
                 sync_role: Some(s.role.as_str().to_string()),

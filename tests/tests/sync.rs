@@ -205,6 +205,8 @@ async fn pairing_roles_and_revoked_devices(b: Backend) {
         "/v1/push",
         "/v1/pull",
         "/v1/live",
+        "/v1/relay",
+        "/v1/device-records",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi.json lacks {path}");
     }
