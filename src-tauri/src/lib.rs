@@ -190,7 +190,12 @@ pub fn start_sync<R: Runtime>(app: &tauri::AppHandle<R>, desk: &Desk) -> CmdResu
     let Some(pairing) = Pairing::load(&*desk.store()?)? else {
         return Ok(false);
     };
+    let event_id = pairing.event_id;
     let sync_desk = checkin_sync::client::Desk::new(desk.store.clone(), pairing, Arc::new(Utc::now))?;
+    // Look for the hall's hub by mDNS (CHECKIN_MDNS=off: not at all); the
+    // browser lives as long as the status task below.
+    let browser = checkin_sync::discovery::MdnsOptions::from_env()
+        .and_then(|o| checkin_sync::discovery::browse(o, event_id, sync_desk.hubs.clone()).ok());
     let rt = tauri::async_runtime::handle();
     let handle = {
         let _enter = rt.inner().enter();
@@ -204,6 +209,7 @@ pub fn start_sync<R: Runtime>(app: &tauri::AppHandle<R>, desk: &Desk) -> CmdResu
     let mut status = handle.status.clone();
     let a = app.clone();
     tauri::async_runtime::spawn(async move {
+        let _browser = browser;
         loop {
             let desk = a.state::<Desk>();
             if let Ok(s) = status_of(&desk) {

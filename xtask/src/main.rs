@@ -304,7 +304,9 @@ fn test() -> Result<()> {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env("TAURI_DRIVER", driver),
+            .env("TAURI_DRIVER", driver)
+            // The app looks for hubs by mDNS: no multicast from tests.
+            .env("CHECKIN_MDNS", "off"),
     )?;
     eprintln!(
         "==> e2e screenshots and timings: {}",

@@ -186,16 +186,14 @@ pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
         desk.set_manual_hub((hub != "none").then_some(hub.as_str()))?;
     }
     // Kept alive while syncing: finds hubs of this event on the network.
-    let _browser = if args.watch && !args.no_mdns {
-        match checkin_sync::discovery::browse(Default::default(), event_id, desk.hubs.clone()) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("{e}");
-                None
-            }
+    let mdns = checkin_sync::discovery::MdnsOptions::from_env().filter(|_| args.watch && !args.no_mdns);
+    let _browser = match mdns.map(|o| checkin_sync::discovery::browse(o, event_id, desk.hubs.clone())) {
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            None
         }
-    } else {
-        None
+        None => None,
     };
     runtime()?.block_on(async {
         if !args.watch {
@@ -253,7 +251,9 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
         listen: args.listen.clone(),
         data: args.data.clone(),
         public_url: args.public_url.clone(),
-        mdns: (!args.no_mdns).then(|| (Default::default(), args.name.clone())),
+        mdns: checkin_sync::discovery::MdnsOptions::from_env()
+            .filter(|_| !args.no_mdns)
+            .map(|o| (o, args.name.clone())),
     };
     runtime()?.block_on(async {
         let hub = checkin_server::hub::Hub::start(cfg).await?;
@@ -262,10 +262,10 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
             pairing.event_id,
             hub.url,
             pairing.server,
-            if args.no_mdns {
-                String::new()
-            } else {
+            if hub.announced() {
                 format!("; announced by mDNS as {:?}", args.name)
+            } else {
+                String::new()
             }
         );
         let mut status = hub.status.clone();

@@ -189,6 +189,11 @@ impl Hub {
         })
     }
 
+    /// Whether the hub is announced by mDNS.
+    pub fn announced(&self) -> bool {
+        self.advertisement.is_some()
+    }
+
     /// Stop serving and relaying (the database keeps everything).
     pub async fn shutdown(self) {
         drop(self.advertisement);

@@ -39,6 +39,22 @@ impl Default for MdnsOptions {
     }
 }
 
+impl MdnsOptions {
+    /// From `CHECKIN_MDNS`: unset or `on` the defaults, `loopback` this
+    /// machine only, `off` no mDNS at all (`None`; tests that must not
+    /// send multicast to the network set it).
+    pub fn from_env() -> Option<MdnsOptions> {
+        match std::env::var("CHECKIN_MDNS").unwrap_or_default().trim() {
+            "off" | "0" | "no" => None,
+            "loopback" => Some(MdnsOptions {
+                loopback_only: true,
+                ..MdnsOptions::default()
+            }),
+            _ => Some(MdnsOptions::default()),
+        }
+    }
+}
+
 fn daemon(opts: MdnsOptions) -> Result<ServiceDaemon, DiscoveryError> {
     let d = ServiceDaemon::new_with_port(opts.port)?;
     if opts.loopback_only {
