@@ -648,7 +648,7 @@ async fn rehearse(plan: Plan, short: bool) -> Res<bool> {
     );
 
     // The day's script.
-    let mut rng = StdRng::seed_from_u64(2026_06_02);
+    let mut rng = StdRng::seed_from_u64(20_260_602);
     let mut steps: Vec<(f64, Step)> = Vec::new();
     let n = people.len();
     // Two people are kept for the scripted duplicates.
