@@ -24,7 +24,7 @@ use tauri::{Emitter, Manager, Runtime};
 
 use checkin_core::error::CoreError;
 use checkin_core::store::Store;
-use checkin_sync::client::{Connection, Pairing, SyncError, SyncHandle};
+use checkin_sync::client::{Connection, Pairing, Route, SyncError, SyncHandle};
 
 pub use commands::*;
 pub use settings::Settings;
@@ -259,7 +259,12 @@ pub fn start_sync<R: Runtime>(app: &tauri::AppHandle<R>, desk: &Desk) -> CmdResu
     let Some(pairing) = Pairing::load(&*desk.store()?)? else {
         return Ok(false);
     };
+    let event_id = pairing.event_id;
     let sync_desk = checkin_sync::client::Desk::new(desk.store.clone(), pairing, Arc::new(Utc::now))?;
+    // Look for the hall's hub by mDNS (CHECKIN_MDNS=off: not at all); the
+    // browser lives as long as the status task below.
+    let browser = checkin_sync::discovery::MdnsOptions::from_env()
+        .and_then(|o| checkin_sync::discovery::browse(o, event_id, sync_desk.hubs.clone()).ok());
     let rt = tauri::async_runtime::handle();
     let handle = {
         let _enter = rt.inner().enter();
@@ -273,6 +278,7 @@ pub fn start_sync<R: Runtime>(app: &tauri::AppHandle<R>, desk: &Desk) -> CmdResu
     let mut status = handle.status.clone();
     let a = app.clone();
     tauri::async_runtime::spawn(async move {
+        let _browser = browser;
         loop {
             let desk = a.state::<Desk>();
             if let Ok(s) = status_of(&desk) {
@@ -341,6 +347,8 @@ pub struct Status {
     /// `standalone` (not paired), `connecting`, `online`, `offline` or `refused`.
     pub mode: &'static str,
     pub server: Option<String>,
+    /// `server`, `hub` (the hall's hub) or `none`; `null` when standalone.
+    pub route: Option<Route>,
     pub waiting: u64,
     pub last_sync: Option<DateTime<Utc>>,
     /// The role the server gave this desk (`volunteer`, `host`, `coordinator`).
@@ -355,6 +363,7 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
         None => Status {
             mode: "standalone",
             server: None,
+            route: None,
             waiting,
             last_sync: None,
             sync_role: None,
@@ -371,6 +380,7 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
                     Connection::Refused => "refused",
                 },
                 server: Some(s.server),
+                route: Some(s.route),
                 waiting,
                 last_sync: s.last_sync_ms.and_then(DateTime::from_timestamp_millis),
                 sync_role: Some(s.role.as_str().to_string()),

@@ -252,3 +252,110 @@ impl TestDesk {
         self.store().state_digest().unwrap()
     }
 }
+
+/// A hall hub in its own runtime on its own thread, so that killing it
+/// drops every task and socket at once, like a process dying.
+pub struct TestHub {
+    pub url: String,
+    pub data: std::path::PathBuf,
+    pub status: tokio::sync::watch::Receiver<checkin_server::hub::HubStatus>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestHub {
+    /// Start a hub run by `coordinator` (its token), relaying to `upstream`,
+    /// on `listen` (`127.0.0.1:0` for any port) with its database at `data`.
+    pub fn start(coordinator: &TestDesk, upstream: &str, data: &std::path::Path, listen: &str) -> TestHub {
+        let cfg = checkin_server::hub::HubConfig {
+            upstream: upstream.to_string(),
+            token: coordinator.desk.pairing.token.clone(),
+            event_id: coordinator.desk.pairing.event_id,
+            listen: listen.to_string(),
+            data: data.to_path_buf(),
+            public_url: None,
+            mdns: None,
+        };
+        Self::start_with(cfg)
+    }
+
+    pub fn start_with(cfg: checkin_server::hub::HubConfig) -> TestHub {
+        let data = cfg.data.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let hub = rt
+                .block_on(checkin_server::hub::Hub::start(cfg))
+                .expect("start the hub");
+            ready_tx.send((hub.url.clone(), hub.status.clone())).unwrap();
+            let _ = stop_rx.recv();
+            drop(hub);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+        });
+        let (url, status) = ready_rx.recv().expect("the hub starts");
+        TestHub {
+            url,
+            data,
+            status,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The hub's address without the scheme (to start another on it).
+    pub fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// Stop everything at once: listener, live streams, relay.
+    pub fn kill(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Wait until the hub's link to the central server is `want`.
+    pub async fn wait_upstream(&mut self, want: checkin_server::hub::Upstream) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.status.borrow_and_update().upstream != want {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(
+                !left.is_zero(),
+                "hub upstream never {want:?}: {:?}",
+                *self.status.borrow()
+            );
+            let _ = tokio::time::timeout(left, self.status.changed()).await;
+        }
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Wait until a desk's sync status satisfies `f` (20 s at most).
+pub async fn wait_status(
+    rx: &mut tokio::sync::watch::Receiver<checkin_sync::SyncStatus>,
+    f: impl Fn(&checkin_sync::SyncStatus) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f(&rx.borrow_and_update()) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "status never matched: {:?}", *rx.borrow());
+        let _ = tokio::time::timeout(left, rx.changed()).await;
+    }
+}

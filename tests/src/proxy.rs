@@ -9,7 +9,6 @@ use rand::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[derive(Default)]
 pub struct Faults {
     /// Per mille of new connections closed at once.
     pub drop_permille: AtomicU32,
@@ -25,9 +24,36 @@ pub struct Faults {
     /// Connections cut so far (for the test's report).
     pub cuts: AtomicU32,
     pub drops: AtomicU32,
+    /// Bumped to cut every open connection (a link going down also breaks
+    /// the long-lived live streams, not only new connections).
+    epoch: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            drop_permille: AtomicU32::new(0),
+            cut_permille: AtomicU32::new(0),
+            max_delay_ms: AtomicU64::new(0),
+            cut_next: AtomicU32::new(0),
+            down: AtomicBool::new(false),
+            cuts: AtomicU32::new(0),
+            drops: AtomicU32::new(0),
+            epoch: tokio::sync::watch::channel(0).0,
+        }
+    }
 }
 
 impl Faults {
+    /// The link goes down (every open connection is cut, new ones refused)
+    /// or comes back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
+        if down {
+            self.epoch.send_modify(|e| *e += 1);
+        }
+    }
+
     pub fn calm(&self) {
         self.drop_permille.store(0, Ordering::Relaxed);
         self.cut_permille.store(0, Ordering::Relaxed);
@@ -76,6 +102,10 @@ impl Proxy {
                     let Ok(server) = TcpStream::connect(&target).await else {
                         return;
                     };
+                    let mut epoch = f.epoch.subscribe();
+                    if f.down.load(Ordering::Relaxed) {
+                        return;
+                    }
                     let (mut cr, mut cw) = client.into_split();
                     let (mut sr, mut sw) = server.into_split();
                     let f1 = f.clone();
@@ -96,9 +126,12 @@ impl Proxy {
                     let mut buf = vec![0u8; 16384];
                     let mut forwarded = 0usize;
                     loop {
-                        let n = match sr.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
+                        let n = tokio::select! {
+                            r = sr.read(&mut buf) => match r {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            },
+                            _ = epoch.changed() => break,
                         };
                         delay(&f).await;
                         if cut {

@@ -60,11 +60,11 @@ export function statusBar(): HTMLElement {
     const mode =
       st.mode === "standalone"
         ? t("status.standalone")
-        : `${t(`status.${st.mode}` as Key)}${st.server ? ` ${t("status.via")} ${st.server}` : ""}`;
+        : `${t(`status.${st.mode}` as Key)}${st.server ? ` ${t(st.route === "hub" ? "status.via_hub" : "status.via")} ${st.server}` : ""}`;
     clear(
       bar,
       h("span", { class: `dot ${st.mode}` }),
-      h("span", { testid: "status-mode", attrs: { "data-mode": st.mode }, title: st.last_error ?? "" }, mode),
+      h("span", { testid: "status-mode", attrs: { "data-mode": st.mode, "data-route": st.route ?? "none" }, title: st.last_error ?? "" }, mode),
       h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
       h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
       h("span", { class: "grow" }),

@@ -50,6 +50,8 @@ export interface PrintJob {
 export interface Status {
   mode: "standalone" | "connecting" | "online" | "offline" | "refused";
   server: string | null;
+  /** Through what the desk syncs now: the central server, the hall's hub, or nothing. */
+  route: "server" | "hub" | "none" | null;
   waiting: number;
   last_sync: string | null;
   sync_role: string | null;

@@ -41,6 +41,7 @@ fn main() -> Result<()> {
         Some("bench") => bench(),
         Some("lint") => lint(),
         Some("fuzz") => fuzz::long_run(&args[1..]),
+        Some("rehearsal") => rehearsal(args.iter().any(|a| a == "--short")),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -52,7 +53,9 @@ fn main() -> Result<()> {
                  bench   run the benchmarks and print the results table\n  \
                  lint    cargo fmt --check and cargo clippy -D warnings\n  \
                  fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600);\n          \
-                 --short: only the short run of `test`"
+                 --short: only the short run of `test`\n  \
+                 rehearsal  a simulated forum day against real processes on loopback\n          \
+                 (server, hall hub, 16 desks, scripted faults; --short: the CI version)"
             );
             bail!("unknown or missing command");
         }
@@ -290,6 +293,9 @@ fn test() -> Result<()> {
     }
     step("cargo test", &mut test)?;
     drop(pg);
+    // Built by the test step above (`--all-targets` builds the test crate's
+    // binaries): run it as it is, so CI adds only its run time.
+    run_rehearsal(true)?;
     step("doc tests", cargo().args(["test", "--workspace", "--doc"]))?;
     fuzz::short_run()?;
     e2e(&[])
@@ -316,12 +322,37 @@ fn e2e(filter: &[String]) -> Result<()> {
                 "--test-threads=1",
             ])
             .args(filter)
-            .env("TAURI_DRIVER", driver),
+            .env("TAURI_DRIVER", driver)
+            // The app looks for hubs by mDNS: no multicast from tests.
+            .env("CHECKIN_MDNS", "off"),
     )?;
     eprintln!(
         "==> e2e screenshots and timings: {}",
         target_dir().join("e2e-screenshots").display()
     );
+    Ok(())
+}
+
+/// The forum-day rehearsal (`tests/src/bin/checkin-rehearsal.rs`): real
+/// server, hub and desk processes on loopback, faults on a script, a table
+/// of checks; fails if any check fails.
+fn rehearsal(short: bool) -> Result<()> {
+    step(
+        "build the rehearsal",
+        cargo().args(["build", "-p", "checkin-tests", "--bin", "checkin-rehearsal"]),
+    )?;
+    run_rehearsal(short)
+}
+
+fn run_rehearsal(short: bool) -> Result<()> {
+    let mut cmd = Command::new(target_dir().join("debug/checkin-rehearsal"));
+    cmd.arg("run");
+    if short {
+        cmd.arg("--short");
+    }
+    let started = std::time::Instant::now();
+    step(if short { "rehearsal (short)" } else { "rehearsal" }, &mut cmd)?;
+    eprintln!("==> rehearsal took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

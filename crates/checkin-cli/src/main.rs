@@ -147,6 +147,9 @@ enum Cmd {
     Pair(net::PairArgs),
     /// Sync with the server once (push, then pull), or keep syncing with --watch.
     Sync(net::SyncArgs),
+    /// Run the hall's hub on this coordinator desk: desks sync through it
+    /// while the internet is down; it relays to the central server.
+    Hub(net::HubArgs),
     /// Make a one-time pairing code for another desk (coordinator desks).
     PairingCode(net::PairingCodeArgs),
     /// List or revoke the event's paired devices (coordinator desks).
@@ -436,6 +439,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Serve(_) => unreachable!("handled above"),
         Cmd::Pair(args) => return net::pair(store, args, j),
         Cmd::Sync(args) => return net::sync(store, args, j),
+        Cmd::Hub(args) => return net::hub(store, args, j),
         Cmd::PairingCode(args) => return net::pairing_code(store, args, j),
         Cmd::Devices(cmd) => return net::devices(store, cmd, j),
         Cmd::Event(EventCmd::Create { name, days, tz }) => {

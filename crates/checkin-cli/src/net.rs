@@ -51,9 +51,36 @@ pub struct PairArgs {
 
 #[derive(Args)]
 pub struct SyncArgs {
-    /// Keep syncing (push as changes appear, listen live) until Ctrl-C.
+    /// Keep syncing (push as changes appear, listen live) until Ctrl-C,
+    /// through the hall's hub when there is one, else the central server.
     #[arg(long)]
     watch: bool,
+    /// A hall hub's address to try before the central server (remembered
+    /// in this desk's database; `--hub none` forgets it).
+    #[arg(long)]
+    hub: Option<String>,
+    /// Do not look for hubs by mDNS (with --watch).
+    #[arg(long)]
+    no_mdns: bool,
+}
+
+#[derive(Args)]
+pub struct HubArgs {
+    /// Address desks reach the hub at (port 0: any free port).
+    #[arg(long, default_value = "0.0.0.0:8788")]
+    listen: String,
+    /// The hub's own SQLite file (one per event).
+    #[arg(long, default_value = "checkin-hub.db")]
+    data: PathBuf,
+    /// The address to announce, when not http://<listen address>.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Do not announce the hub by mDNS (desks then need `sync --hub ADDRESS`).
+    #[arg(long)]
+    no_mdns: bool,
+    /// The name announced on the network.
+    #[arg(long, default_value = "Checkin hub")]
+    name: String,
 }
 
 #[derive(Args)]
@@ -158,8 +185,22 @@ fn paired(store: &Store) -> Result<Pairing> {
 
 pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
     let pairing = paired(&store)?;
+    let event_id = pairing.event_id;
     let store = Arc::new(Mutex::new(store));
     let desk = Desk::new(store.clone(), pairing, Arc::new(Utc::now))?;
+    if let Some(hub) = &args.hub {
+        desk.set_manual_hub((hub != "none").then_some(hub.as_str()))?;
+    }
+    // Kept alive while syncing: finds hubs of this event on the network.
+    let mdns = checkin_sync::discovery::MdnsOptions::from_env().filter(|_| args.watch && !args.no_mdns);
+    let _browser = match mdns.map(|o| checkin_sync::discovery::browse(o, event_id, desk.hubs.clone())) {
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            None
+        }
+        None => None,
+    };
     runtime()?.block_on(async {
         if !args.watch {
             let r = desk.sync_once().await?;
@@ -184,8 +225,10 @@ pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
                     if changed.is_err() { break; }
                     let s = handle.status.borrow_and_update().clone();
                     print(j, json!(s), || format!(
-                        "{:?}: {} waiting{}",
+                        "{:?} via {:?} {}: {} waiting{}",
                         s.connection,
+                        s.route,
+                        s.server,
                         s.waiting,
                         s.last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
                     ));
@@ -202,6 +245,63 @@ pub fn server_stats(store: &Store, day: Option<&str>) -> Result<checkin_core::st
     let pairing = paired(store)?;
     let client = SyncClient::new(&pairing.server, Some(&pairing.token));
     Ok(runtime()?.block_on(client.stats(pairing.event_id, day))?)
+}
+
+/// `checkin hub`: run the hall's hub on this coordinator desk until Ctrl-C.
+pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
+    let pairing = paired(&store)?;
+    if pairing.role != Role::Coordinator {
+        bail!(
+            "this desk is paired as {}: a hub runs on a coordinator desk (pair one with a coordinator code)",
+            pairing.role.as_str()
+        );
+    }
+    drop(store);
+    let cfg = checkin_server::hub::HubConfig {
+        upstream: pairing.server.clone(),
+        token: pairing.token,
+        event_id: pairing.event_id,
+        listen: args.listen.clone(),
+        data: args.data.clone(),
+        public_url: args.public_url.clone(),
+        mdns: checkin_sync::discovery::MdnsOptions::from_env()
+            .filter(|_| !args.no_mdns)
+            .map(|o| (o, args.name.clone())),
+    };
+    runtime()?.block_on(async {
+        let hub = checkin_server::hub::Hub::start(cfg).await?;
+        eprintln!(
+            "hub for event {} listening on {}; relaying to {}{}",
+            pairing.event_id,
+            hub.url,
+            pairing.server,
+            if hub.announced() {
+                format!("; announced by mDNS as {:?}", args.name)
+            } else {
+                String::new()
+            }
+        );
+        let mut status = hub.status.clone();
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                changed = status.changed() => {
+                    if changed.is_err() { break; }
+                    let s = status.borrow_and_update().clone();
+                    print(j, json!(s), || format!(
+                        "upstream {:?}: {} relayed, {} received, {} desks known{}",
+                        s.upstream,
+                        s.relayed,
+                        s.received,
+                        s.devices,
+                        s.last_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        hub.shutdown().await;
+        Ok(())
+    })
 }
 
 pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()> {

@@ -12,6 +12,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -29,6 +30,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 pub mod decode;
+#[cfg(feature = "hub")]
+pub mod hub;
 pub mod stats;
 pub mod storage;
 
@@ -47,6 +50,20 @@ pub struct AppState {
     pub public_url: String,
     /// In-memory replicas that answer `/v1/stats`.
     stats: stats::Replicas,
+    /// Set when this instance is a hall hub (see [`hub`]).
+    pub hub: Option<HubState>,
+    /// Added to this machine's clock in every `server_time_ms`: a hub takes
+    /// the central server's time, so desks on the hub agree with desks on
+    /// the server.
+    clock_offset_ms: AtomicI64,
+}
+
+/// What a hub instance knows about itself, for `/health`.
+pub struct HubState {
+    pub event_id: Uuid,
+    pub upstream_online: AtomicBool,
+    /// 0: never.
+    pub upstream_last_ms: AtomicI64,
 }
 
 impl AppState {
@@ -56,7 +73,58 @@ impl AppState {
             head: watch::channel(0).0,
             public_url,
             stats: stats::Replicas::default(),
+            hub: None,
+            clock_offset_ms: AtomicI64::new(0),
         })
+    }
+
+    /// The state of a hall hub serving `event_id`.
+    pub fn new_hub(storage: Arc<dyn Storage>, public_url: String, event_id: Uuid) -> Arc<AppState> {
+        Arc::new(AppState {
+            storage,
+            head: watch::channel(0).0,
+            public_url,
+            stats: stats::Replicas::default(),
+            hub: Some(HubState {
+                event_id,
+                upstream_online: AtomicBool::new(false),
+                upstream_last_ms: AtomicI64::new(0),
+            }),
+            clock_offset_ms: AtomicI64::new(0),
+        })
+    }
+
+    /// This server's time: the machine's clock, corrected on a hub.
+    pub fn now_ms(&self) -> i64 {
+        now_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn set_clock_offset_ms(&self, offset: i64) {
+        self.clock_offset_ms.store(offset, Ordering::Relaxed);
+    }
+
+    /// Wake the live streams: new changes were stored (a hub calls this
+    /// after storing what it pulled from the central server).
+    pub fn changed(&self) {
+        self.head.send_modify(|h| *h += 1);
+    }
+
+    /// A receiver that sees every [`AppState::changed`].
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    /// Refuse what only the central server may do (a hub cannot pair or
+    /// revoke: its device list is a copy).
+    fn central_only(&self, what: &str) -> ApiResult<()> {
+        if self.hub.is_some() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "hub",
+                format!("this is a hall hub: {what} on the central server"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -275,13 +343,20 @@ fn body_or_limit(body: Result<Bytes, axum::extract::rejection::BytesRejection>) 
     })
 }
 
-async fn health() -> Json<Health> {
-    Json(Health {
+async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
+    let log_id = state.storage.log_id().await?;
+    Ok(Json(Health {
         status: "ok".into(),
         protocol: PROTOCOL_VERSION,
         version: env!("CARGO_PKG_VERSION").into(),
-        server_time_ms: now_ms(),
-    })
+        server_time_ms: state.now_ms(),
+        log_id: Some(log_id),
+        hub: state.hub.as_ref().map(|h| HubHealth {
+            event_id: h.event_id,
+            upstream_online: h.upstream_online.load(Ordering::Relaxed),
+            upstream_last_ms: Some(h.upstream_last_ms.load(Ordering::Relaxed)).filter(|&t| t > 0),
+        }),
+    }))
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -294,6 +369,7 @@ async fn pair(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<PairResponse>> {
     check_version(&headers)?;
+    state.central_only("pair desks")?;
     let (req, code) = decode::pair_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     let invalid = || {
         ApiError::new(
@@ -335,7 +411,7 @@ async fn pair(
         token,
         role: redeemed.role,
         event_id,
-        server_time_ms: now_ms(),
+        server_time_ms: state.now_ms(),
     }))
 }
 
@@ -346,6 +422,7 @@ async fn pairing_codes(
 ) -> ApiResult<Json<PairingCode>> {
     let device = authenticate(&state, &headers).await?;
     require(&device, Role::Coordinator)?;
+    state.central_only("make pairing codes")?;
     let body = body_or_limit(body)?;
     let req: PairingCodeRequest =
         serde_json::from_slice(&decode::body_bytes(content_encoding(&headers)?, &body)?)
@@ -385,6 +462,7 @@ async fn revoke_device(
 ) -> ApiResult<Json<DeviceInfo>> {
     let device = authenticate(&state, &headers).await?;
     require(&device, Role::Coordinator)?;
+    state.central_only("revoke desks")?;
     let id: Uuid = id
         .parse()
         .map_err(|_| ApiError::bad("bad_request", "the device id is not a UUID"))?;
@@ -425,14 +503,90 @@ async fn push(
         state.storage.push(req.event_id, rows, now).await?
     };
     if outcome.accepted > 0 {
-        state.head.send_modify(|h| *h += 1);
+        state.changed();
     }
     state.storage.touch_device(device.id, now).await?;
     Ok(Json(PushResponse {
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
-        server_time_ms: now_ms(),
+        server_time_ms: state.now_ms(),
     }))
+}
+
+/// Check one relayed change: it belongs to the hub's event and was made by a
+/// device of that event whose role may send it. The hub authenticated that
+/// device when it took the change.
+fn admit_relayed(
+    devices: &std::collections::HashMap<Uuid, DeviceInfo>,
+    event_id: Uuid,
+    env: &checkin_core::store::changes::ChangeEnvelope,
+) -> ApiResult<storage::NewChange> {
+    let maker = devices
+        .get(&env.device_id)
+        .filter(|d| d.event_id == event_id)
+        .ok_or_else(|| {
+            ApiError::forbidden(format!(
+                "change {} was made by a device this event does not know",
+                env.id
+            ))
+        })?;
+    decode::admit_change(maker, event_id, env)
+}
+
+/// `POST /v1/relay`: a hub (a coordinator device) hands over changes other
+/// desks gave it. Idempotent by change id like a push.
+async fn relay(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<PushResponse>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    state.central_only("relay changes")?;
+    // Unpacked, parsed, versioned and bounded as a push is.
+    let req = decode::push_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
+    if req.event_id != device.event_id {
+        return Err(ApiError::forbidden("this hub is paired with another event"));
+    }
+    let devices: std::collections::HashMap<Uuid, DeviceInfo> = state
+        .storage
+        .devices()
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    let rows = req
+        .changes
+        .iter()
+        .map(|env| admit_relayed(&devices, req.event_id, env))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let now = now_ms();
+    let outcome = if rows.is_empty() {
+        Default::default()
+    } else {
+        state.storage.push(req.event_id, rows, now).await?
+    };
+    if outcome.accepted > 0 {
+        state.changed();
+    }
+    state.storage.touch_device(device.id, now).await?;
+    Ok(Json(PushResponse {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        server_time_ms: state.now_ms(),
+    }))
+}
+
+/// `GET /v1/device-records`: the event's devices with token hashes and
+/// revocations, for a hub to authenticate desks while the internet is down.
+async fn device_records(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<DeviceRecord>>> {
+    let device = authenticate(&state, &headers).await?;
+    require(&device, Role::Coordinator)?;
+    state.central_only("device records come")?;
+    Ok(Json(state.storage.device_records(device.event_id).await?))
 }
 
 #[derive(Deserialize)]
@@ -443,7 +597,7 @@ struct PullQuery {
     limit: Option<usize>,
 }
 
-fn page_json(page: &storage::Page) -> String {
+fn page_json(page: &storage::Page, server_time_ms: i64) -> String {
     let mut s = String::with_capacity(page.changes.iter().map(|c| c.len() + 1).sum::<usize>() + 96);
     s.push_str("{\"changes\":[");
     for (i, c) in page.changes.iter().enumerate() {
@@ -454,9 +608,7 @@ fn page_json(page: &storage::Page) -> String {
     }
     s.push_str(&format!(
         "],\"cursor\":{},\"more\":{},\"server_time_ms\":{}}}",
-        page.cursor,
-        page.more,
-        now_ms()
+        page.cursor, page.more, server_time_ms
     ));
     s
 }
@@ -482,7 +634,11 @@ async fn pull(
     }
     let limit = q.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
     let page = state.storage.pull(q.event, q.after.max(0), limit).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], page_json(&page)).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        page_json(&page, state.now_ms()),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -559,11 +715,17 @@ async fn live(
     let mut head = state.head.subscribe();
     let stream = async_stream(move |tx| async move {
         let mut cursor = q.after.max(0);
+        let mut checked = std::time::Instant::now();
         loop {
-            // A revoked desk is cut off at once, not at its next request.
-            match state.storage.device_by_token(&token_hash).await {
-                Ok(Some(d)) if !d.revoked => {}
-                _ => return,
+            // A revoked desk is cut off within a second, not at its next
+            // request (checked at most once a second: a busy hub wakes
+            // every stream on every push).
+            if checked.elapsed() >= LIVE_POLL {
+                checked = std::time::Instant::now();
+                match state.storage.device_by_token(&token_hash).await {
+                    Ok(Some(d)) if !d.revoked => {}
+                    _ => return,
+                }
             }
             loop {
                 let page = match state.storage.pull(q.event, cursor, MAX_PULL_LIMIT).await {
@@ -576,7 +738,11 @@ async fn live(
                 cursor = page.cursor;
                 let more = page.more;
                 if tx
-                    .send(SseEvent::default().event("changes").data(page_json(&page)))
+                    .send(
+                        SseEvent::default()
+                            .event("changes")
+                            .data(page_json(&page, state.now_ms())),
+                    )
                     .await
                     .is_err()
                 {
@@ -623,6 +789,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/pull", get(pull))
         .route("/v1/live", get(live))
         .route("/v1/stats", get(get_stats))
+        .route("/v1/relay", post(relay))
+        .route("/v1/device-records", get(device_records))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::compression::CompressionLayer::new())

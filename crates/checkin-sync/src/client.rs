@@ -22,6 +22,7 @@ use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::discovery::HubDirectory;
 use crate::protocol::*;
 
 /// Keys this client keeps in the desk's `meta` table.
@@ -33,15 +34,24 @@ pub mod keys {
     pub const CURSOR: &str = "sync.cursor";
     pub const OFFSET: &str = "sync.clock_offset_ms";
     pub const LAST_SYNC: &str = "sync.last_sync_ms";
+    /// A hall hub's address given by hand (tried before the central server).
+    pub const HUB: &str = "sync.hub";
+    /// The highest local change sequence number the central server has
+    /// acknowledged itself (a hub's acknowledgement does not move it).
+    pub const CENTRAL_SEQ: &str = "sync.central_seq";
+    /// Prefix of a hub log's cursor: `sync.cursor.hub.<log id>`.
+    pub const HUB_CURSOR_PREFIX: &str = "sync.cursor.hub.";
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(
-        "cannot reach the server {server}: {source}; the desk keeps working offline and retries by itself"
+        "cannot reach the server {server}: {cause}; the desk keeps working offline and retries by itself"
     )]
     Unreachable {
         server: String,
+        /// The error and its causes, in words.
+        cause: String,
         #[source]
         source: reqwest::Error,
     },
@@ -178,9 +188,20 @@ pub struct SyncClient {
 
 impl SyncClient {
     pub fn new(server: &str, token: Option<&str>) -> SyncClient {
+        Self::with_timeouts(server, token, Duration::from_secs(3), Duration::from_secs(30))
+    }
+
+    /// A client with its own connect and request timeouts (a hub on the
+    /// local network answers fast or not at all).
+    pub fn with_timeouts(
+        server: &str,
+        token: Option<&str>,
+        connect: Duration,
+        request: Duration,
+    ) -> SyncClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(connect)
+            .timeout(request)
             .gzip(true)
             .build()
             .expect("the HTTP client builds");
@@ -232,8 +253,16 @@ impl SyncClient {
     }
 
     fn unreachable(&self, e: reqwest::Error) -> SyncError {
+        let mut cause = e.to_string();
+        let mut next = std::error::Error::source(&e);
+        while let Some(c) = next {
+            cause.push_str(": ");
+            cause.push_str(&c.to_string());
+            next = c.source();
+        }
         SyncError::Unreachable {
             server: self.server.clone(),
+            cause,
             source: e,
         }
     }
@@ -309,6 +338,148 @@ impl SyncClient {
         ]))
         .await
     }
+
+    /// A hub hands over changes other desks gave it (coordinator token).
+    pub async fn relay(&self, event_id: Uuid, changes: Vec<ChangeEnvelope>) -> Result<PushResponse> {
+        let body = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            event_id,
+            changes,
+        };
+        self.send(self.request(reqwest::Method::POST, "/v1/relay").json(&body))
+            .await
+    }
+
+    /// The event's devices with token hashes, for a hub (coordinator token).
+    pub async fn device_records(&self) -> Result<Vec<DeviceRecord>> {
+        self.send(self.request(reqwest::Method::GET, "/v1/device-records"))
+            .await
+    }
+
+    /// Open the live stream of changes after `after`.
+    pub async fn live(&self, event_id: Uuid, after: i64) -> Result<LiveStream> {
+        let resp = self
+            .request(reqwest::Method::GET, "/v1/live")
+            .query(&[("event", event_id.to_string()), ("after", after.to_string())])
+            .timeout(Duration::from_secs(24 * 3600))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let body: Option<ErrorBody> = resp.json().await.ok();
+            let (code, message) = body
+                .map(|b| (b.error.code, b.error.message))
+                .unwrap_or_else(|| ("http".into(), format!("HTTP {status}")));
+            return Err(SyncError::Refused {
+                status,
+                code,
+                message,
+            });
+        }
+        Ok(LiveStream {
+            client: self.clone(),
+            stream: Box::pin(resp.bytes_stream().map(|r| r.map(|b| b.to_vec()))),
+            buf: Vec::new(),
+            ended: false,
+        })
+    }
+}
+
+type ByteStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>;
+
+/// A server's live stream (server-sent events), read page by page.
+pub struct LiveStream {
+    client: SyncClient,
+    stream: ByteStream,
+    buf: Vec<u8>,
+    /// The server ended the stream (it is not polled again).
+    ended: bool,
+}
+
+impl LiveStream {
+    /// The next page of changes; `None` when the server ended the stream.
+    /// Silence longer than [`LIVE_SILENCE`] is an error: the connection is
+    /// dead even if TCP has not noticed. Cancel-safe: a partial event stays
+    /// in the buffer.
+    pub async fn next_page(&mut self) -> Result<Option<PullResponse>> {
+        loop {
+            if let Some(page) = self.buffered_page()? {
+                return Ok(Some(page));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match tokio::time::timeout(LIVE_SILENCE, self.stream.next()).await {
+                Err(_) => return Err(SyncError::Protocol("the live stream went quiet".into())),
+                Ok(None) => self.ended = true,
+                Ok(Some(Err(e))) => return Err(self.client.unreachable(e)),
+                Ok(Some(Ok(chunk))) => self.buf.extend_from_slice(&chunk),
+            }
+        }
+    }
+
+    /// The next page merged with every page already received (up to
+    /// [`LIVE_BATCH_BYTES`]): under load pages arrive faster than one commit
+    /// each, so a desk applies them as one, in one transaction. Cancel-safe
+    /// like [`LiveStream::next_page`]: after that await nothing waits.
+    pub async fn next_batch(&mut self) -> Result<Option<PullResponse>> {
+        let Some(mut merged) = self.next_page().await? else {
+            return Ok(None);
+        };
+        while !self.ended && self.buf.len() < LIVE_BATCH_BYTES {
+            match self.stream.next().now_or_never() {
+                Some(Some(Ok(more))) => self.buf.extend_from_slice(&more),
+                Some(Some(Err(e))) => return Err(self.client.unreachable(e)),
+                Some(None) => self.ended = true,
+                None => break,
+            }
+        }
+        while let Some(page) = self.buffered_page()? {
+            merged.changes.extend(page.changes);
+            merged.cursor = page.cursor;
+            merged.more = page.more;
+            merged.server_time_ms = page.server_time_ms;
+        }
+        Ok(Some(merged))
+    }
+
+    /// A complete page already in the buffer (keep-alive comments skipped).
+    fn buffered_page(&mut self) -> Result<Option<PullResponse>> {
+        while let Some(end) = find_event_end(&self.buf) {
+            let raw: Vec<u8> = self.buf.drain(..end).collect();
+            if let Some(data) = sse_data(&raw) {
+                let page: PullResponse =
+                    serde_json::from_str(&data).map_err(|e| SyncError::Protocol(e.to_string()))?;
+                return Ok(Some(page));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The server sends a keep-alive at least this often; silence longer than
+/// this means the connection is dead even if TCP has not noticed.
+pub const LIVE_SILENCE: Duration = Duration::from_secs(12);
+/// How much already-received live data is applied in one transaction.
+pub const LIVE_BATCH_BYTES: usize = 4 << 20;
+
+fn find_event_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2)
+}
+
+fn sse_data(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut data = String::new();
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    (!data.is_empty()).then_some(data)
 }
 
 /// Pair this desk: trade the code, save the pairing in the desk's database.
@@ -336,6 +507,8 @@ pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result
     }
     pairing.save(&mut s)?;
     s.set_meta(keys::CURSOR, None)?;
+    // A newly paired desk owes the central server all it has.
+    s.set_meta(keys::CENTRAL_SEQ, Some("0"))?;
     Ok(pairing)
 }
 
@@ -353,22 +526,55 @@ pub struct RoundReport {
     pub applied: usize,
 }
 
+/// Which way a desk syncs: straight to the central server, through a hall
+/// hub, or not at all right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Server,
+    Hub,
+    None,
+}
+
+/// One server a desk can sync with. Each server numbers its own log, so
+/// each link has its own cursor key: the central server's is `sync.cursor`,
+/// a hub's is `sync.cursor.hub.<its log id>` (a hub started on a new
+/// database is a new log, read from the start).
+#[derive(Clone)]
+pub struct Link {
+    pub route: Route,
+    pub client: SyncClient,
+    cursor_key: String,
+}
+
+impl Link {
+    pub fn url(&self) -> &str {
+        self.client.server()
+    }
+}
+
 /// One desk's sync work, usable step by step (CLI, tests) or from [`spawn`].
 pub struct Desk {
     pub store: Arc<Mutex<Store>>,
     pub pairing: Pairing,
+    /// The central server.
     pub client: SyncClient,
     pub clock: Arc<DeskClock>,
     pub system_clock: SystemClock,
+    /// Hall hubs this desk may sync through (manual address, mDNS).
+    pub hubs: Arc<HubDirectory>,
     applied_tx: broadcast::Sender<Vec<ChangeEnvelope>>,
 }
 
 impl Desk {
     pub fn new(store: Arc<Mutex<Store>>, pairing: Pairing, system_clock: SystemClock) -> Result<Desk> {
-        let offset = lock(&store)
-            .meta(keys::OFFSET)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let (offset, hub) = {
+            let s = lock(&store);
+            (
+                s.meta(keys::OFFSET)?.and_then(|s| s.parse().ok()).unwrap_or(0),
+                s.meta(keys::HUB)?,
+            )
+        };
         let client = SyncClient::new(&pairing.server, Some(&pairing.token));
         Ok(Desk {
             store,
@@ -376,6 +582,7 @@ impl Desk {
             client,
             clock: Arc::new(DeskClock::new(offset)),
             system_clock,
+            hubs: Arc::new(HubDirectory::with_manual(hub)),
             applied_tx: broadcast::channel(256).0,
         })
     }
@@ -390,12 +597,95 @@ impl Desk {
         self.applied_tx.subscribe()
     }
 
-    /// Push the whole outbox, in batches. Safe to repeat: the server ignores
-    /// change ids it already has.
+    /// Remember a hub address given by hand (`None` forgets it); the sync
+    /// task tries it before the central server from its next round on.
+    pub fn set_manual_hub(&self, url: Option<&str>) -> Result<()> {
+        let url = url.map(crate::discovery::normalise_url).filter(|u| !u.is_empty());
+        lock(&self.store).set_meta(keys::HUB, url.as_deref())?;
+        self.hubs.set_manual(url);
+        Ok(())
+    }
+
+    /// The central server as a link.
+    pub fn central(&self) -> Link {
+        Link {
+            route: Route::Server,
+            client: self.client.clone(),
+            cursor_key: keys::CURSOR.to_string(),
+        }
+    }
+
+    /// A hub as a link, after asking it who it is: it must be a hub of this
+    /// desk's event and name its log.
+    pub async fn hub_link(&self, url: &str) -> Result<Link> {
+        let client = SyncClient::with_timeouts(
+            url,
+            Some(&self.pairing.token),
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        );
+        let health = tokio::time::timeout(Duration::from_secs(3), client.health())
+            .await
+            .map_err(|_| SyncError::Protocol(format!("the hub at {url} does not answer")))??;
+        let hub = health
+            .hub
+            .ok_or_else(|| SyncError::Protocol(format!("{url} is not a hall hub")))?;
+        if hub.event_id != self.pairing.event_id {
+            return Err(SyncError::Protocol(format!(
+                "the hub at {url} serves another event"
+            )));
+        }
+        let log = health
+            .log_id
+            .ok_or_else(|| SyncError::Protocol(format!("the hub at {url} names no log")))?;
+        Ok(Link {
+            route: Route::Hub,
+            client,
+            cursor_key: format!("{}{log}", keys::HUB_CURSOR_PREFIX),
+        })
+    }
+
+    /// Whether the hub at `url` would take this desk now (it answers and
+    /// knows this desk's token).
+    async fn hub_usable(&self, url: &str) -> bool {
+        let Ok(link) = self.hub_link(url).await else {
+            return false;
+        };
+        tokio::time::timeout(
+            Duration::from_secs(3),
+            link.client.pull(self.pairing.event_id, i64::MAX, 1),
+        )
+        .await
+        .map(|r| r.is_ok())
+        .unwrap_or(false)
+    }
+
+    /// The highest local sequence number the central server is known to
+    /// have. Before hubs existed every pushed change went to the central
+    /// server, so a database without the key counts everything before its
+    /// first unpushed change.
+    fn central_seq(s: &Store) -> Result<i64> {
+        if let Some(v) = s.meta(keys::CENTRAL_SEQ)?.and_then(|v| v.parse().ok()) {
+            return Ok(v);
+        }
+        Ok(match s.outbox(1)?.first() {
+            Some((seq, _)) => seq - 1,
+            None => s.outbox_status()?.last_seq,
+        })
+    }
+
+    /// Push to the central server: everything local it is not known to have
+    /// (the outbox, and what only a hub acknowledged: if that hub never
+    /// reached the server, nothing is lost). Safe to repeat: the server
+    /// ignores change ids it already has.
     pub async fn push_outbox(&self) -> Result<usize> {
         let mut pushed = 0;
         loop {
-            let batch = lock(&self.store).outbox(MAX_PUSH_CHANGES)?;
+            let batch = {
+                let s = lock(&self.store);
+                let after = Self::central_seq(&s)?;
+                s.local_changes_after(after, MAX_PUSH_CHANGES)?
+            };
             let Some(&(last_seq, _)) = batch.last() else {
                 return Ok(pushed);
             };
@@ -405,25 +695,55 @@ impl Desk {
             let resp = self.client.push(self.pairing.event_id, changes).await?;
             self.clock
                 .observe(sent, (self.system_clock)(), resp.server_time_ms);
+            let mut s = lock(&self.store);
+            s.mark_pushed(last_seq)?;
+            s.set_meta(keys::CENTRAL_SEQ, Some(&last_seq.to_string()))?;
+            pushed += n;
+        }
+    }
+
+    /// Push the outbox to a hub. The hub relays it; the central server's
+    /// watermark stays where it is until this desk talks to it again.
+    async fn push_to_hub(&self, link: &Link) -> Result<usize> {
+        let mut pushed = 0;
+        loop {
+            let batch = lock(&self.store).outbox(MAX_PUSH_CHANGES)?;
+            let Some(&(last_seq, _)) = batch.last() else {
+                return Ok(pushed);
+            };
+            let n = batch.len();
+            let changes = batch.into_iter().map(|(_, c)| c).collect();
+            let sent = (self.system_clock)();
+            let resp = link.client.push(self.pairing.event_id, changes).await?;
+            self.clock
+                .observe(sent, (self.system_clock)(), resp.server_time_ms);
             lock(&self.store).mark_pushed(last_seq)?;
             pushed += n;
         }
     }
 
-    fn cursor(&self) -> Result<i64> {
+    pub async fn push_via(&self, link: &Link) -> Result<usize> {
+        match link.route {
+            Route::Hub => self.push_to_hub(link).await,
+            _ => self.push_outbox().await,
+        }
+    }
+
+    fn cursor(&self, key: &str) -> Result<i64> {
         Ok(lock(&self.store)
-            .meta(keys::CURSOR)?
+            .meta(key)?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
     }
 
-    /// Apply one page from the server and move the cursor, in that order, so a
-    /// crash between the two only re-applies (idempotent) changes.
-    fn apply_page(&self, page: &PullResponse) -> Result<usize> {
+    /// Apply one page from a server and move that server's cursor, in that
+    /// order, so a crash between the two only re-applies (idempotent)
+    /// changes.
+    fn apply_page(&self, page: &PullResponse, cursor_key: &str) -> Result<usize> {
         let now = self.now();
         let mut s = lock(&self.store);
         let cursor = page.cursor.to_string();
-        let applied = s.apply_remote_and_set(&page.changes, Some((keys::CURSOR, &cursor)), now)?;
+        let applied = s.apply_remote_and_set(&page.changes, Some((cursor_key, &cursor)), now)?;
         drop(s);
         if applied > 0 {
             let own = lock(&self.store).device().id;
@@ -440,34 +760,44 @@ impl Desk {
         Ok(applied)
     }
 
-    /// Pull every page after the saved cursor.
+    /// Pull every page after the saved cursor from the central server.
     pub async fn pull_all(&self) -> Result<(usize, usize)> {
+        self.pull_all_via(&self.central()).await
+    }
+
+    /// Pull every page after this link's cursor.
+    pub async fn pull_all_via(&self, link: &Link) -> Result<(usize, usize)> {
         let (mut pulled, mut applied) = (0, 0);
         loop {
-            let after = self.cursor()?;
+            let after = self.cursor(&link.cursor_key)?;
             let sent = (self.system_clock)();
-            let page = self
+            let page = link
                 .client
                 .pull(self.pairing.event_id, after, MAX_PULL_LIMIT)
                 .await?;
             self.clock
                 .observe(sent, (self.system_clock)(), page.server_time_ms);
             pulled += page.changes.len();
-            applied += self.apply_page(&page)?;
+            applied += self.apply_page(&page, &link.cursor_key)?;
             if !page.more {
                 return Ok((pulled, applied));
             }
         }
     }
 
-    /// Push, then pull: one full round. A desk that can print badges
+    /// Push, then pull, with the central server: one full round.
+    pub async fn sync_once(&self) -> Result<RoundReport> {
+        self.sync_once_via(&self.central()).await
+    }
+
+    /// Push, then pull, over one link. A desk that can print badges
     /// (volunteer or coordinator) and has no key yet makes its own once the
     /// event is here, and pushes it at once.
-    pub async fn sync_once(&self) -> Result<RoundReport> {
-        let mut pushed = self.push_outbox().await?;
-        let (pulled, applied) = self.pull_all().await?;
+    pub async fn sync_once_via(&self, link: &Link) -> Result<RoundReport> {
+        let mut pushed = self.push_via(link).await?;
+        let (pulled, applied) = self.pull_all_via(link).await?;
         if self.ensure_badge_key()?.is_some() {
-            pushed += self.push_outbox().await?;
+            pushed += self.push_via(link).await?;
         }
         self.saw_server()?;
         Ok(RoundReport {
@@ -510,121 +840,91 @@ impl Desk {
         Ok(())
     }
 
-    /// Listen to the live stream until it ends, the stream goes quiet for
-    /// too long, a push fails, or `stop` is set. Pushes whenever kicked.
-    async fn live(&self, kick: &Notify, stop: &AtomicBool, status: &StatusCell) -> Result<()> {
-        let after = self.cursor()?;
-        let resp = self
-            .client
-            .request(reqwest::Method::GET, "/v1/live")
-            .query(&[
-                ("event", self.pairing.event_id.to_string()),
-                ("after", after.to_string()),
-            ])
-            .timeout(Duration::from_secs(24 * 3600))
-            .send()
-            .await
-            .map_err(|e| self.client.unreachable(e))?;
-        if !resp.status().is_success() {
-            let status = resp.status().as_u16();
-            let body: Option<ErrorBody> = resp.json().await.ok();
-            let (code, message) = body
-                .map(|b| (b.error.code, b.error.message))
-                .unwrap_or_else(|| ("http".into(), format!("HTTP {status}")));
-            return Err(SyncError::Refused {
-                status,
-                code,
-                message,
-            });
-        }
-        let mut stream = resp.bytes_stream();
-        let mut buf: Vec<u8> = Vec::new();
+    /// Listen to a link's live stream until it ends, goes quiet for too
+    /// long, a push fails, `stop` is set, or (on the central server) a hub
+    /// becomes usable. Pushes whenever kicked.
+    async fn live(&self, link: &Link, kick: &Notify, stop: &AtomicBool, status: &StatusCell) -> Result<()> {
+        let after = self.cursor(&link.cursor_key)?;
+        let mut stream = link.client.live(self.pairing.event_id, after).await?;
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut probe = tokio::time::interval(HUB_PROBE);
+        probe.tick().await;
+        let mut hubs = self.hubs.watch();
+        let on_server = link.route == Route::Server;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
             tokio::select! {
-                chunk = tokio::time::timeout(LIVE_SILENCE, stream.next()) => {
-                    let chunk = match chunk {
-                        Err(_) => return Err(SyncError::Protocol("the live stream went quiet".into())),
-                        Ok(None) => return Ok(()),
-                        Ok(Some(Err(e))) => return Err(self.client.unreachable(e)),
-                        Ok(Some(Ok(c))) => c,
-                    };
-                    buf.extend_from_slice(&chunk);
-                    // Under load, pages arrive faster than one commit each:
-                    // take every chunk already received (up to a bound) and
-                    // apply their pages as one, in one transaction.
-                    while buf.len() < LIVE_BATCH_BYTES {
-                        match stream.next().now_or_never() {
-                            Some(Some(Ok(more))) => buf.extend_from_slice(&more),
-                            Some(Some(Err(e))) => return Err(self.client.unreachable(e)),
-                            Some(None) | None => break,
-                        }
-                    }
-                    let mut merged: Option<PullResponse> = None;
-                    while let Some(end) = find_event_end(&buf) {
-                        let raw: Vec<u8> = buf.drain(..end).collect();
-                        if let Some(data) = sse_data(&raw) {
-                            let page: PullResponse = serde_json::from_str(&data)
-                                .map_err(|e| SyncError::Protocol(e.to_string()))?;
-                            self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
-                            match merged.as_mut() {
-                                None => merged = Some(page),
-                                Some(m) => {
-                                    m.changes.extend(page.changes);
-                                    m.cursor = page.cursor;
-                                    m.more = page.more;
-                                    m.server_time_ms = page.server_time_ms;
-                                }
-                            }
-                        }
-                    }
-                    if let Some(page) = merged {
-                        self.apply_page(&page)?;
-                        status.synced(self, false)?;
-                    }
+                page = stream.next_batch() => {
+                    let Some(page) = page? else { return Ok(()) };
+                    self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
+                    self.apply_page(&page, &link.cursor_key)?;
+                    status.synced(self, false, link)?;
                 }
                 _ = kick.notified() => {
-                    if self.push_outbox().await? > 0 {
-                        status.synced(self, false)?;
+                    if self.push_via(link).await? > 0 {
+                        status.synced(self, false, link)?;
                     }
                 }
                 _ = tick.tick() => {
                     if lock(&self.store).outbox_status()?.waiting > 0 {
-                        self.push_outbox().await?;
+                        self.push_via(link).await?;
                     }
-                    status.synced(self, true)?;
+                    status.synced(self, true, link)?;
+                }
+                _ = probe.tick(), if on_server => {
+                    if self.any_hub_usable().await {
+                        return Ok(());
+                    }
+                }
+                changed = hubs.changed(), if on_server => {
+                    if changed.is_ok() && self.any_hub_usable().await {
+                        return Ok(());
+                    }
                 }
             }
         }
     }
-}
 
-/// The server sends a keep-alive at least this often; silence longer than
-/// this means the connection is dead even if TCP has not noticed.
-const LIVE_SILENCE: Duration = Duration::from_secs(12);
-/// How much already-received live data is applied in one transaction.
-const LIVE_BATCH_BYTES: usize = 4 << 20;
-
-fn find_event_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2)
-}
-
-fn sse_data(raw: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(raw).ok()?;
-    let mut data = String::new();
-    for line in text.lines() {
-        if let Some(d) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
+    async fn any_hub_usable(&self) -> bool {
+        for url in self.hubs.candidates() {
+            if self.hub_usable(&url).await {
+                return true;
             }
-            data.push_str(d.strip_prefix(' ').unwrap_or(d));
+        }
+        false
+    }
+
+    /// Choose a link and do a full round on it: the first hub that works,
+    /// else the central server. All errors when none works.
+    async fn connect(&self) -> std::result::Result<Link, Vec<SyncError>> {
+        let mut errors = Vec::new();
+        for url in self.hubs.candidates() {
+            let round = async {
+                let link = self.hub_link(&url).await?;
+                self.sync_once_via(&link).await?;
+                Ok::<_, SyncError>(link)
+            }
+            .await;
+            match round {
+                Ok(link) => return Ok(link),
+                Err(e) => errors.push(e),
+            }
+        }
+        let central = self.central();
+        match self.sync_once_via(&central).await {
+            Ok(_) => Ok(central),
+            Err(e) => {
+                errors.push(e);
+                Err(errors)
+            }
         }
     }
-    (!data.is_empty()).then_some(data)
 }
+
+/// How often a desk on the central server checks whether a hub is back.
+const HUB_PROBE: Duration = Duration::from_secs(5);
 
 /// Online or not: what the status bar shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -640,7 +940,10 @@ pub enum Connection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncStatus {
     pub connection: Connection,
+    /// The server in use (central or hub), or the central one when offline.
     pub server: String,
+    /// Through which: the central server, a hall hub, or none.
+    pub route: Route,
     pub role: Role,
     /// Local changes waiting to upload.
     pub waiting: u64,
@@ -658,10 +961,10 @@ impl StatusCell {
         self.tx.send_modify(f);
     }
 
-    /// Show the desk as online and up to date. `persist` also writes the
-    /// clock offset and last-sync time to the database (two durable writes),
-    /// which the live path leaves to its 2-second tick.
-    fn synced(&self, desk: &Desk, persist: bool) -> Result<()> {
+    /// Show the desk as online and up to date over `link`. `persist` also
+    /// writes the clock offset and last-sync time to the database (two
+    /// durable writes), which the live path leaves to its 2-second tick.
+    fn synced(&self, desk: &Desk, persist: bool, link: &Link) -> Result<()> {
         if persist {
             desk.saw_server()?;
         }
@@ -670,6 +973,10 @@ impl StatusCell {
         let offset = desk.clock.offset_ms();
         self.set(|s| {
             s.connection = Connection::Online;
+            s.route = link.route;
+            if s.server != link.url() {
+                s.server = link.url().to_string();
+            }
             s.waiting = waiting;
             s.last_sync_ms = Some(now);
             s.clock_offset_ms = offset;
@@ -711,7 +1018,22 @@ pub fn backoff(failures: u32) -> Duration {
     Duration::from_millis((base as f64 * jitter) as u64)
 }
 
+/// Whether an error means a person must act (the desk is revoked, or the
+/// central server refused it), rather than the network or a hub being away.
+fn needs_a_person(e: &SyncError, from_hub: bool) -> bool {
+    match e {
+        SyncError::Refused { code, .. } if code == "device_revoked" => true,
+        _ if from_hub => false,
+        e => !e.is_transient() && !matches!(e, SyncError::Protocol(_)),
+    }
+}
+
 /// Start the background sync task for a paired desk (needs a tokio runtime).
+///
+/// Every round it tries the hubs it knows (manual address, then mDNS), then
+/// the central server, and stays on the first that works: on a hub until the
+/// hub goes away, on the central server until a hub becomes usable (checked
+/// every 5 s and whenever discovery finds one).
 pub fn spawn(desk: Desk) -> Result<SyncHandle> {
     let waiting = lock(&desk.store).outbox_status()?.waiting;
     let last_sync_ms = lock(&desk.store)
@@ -720,6 +1042,7 @@ pub fn spawn(desk: Desk) -> Result<SyncHandle> {
     let (tx, rx) = watch::channel(SyncStatus {
         connection: Connection::Connecting,
         server: desk.pairing.server.clone(),
+        route: Route::None,
         role: desk.pairing.role,
         waiting,
         last_sync_ms,
@@ -734,42 +1057,82 @@ pub fn spawn(desk: Desk) -> Result<SyncHandle> {
         tokio::spawn(async move {
             let status = StatusCell { tx };
             let mut failures = 0u32;
+            let mut hubs = desk.hubs.watch();
             while !stop.load(Ordering::Relaxed) {
-                let round = async {
-                    desk.sync_once().await?;
-                    status.synced(&desk, true)?;
-                    desk.live(&kick, &stop, &status).await
-                }
-                .await;
+                let started = std::time::Instant::now();
+                let outcome = match desk.connect().await {
+                    Ok(link) => {
+                        let live = async {
+                            status.synced(&desk, true, &link)?;
+                            desk.live(&link, &kick, &stop, &status).await
+                        }
+                        .await;
+                        Ok((link, live))
+                    }
+                    Err(errors) => Err(errors),
+                };
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let (connection, error) = match round {
-                    Ok(()) => (Connection::Connecting, None),
-                    Err(e) if e.is_transient() || matches!(e, SyncError::Protocol(_)) => {
-                        (Connection::Offline, Some(e.to_string()))
-                    }
-                    Err(e) => (Connection::Refused, Some(e.to_string())),
-                };
                 let waiting = lock(&desk.store).outbox_status().map(|o| o.waiting).unwrap_or(0);
-                status.set(|s| {
-                    s.connection = connection;
-                    s.last_error = error;
-                    s.waiting = waiting;
-                });
-                failures = if connection == Connection::Connecting {
-                    0
-                } else {
-                    failures + 1
-                };
-                let wait = if connection == Connection::Refused {
-                    Duration::from_secs(30)
-                } else {
-                    backoff(failures)
+                let wait = match outcome {
+                    Ok((link, live)) => {
+                        // The link broke (or a better one appeared): look
+                        // again at once, unless it broke right away.
+                        let error = live.err().map(|e| e.to_string());
+                        let from = link.route;
+                        status.set(|s| {
+                            s.connection = Connection::Connecting;
+                            s.route = Route::None;
+                            s.last_error = error.map(|e| {
+                                format!(
+                                    "{} {}: {e}",
+                                    if from == Route::Hub { "hub" } else { "server" },
+                                    link.url()
+                                )
+                            });
+                            s.waiting = waiting;
+                        });
+                        if started.elapsed() > Duration::from_secs(2) {
+                            failures = 0;
+                            continue;
+                        }
+                        failures += 1;
+                        backoff(failures)
+                    }
+                    Err(errors) => {
+                        let hubs_tried = errors.len() - 1;
+                        let refused = errors
+                            .iter()
+                            .enumerate()
+                            .any(|(i, e)| needs_a_person(e, i < hubs_tried));
+                        // Show the central server's error: it is the one a
+                        // person can act on.
+                        let error = errors.last().map(|e| e.to_string());
+                        let connection = if refused {
+                            Connection::Refused
+                        } else {
+                            Connection::Offline
+                        };
+                        status.set(|s| {
+                            s.connection = connection;
+                            s.route = Route::None;
+                            s.server = desk.pairing.server.clone();
+                            s.last_error = error;
+                            s.waiting = waiting;
+                        });
+                        failures += 1;
+                        if refused {
+                            Duration::from_secs(30)
+                        } else {
+                            backoff(failures)
+                        }
+                    }
                 };
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = kick.notified() => {}
+                    _ = hubs.changed() => {}
                 }
             }
         })

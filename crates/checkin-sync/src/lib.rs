@@ -1,14 +1,17 @@
-//! Sync between desks and the central server: the wire protocol
-//! ([`protocol`]) and the desk's client ([`client`]). This crate is the only
-//! part of a desk that does network IO; the core stays offline. Feature
-//! `client` (default) is the client; without it only the protocol types.
+//! Sync between desks and the central server or a hall hub: the wire
+//! protocol ([`protocol`]), the desk's client ([`client`]) and finding hubs
+//! on the local network ([`discovery`]). This crate is the only part of a
+//! desk that does network IO; the core stays offline. Feature `client`
+//! (default) is the client and discovery; without it only the protocol types.
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+pub mod discovery;
 pub mod protocol;
 
 #[cfg(feature = "client")]
 pub use client::{
-    Connection, Desk, DeskClock, Pairing, SyncClient, SyncError, SyncHandle, SyncStatus, spawn,
+    Connection, Desk, DeskClock, Link, Pairing, Route, SyncClient, SyncError, SyncHandle, SyncStatus, spawn,
 };
 pub use protocol::Role;

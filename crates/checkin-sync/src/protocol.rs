@@ -152,6 +152,38 @@ pub struct Health {
     pub protocol: u32,
     pub version: String,
     pub server_time_ms: i64,
+    /// Identity of this server's change log (random, made with its storage).
+    /// Pull cursors are numbers in one log: a desk keeps one cursor per log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_id: Option<String>,
+    /// Set when this is a hall hub rather than the central server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<HubHealth>,
+}
+
+/// What a hall hub says about itself in `/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubHealth {
+    /// The one event this hub serves.
+    pub event_id: Uuid,
+    /// Whether the hub reaches the central server right now.
+    pub upstream_online: bool,
+    /// When the hub last completed a round with the central server.
+    pub upstream_last_ms: Option<i64>,
+}
+
+/// A device as the central server shares it with a hub (a coordinator
+/// device): enough to authenticate desks while the internet is down. Holds
+/// the SHA-256 of the token, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub event_id: Uuid,
+    pub token_hash: String,
+    pub paired_at_ms: i64,
+    pub revoked: bool,
 }
 
 /// Every error a server returns: `{"error": {"code": …, "message": …}}`.

@@ -588,15 +588,31 @@ impl Store {
 
     /// Local changes not yet acknowledged by the server, oldest first.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, ChangeEnvelope)>> {
-        let mut st = self.conn.prepare_cached(
+        self.local_changes_where("c.pushed = 0", 0, limit)
+    }
+
+    /// This desk's own changes after local sequence number `after_seq`,
+    /// acknowledged or not, oldest first (the sync client re-sends to the
+    /// central server what only a hall hub acknowledged).
+    pub fn local_changes_after(&self, after_seq: i64, limit: usize) -> Result<Vec<(i64, ChangeEnvelope)>> {
+        self.local_changes_where("c.seq > ?2", after_seq, limit)
+    }
+
+    fn local_changes_where(
+        &self,
+        cond: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, ChangeEnvelope)>> {
+        let mut st = self.conn.prepare_cached(&format!(
             "SELECT c.seq, c.id, c.hlc, c.device_id, c.payload FROM changes c
-             WHERE c.origin = 'local' AND c.pushed = 0 ORDER BY c.seq LIMIT ?1",
-        )?;
+             WHERE c.origin = 'local' AND {cond} AND ?2 = ?2 ORDER BY c.seq LIMIT ?1"
+        ))?;
         let Some(event_id) = self.ctx.as_ref().map(|c| c.event.id) else {
             return Ok(Vec::new());
         };
         let rows = st
-            .query_map(params![limit as i64], |r| {
+            .query_map(params![limit as i64, after_seq], |r| {
                 let seq: i64 = r.get(0)?;
                 let hlc: String = r.get(2)?;
                 let change: Change = parse_json(r, 4)?;

@@ -4,7 +4,7 @@
 //! instances can run behind one load balancer.
 
 use async_trait::async_trait;
-use checkin_sync::protocol::{DeviceInfo, Role};
+use checkin_sync::protocol::{DeviceInfo, DeviceRecord, Role};
 use uuid::Uuid;
 
 #[cfg(feature = "postgres")]
@@ -110,6 +110,18 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether any coordinator device exists (else the server offers a
     /// bootstrap code).
     async fn has_coordinator(&self) -> Result<bool>;
+
+    /// The identity of this storage's change log, made once with the
+    /// storage: a cursor is only meaningful in the log that numbered it.
+    async fn log_id(&self) -> Result<String>;
+
+    /// The devices of one event with their token hashes (what a hub needs
+    /// to authenticate them while the central server is out of reach).
+    async fn device_records(&self, event_id: Uuid) -> Result<Vec<DeviceRecord>>;
+
+    /// Take device records from the central server as they are (a hub's
+    /// mirror): new devices, new tokens, roles and revocations.
+    async fn mirror_devices(&self, records: Vec<DeviceRecord>) -> Result<()>;
 }
 
 pub(crate) fn parse_role(s: &str) -> Result<Role> {

@@ -4,14 +4,15 @@
 //! in order and a pull cursor never skips a change committed late.
 
 use async_trait::async_trait;
-use checkin_sync::protocol::DeviceInfo;
+use checkin_sync::protocol::{DeviceInfo, DeviceRecord};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
 use super::*;
 
-const SCHEMA: &[&str] = &[r#"
+const SCHEMA: &[&str] = &[
+    r#"
 CREATE TABLE changes (
     seq         BIGSERIAL PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,
@@ -41,7 +42,15 @@ CREATE TABLE devices (
     last_seen_ms BIGINT,
     revoked      BOOLEAN NOT NULL DEFAULT FALSE
 );
-"#];
+"#,
+    r#"
+CREATE TABLE server_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO server_meta (key, value) VALUES ('log_id', md5(random()::text || clock_timestamp()::text));
+"#,
+];
 
 pub struct PgStorage {
     pool: Pool,
@@ -99,7 +108,9 @@ impl PgStorage {
         let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
         tokio::spawn(conn);
         client
-            .batch_execute("DROP TABLE IF EXISTS changes, pairing_codes, devices, schema_version CASCADE")
+            .batch_execute(
+                "DROP TABLE IF EXISTS changes, pairing_codes, devices, server_meta, schema_version CASCADE",
+            )
             .await?;
         Ok(())
     }
@@ -284,5 +295,64 @@ impl Storage for PgStorage {
             )
             .await?;
         Ok(row.get(0))
+    }
+
+    async fn log_id(&self) -> Result<String> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let row = c
+            .query_opt("SELECT value FROM server_meta WHERE key = 'log_id'", &[])
+            .await?;
+        row.map(|r| r.get(0))
+            .ok_or_else(|| StorageError::Corrupt("the server database has no log id".into()))
+    }
+
+    async fn device_records(&self, event_id: Uuid) -> Result<Vec<DeviceRecord>> {
+        let c = self.pool.get().await.map_err(pool_err)?;
+        let rows = c
+            .query(
+                "SELECT id, name, role, event_id, token_hash, paired_at_ms, revoked FROM devices
+                 WHERE event_id = $1 ORDER BY paired_at_ms, id",
+                &[&event_id.to_string()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceRecord {
+                    id: parse_uuid(r.get(0))?,
+                    name: r.get(1),
+                    role: parse_role(r.get(2))?,
+                    event_id: parse_uuid(r.get(3))?,
+                    token_hash: r.get(4),
+                    paired_at_ms: r.get(5),
+                    revoked: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+    async fn mirror_devices(&self, records: Vec<DeviceRecord>) -> Result<()> {
+        let mut c = self.pool.get().await.map_err(pool_err)?;
+        let tx = c.transaction().await?;
+        for d in &records {
+            tx.execute(
+                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                   event_id = excluded.event_id, token_hash = excluded.token_hash,
+                   paired_at_ms = excluded.paired_at_ms, revoked = excluded.revoked",
+                &[
+                    &d.id.to_string(),
+                    &d.name,
+                    &d.role.as_str(),
+                    &d.event_id.to_string(),
+                    &d.token_hash,
+                    &d.paired_at_ms,
+                    &d.revoked,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

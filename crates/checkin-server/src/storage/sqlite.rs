@@ -9,14 +9,15 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 
 use async_trait::async_trait;
-use checkin_sync::protocol::DeviceInfo;
+use checkin_sync::protocol::{DeviceInfo, DeviceRecord};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::*;
 
-const SCHEMA: &[&str] = &[r#"
+const SCHEMA: &[&str] = &[
+    r#"
 CREATE TABLE changes (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,
@@ -46,7 +47,18 @@ CREATE TABLE devices (
     last_seen_ms INTEGER,
     revoked      INTEGER NOT NULL DEFAULT 0
 );
-"#];
+"#,
+    r#"
+-- A hall hub's own bookkeeping: which changes came from the central server
+-- (not relayed back), cursors, and the log's identity.
+ALTER TABLE changes ADD COLUMN from_upstream INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('log_id', lower(hex(randomblob(16))));
+"#,
+];
 
 type Job = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Send>;
 
@@ -164,6 +176,114 @@ impl SqliteStorage {
     }
 }
 
+/// What a hall hub needs beyond [`Storage`]: changes from the central
+/// server are marked so they are not relayed back, and the hub's cursors
+/// live in `meta`.
+impl SqliteStorage {
+    /// Store changes pulled from the central server (idempotent by id, like
+    /// [`Storage::push`]), marked as coming from upstream.
+    pub async fn push_from_upstream(
+        &self,
+        event_id: Uuid,
+        changes: Vec<NewChange>,
+        now_ms: i64,
+    ) -> Result<PushOutcome> {
+        self.insert(event_id, changes, now_ms, true).await
+    }
+
+    /// Changes desks pushed to this hub (not those from upstream), after
+    /// `after`, at most `limit`: what the hub relays to the central server.
+    pub async fn pull_local(&self, event_id: Uuid, after: i64, limit: usize) -> Result<Page> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, body FROM changes WHERE event_id = ?1 AND seq > ?2 AND from_upstream = 0
+                 ORDER BY seq LIMIT ?3",
+            )?;
+            page_of(
+                st.query(params![event_id.to_string(), after, (limit + 1) as i64])?,
+                after,
+                limit,
+            )
+        })
+        .await
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_string();
+        self.read(move |c| {
+            c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row(params![key], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert(
+        &self,
+        event_id: Uuid,
+        changes: Vec<NewChange>,
+        now_ms: i64,
+        from_upstream: bool,
+    ) -> Result<PushOutcome> {
+        self.write(move |tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO changes (id, event_id, device_id, kind, hlc, body, received_ms, from_upstream)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+            )?;
+            let ev = event_id.to_string();
+            let mut out = PushOutcome::default();
+            for c in &changes {
+                let n = st.execute(params![
+                    c.id.to_string(),
+                    ev,
+                    c.device_id.to_string(),
+                    c.kind,
+                    c.hlc,
+                    c.json,
+                    now_ms,
+                    from_upstream
+                ])?;
+                if n == 1 {
+                    out.accepted += 1;
+                } else {
+                    out.duplicates += 1;
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn page_of(mut rows: rusqlite::Rows<'_>, after: i64, limit: usize) -> rusqlite::Result<Page> {
+    let mut page = Page {
+        cursor: after,
+        ..Page::default()
+    };
+    while let Some(r) = rows.next()? {
+        if page.changes.len() == limit {
+            page.more = true;
+            break;
+        }
+        page.cursor = r.get(0)?;
+        page.changes.push(r.get(1)?);
+    }
+    Ok(page)
+}
+
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -222,32 +342,7 @@ const DEVICE_COLS: &str = "id, name, role, event_id, paired_at_ms, last_seen_ms,
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn push(&self, event_id: Uuid, changes: Vec<NewChange>, now_ms: i64) -> Result<PushOutcome> {
-        self.write(move |tx| {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO changes (id, event_id, device_id, kind, hlc, body, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
-            )?;
-            let ev = event_id.to_string();
-            let mut out = PushOutcome::default();
-            for c in &changes {
-                let n = st.execute(params![
-                    c.id.to_string(),
-                    ev,
-                    c.device_id.to_string(),
-                    c.kind,
-                    c.hlc,
-                    c.json,
-                    now_ms
-                ])?;
-                if n == 1 {
-                    out.accepted += 1;
-                } else {
-                    out.duplicates += 1;
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.insert(event_id, changes, now_ms, false).await
     }
 
     async fn pull(&self, event_id: Uuid, after: i64, limit: usize) -> Result<Page> {
@@ -255,20 +350,11 @@ impl Storage for SqliteStorage {
             let mut st = c.prepare_cached(
                 "SELECT seq, body FROM changes WHERE event_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
-            let mut rows = st.query(params![event_id.to_string(), after, (limit + 1) as i64])?;
-            let mut page = Page {
-                cursor: after,
-                ..Page::default()
-            };
-            while let Some(r) = rows.next()? {
-                if page.changes.len() == limit {
-                    page.more = true;
-                    break;
-                }
-                page.cursor = r.get(0)?;
-                page.changes.push(r.get(1)?);
-            }
-            Ok(page)
+            page_of(
+                st.query(params![event_id.to_string(), after, (limit + 1) as i64])?,
+                after,
+                limit,
+            )
         })
         .await
     }
@@ -395,6 +481,73 @@ impl Storage for SqliteStorage {
                 [],
                 |r| r.get(0),
             )
+        })
+        .await
+    }
+
+    async fn log_id(&self) -> Result<String> {
+        self.meta("log_id")
+            .await?
+            .ok_or_else(|| StorageError::Corrupt("the server database has no log id".into()))
+    }
+
+    async fn device_records(&self, event_id: Uuid) -> Result<Vec<DeviceRecord>> {
+        let rows = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT id, name, role, event_id, token_hash, paired_at_ms, revoked FROM devices
+                     WHERE event_id = ?1 ORDER BY paired_at_ms, id",
+                )?
+                .query_map(params![event_id.to_string()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, name, role, ev, token_hash, paired_at_ms, revoked)| {
+                Ok(DeviceRecord {
+                    id: parse_uuid(&id)?,
+                    name,
+                    role: parse_role(&role)?,
+                    event_id: parse_uuid(&ev)?,
+                    token_hash,
+                    paired_at_ms,
+                    revoked,
+                })
+            })
+            .collect()
+    }
+
+    async fn mirror_devices(&self, records: Vec<DeviceRecord>) -> Result<()> {
+        self.write(move |tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                   event_id = excluded.event_id, token_hash = excluded.token_hash,
+                   paired_at_ms = excluded.paired_at_ms, revoked = excluded.revoked",
+            )?;
+            for d in &records {
+                st.execute(params![
+                    d.id.to_string(),
+                    d.name,
+                    d.role.as_str(),
+                    d.event_id.to_string(),
+                    d.token_hash,
+                    d.paired_at_ms,
+                    d.revoked
+                ])?;
+            }
+            Ok(())
         })
         .await
     }

@@ -1,0 +1,527 @@
+//! The hall hub: a real central server and a real hub on 127.0.0.1:0, the
+//! internet between them (and between desks and the server) a fault proxy
+//! that can go down, real desks with their own databases and background
+//! sync tasks choosing by themselves between hub, server and offline.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use checkin_core::model::Direction;
+use checkin_core::store::changes::{Change, ChangeEnvelope};
+use checkin_server::hub::Upstream;
+use checkin_sync::client::{Route, SyncError};
+use checkin_sync::protocol::{PullResponse, Role};
+use checkin_sync::{Connection, SyncHandle};
+use checkin_tests::proxy::Proxy;
+use checkin_tests::{Backend, TestClock, TestDesk, TestHub, TestServer, wait_status};
+
+/// Every change the central server holds for the event, in order.
+async fn server_changes(desk: &TestDesk) -> Vec<ChangeEnvelope> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: PullResponse = desk
+            .desk
+            .client
+            .pull(desk.desk.pairing.event_id, after, 5000)
+            .await
+            .expect("pull");
+        out.extend(page.changes);
+        after = page.cursor;
+        if !page.more {
+            return out;
+        }
+    }
+}
+
+fn token_of(desk: &TestDesk, name: &str) -> (uuid::Uuid, String) {
+    let s = desk.store();
+    let (a, _) = s.search(name, 1).unwrap().into_iter().next().expect("person");
+    (a.id, s.badge_token(a.id).unwrap())
+}
+
+/// A desk's background sync through `internet` (its central-server
+/// address), with `hub` as its hand-given hub address.
+fn start_desk(d: &TestDesk, internet: &str, hub: Option<&str>) -> SyncHandle {
+    let desk = d.via(internet);
+    desk.hubs.set_manual(hub.map(str::to_string));
+    checkin_sync::spawn(desk).unwrap()
+}
+
+async fn on_route(h: &SyncHandle, route: Route) {
+    wait_status(&mut h.status.clone(), |s| {
+        s.connection == Connection::Online && s.route == route
+    })
+    .await;
+}
+
+/// The world of one test: server, the internet as a proxy, coordinator,
+/// a second coordinator desk that runs the hub, and the hub.
+struct Hall {
+    _server: TestServer,
+    internet: Proxy,
+    coord: TestDesk,
+    hub_desk: TestDesk,
+    hub: Option<TestHub>,
+    dir: tempfile::TempDir,
+}
+
+impl Hall {
+    async fn new(attendees: usize) -> Hall {
+        let server = TestServer::start(Backend::Sqlite).await.unwrap();
+        let internet = Proxy::start(&server.url).await;
+        let coord = TestDesk::coordinator(&server, attendees).await;
+        let hub_desk = TestDesk::join(
+            &coord,
+            &server.url,
+            Role::Coordinator,
+            "Хаб зала",
+            TestClock::default(),
+        )
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        Hall {
+            _server: server,
+            internet,
+            coord,
+            hub_desk,
+            hub: None,
+            dir,
+        }
+    }
+
+    async fn join(&self, role: Role, name: &str) -> TestDesk {
+        TestDesk::join(
+            &self.coord,
+            &self.coord.desk.pairing.server,
+            role,
+            name,
+            TestClock::default(),
+        )
+        .await
+    }
+
+    /// Start the hub (on `listen`) and wait until it talked to the server.
+    async fn start_hub(&mut self, listen: &str, db: &str) -> String {
+        let mut hub = TestHub::start(
+            &self.hub_desk,
+            &self.internet.url,
+            &self.dir.path().join(db),
+            listen,
+        );
+        if !self
+            .internet
+            .faults
+            .down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            hub.wait_upstream(Upstream::Online).await;
+        }
+        let url = hub.url.clone();
+        self.hub = Some(hub);
+        url
+    }
+
+    fn internet_down(&self, down: bool) {
+        self.internet.faults.set_down(down);
+    }
+}
+
+async fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+fn checkin_id(o: &checkin_core::engine::ScanOutcome) -> Option<uuid::Uuid> {
+    match &o.verdict {
+        checkin_core::engine::Verdict::Admitted { checkin_id, .. } => Some(*checkin_id),
+        _ => None,
+    }
+}
+
+fn has_duplicate(d: &TestDesk, who: uuid::Uuid) -> bool {
+    let s = d.store();
+    let day = s.day_of(d.now()).unwrap();
+    s.duplicates_on(day).unwrap().iter().any(|x| x.attendee_id == who)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn desks_sync_through_the_hub_while_the_internet_is_down() {
+    let mut hall = Hall::new(120).await;
+    let d1 = hall.join(Role::Volunteer, "Вход A, стойка 1").await;
+    let d2 = hall.join(Role::Volunteer, "Вход B, стойка 2").await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub.db").await;
+    let h1 = start_desk(&d1, &hall.internet.url, Some(&hub_url));
+    let h2 = start_desk(&d2, &hall.internet.url, Some(&hub_url));
+    on_route(&h1, Route::Hub).await;
+    on_route(&h2, Route::Hub).await;
+    assert_eq!(h1.status.borrow().server, hub_url, "the status names the hub");
+
+    hall.internet_down(true);
+    hall.hub.as_mut().unwrap().wait_upstream(Upstream::Offline).await;
+
+    // The same badge at two desks within a second: both admit (no desk
+    // waits for anyone), and both know it is a duplicate within a second.
+    let (anna, token) = token_of(&hall.coord, "Чупшева");
+    let o1 = d1
+        .store()
+        .scan(&token, d1.location("Вход A"), Direction::In, d1.now())
+        .unwrap();
+    let o2 = d2
+        .store()
+        .scan(&token, d2.location("Вход B"), Direction::In, d2.now())
+        .unwrap();
+    h1.kick();
+    h2.kick();
+    assert_eq!((o1.verdict.name(), o2.verdict.name()), ("admitted", "admitted"));
+    let t = wait_until(
+        "duplicate seen at both desks via the hub",
+        Duration::from_secs(1),
+        || has_duplicate(&d1, anna) && has_duplicate(&d2, anna),
+    )
+    .await;
+    eprintln!("cross-desk duplicate seen at both desks after {t:?} (internet down, via the hub)");
+
+    // Then the two desks admit each their own people, offline from the
+    // internet, live through the hub.
+    let people = hall.coord.store().attendees().unwrap();
+    let mut acknowledged = HashSet::new();
+    for (i, a) in people.iter().enumerate().skip(1).take(60) {
+        let (d, h) = if i % 2 == 0 { (&d1, &h1) } else { (&d2, &h2) };
+        let out = d
+            .store()
+            .check_in_attendee(
+                a.id,
+                d.location("Вход A"),
+                Direction::In,
+                checkin_core::model::Method::Search,
+                d.now(),
+            )
+            .unwrap();
+        if let Some(c) = checkin_id(&out) {
+            acknowledged.insert(c);
+        }
+        h.kick();
+    }
+    wait_until("both desks know everything", Duration::from_secs(10), || {
+        d1.digest() == d2.digest()
+    })
+    .await;
+    for h in [&h1, &h2] {
+        assert_eq!(h.status.borrow().route, Route::Hub, "still on the hub");
+    }
+    let before = server_changes(&hall.coord).await.len();
+
+    // The internet comes back: the hub relays, the server has every
+    // check-in exactly once.
+    hall.internet_down(false);
+    hall.hub.as_mut().unwrap().wait_upstream(Upstream::Online).await;
+    let expected = acknowledged.len() + 2;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let on_server = loop {
+        let all = server_changes(&hall.coord).await;
+        let n = all
+            .iter()
+            .filter(|c| matches!(c.change, Change::CheckIn(_)))
+            .count();
+        if n >= expected {
+            break all;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server has {n} of {expected} check-ins"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(on_server.len() > before);
+    let ids: Vec<_> = on_server.iter().map(|c| c.id).collect();
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no change twice on the server");
+    let checkins: HashSet<_> = on_server
+        .iter()
+        .filter_map(|c| match &c.change {
+            Change::CheckIn(ci) => Some(ci.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checkins.len(), expected, "exactly the desks' check-ins");
+    assert!(acknowledged.is_subset(&checkins), "every acknowledged check-in");
+    h1.shutdown().await;
+    h2.shutdown().await;
+    // Desks that never talked to the server themselves converge with it.
+    hall.coord.desk.sync_once().await.unwrap();
+    assert_eq!(d1.digest(), hall.coord.digest());
+    assert!(
+        has_duplicate(&hall.coord, anna),
+        "the server's desks see the duplicate too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_the_hub_dies_desks_go_to_the_server_and_come_back() {
+    let mut hall = Hall::new(60).await;
+    let d1 = hall.join(Role::Volunteer, "Стойка 1").await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub.db").await;
+    let addr = hall.hub.as_ref().unwrap().addr();
+    let h1 = start_desk(&d1, &hall.internet.url, Some(&hub_url));
+    on_route(&h1, Route::Hub).await;
+    let people = hall.coord.store().attendees().unwrap();
+    let admit = |i: usize| {
+        let out = d1
+            .store()
+            .check_in_attendee(
+                people[i].id,
+                d1.location("Вход A"),
+                Direction::In,
+                checkin_core::model::Method::Search,
+                d1.now(),
+            )
+            .unwrap();
+        checkin_id(&out).unwrap()
+    };
+    let first = admit(0);
+    h1.kick();
+
+    // The hub dies (its runtime is dropped: every socket closes at once).
+    let t0 = Instant::now();
+    hall.hub.take().unwrap().kill();
+    on_route(&h1, Route::Server).await;
+    eprintln!("desk on the central server {:?} after the hub died", t0.elapsed());
+    assert_eq!(h1.status.borrow().server, hall.internet.url);
+    let second = admit(1);
+    h1.kick();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ids: HashSet<uuid::Uuid> = server_changes(&hall.coord)
+            .await
+            .iter()
+            .filter_map(|x| match &x.change {
+                Change::CheckIn(ci) => Some(ci.id),
+                _ => None,
+            })
+            .collect();
+        if ids.contains(&first) && ids.contains(&second) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "check-ins never reached the server");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The hub comes back on the same address, with the internet down: it
+    // still knows the desk (device records on disk) and the desk returns.
+    hall.internet_down(true);
+    let back = hall.start_hub(&addr, "hub.db").await;
+    assert_eq!(back, hub_url);
+    let t1 = Instant::now();
+    on_route(&h1, Route::Hub).await;
+    eprintln!("desk back on the hub {:?} after it restarted", t1.elapsed());
+    admit(2);
+    h1.kick();
+    wait_until("desk uploaded to the hub", Duration::from_secs(5), || {
+        d1.store().outbox_status().unwrap().waiting == 0
+    })
+    .await;
+    h1.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_desk_is_refused_by_the_hub_after_it_syncs() {
+    let mut hall = Hall::new(20).await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub.db").await;
+    let d = hall.join(Role::Volunteer, "Потерянная стойка").await;
+    let internet = hall.internet.url.clone();
+    let at_hub = |d: &TestDesk| {
+        let link_desk = d.via(&internet);
+        let hub_url = hub_url.clone();
+        async move {
+            let link = link_desk.hub_link(&hub_url).await.unwrap();
+            link_desk.pull_all_via(&link).await
+        }
+    };
+    // The hub learns the new desk at its next refresh (every 5 s).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while at_hub(&d).await.is_err() {
+        assert!(Instant::now() < deadline, "the hub never accepted the new desk");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let id = d.store().device().id;
+    hall.coord.desk.client.revoke_device(id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let refused = loop {
+        match at_hub(&d).await {
+            Err(SyncError::Refused { status, code, .. }) => break (status, code),
+            Err(e) => panic!("unexpected {e}"),
+            Ok(_) => {
+                assert!(Instant::now() < deadline, "the hub still takes the revoked desk");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(refused, (403, "device_revoked".to_string()));
+    // The revocation is on the hub's disk: it holds with the internet down
+    // and the hub restarted.
+    hall.internet_down(true);
+    let addr = hall.hub.as_ref().unwrap().addr();
+    hall.hub.take().unwrap().kill();
+    hall.start_hub(&addr, "hub.db").await;
+    assert!(matches!(
+        at_hub(&d).await,
+        Err(SyncError::Refused { status: 403, .. })
+    ));
+    // The background task shows the desk as refused, not merely offline.
+    let h = start_desk(&d, &hall.internet.url, Some(&hub_url));
+    wait_status(&mut h.status.clone(), |s| s.connection == Connection::Refused).await;
+    h.shutdown().await;
+    // Pairing and revoking are for the central server only.
+    let hub_client = checkin_sync::SyncClient::new(&hub_url, Some(&hall.hub_desk.desk.pairing.token));
+    match hub_client.revoke_device(id).await {
+        Err(SyncError::Refused {
+            status: 409, code, ..
+        }) => assert_eq!(code, "hub"),
+        other => panic!("a hub must not revoke: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn moving_between_hub_and_server_skips_and_loses_nothing() {
+    let mut hall = Hall::new(40).await;
+    let a = hall.join(Role::Volunteer, "Всегда на сервере").await;
+    let b = hall.join(Role::Volunteer, "Кочует").await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub1.db").await;
+    let addr = hall.hub.as_ref().unwrap().addr();
+    let bd = b.via(&hall.internet.url);
+    let central = bd.central();
+    let zone_a = a.location("Остров 1");
+    let zone_b = b.location("Остров 2");
+    let count = |d: &TestDesk, zone| {
+        d.store().count_anonymous(zone, Direction::In, d.now()).unwrap();
+    };
+    // B alternates between hub and server while A and B keep counting.
+    for round in 0..6 {
+        for _ in 0..7 {
+            count(&a, zone_a);
+            count(&b, zone_b);
+        }
+        a.desk.sync_once().await.unwrap();
+        if round % 2 == 0 {
+            let link = bd.hub_link(&hub_url).await.unwrap();
+            // The hub may not have A's newest changes yet; it will.
+            bd.sync_once_via(&link).await.unwrap();
+        } else {
+            bd.sync_once_via(&central).await.unwrap();
+        }
+    }
+    // B's last round was on the server: the server has all of B's
+    // changes, however many only the hub had acknowledged before.
+    // Now the hub dies for good before relaying B's newest counts, and a
+    // new hub on a fresh database (a new log) takes its address.
+    hall.internet_down(true);
+    for _ in 0..5 {
+        count(&b, zone_b);
+    }
+    let link = bd.hub_link(&hub_url).await.unwrap();
+    bd.sync_once_via(&link).await.unwrap();
+    assert_eq!(
+        b.store().outbox_status().unwrap().waiting,
+        0,
+        "the hub acknowledged"
+    );
+    hall.hub.take().unwrap().kill();
+    hall.internet_down(false);
+    let new_url = hall.start_hub(&addr, "hub2.db").await;
+    let new_link = bd.hub_link(&new_url).await.unwrap();
+    // On the new hub's log B starts from the beginning of that log and
+    // misses none of A's changes.
+    for _ in 0..3 {
+        count(&a, zone_a);
+    }
+    a.desk.sync_once().await.unwrap();
+    let zone_in = |d: &TestDesk, zone| {
+        let s = d.store();
+        let c = s.counters(d.now()).unwrap();
+        c.locations
+            .iter()
+            .find(|l| l.location_id == zone)
+            .unwrap()
+            .anonymous_in
+    };
+    assert_eq!(zone_in(&a, zone_a), 6 * 7 + 3);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        bd.sync_once_via(&new_link).await.unwrap();
+        if zone_in(&b, zone_a) == zone_in(&a, zone_a) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B on the new hub never caught up with A"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The five counts only the dead hub had reach the server when B talks
+    // to it directly: B re-sends what no server acknowledged itself.
+    bd.sync_once_via(&central).await.unwrap();
+    a.desk.sync_once().await.unwrap();
+    bd.sync_once_via(&central).await.unwrap();
+    assert_eq!(a.digest(), b.digest());
+    let on_server = server_changes(&hall.coord).await;
+    let counts = on_server
+        .iter()
+        .filter(|c| matches!(c.change, Change::CheckIn(_)))
+        .count();
+    assert_eq!(counts, 6 * 14 + 5 + 3, "every count on the server");
+    let ids: HashSet<_> = on_server.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), on_server.len(), "exactly once");
+    let mine = b.store().device().id;
+    let b_on_server = on_server.iter().filter(|c| c.device_id == mine).count();
+    assert!(b_on_server >= 6 * 7 + 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_desk_finds_the_hub_by_mdns_on_loopback() {
+    use checkin_sync::discovery::{HubDirectory, MdnsOptions, browse};
+    let mut hall = Hall::new(10).await;
+    // A port of its own and loopback only: nothing leaves this machine.
+    let opts = MdnsOptions {
+        port: 15353 + (std::process::id() % 1000) as u16,
+        loopback_only: true,
+    };
+    let cfg = checkin_server::hub::HubConfig {
+        upstream: hall.internet.url.clone(),
+        token: hall.hub_desk.desk.pairing.token.clone(),
+        event_id: hall.hub_desk.desk.pairing.event_id,
+        listen: "127.0.0.1:0".into(),
+        data: hall.dir.path().join("hub.db"),
+        public_url: None,
+        mdns: Some((opts, "Зал 1".into())),
+    };
+    let hub = TestHub::start_with(cfg);
+    let dir = std::sync::Arc::new(HubDirectory::default());
+    let _browser = browse(opts, hall.coord.desk.pairing.event_id, dir.clone()).unwrap();
+    let t = wait_until("the hub is found", Duration::from_secs(15), || {
+        dir.candidates().contains(&hub.url)
+    })
+    .await;
+    eprintln!("hub found by mDNS in {t:?}");
+    // A hub of another event is not offered.
+    let other = browse(
+        opts,
+        uuid::Uuid::nil(),
+        std::sync::Arc::new(HubDirectory::default()),
+    )
+    .unwrap();
+    drop(other);
+    hall.hub = Some(hub);
+    let d = hall.join(Role::Host, "Остров").await;
+    let desk = d.via(&hall.internet.url);
+    for url in dir.candidates() {
+        desk.hubs.found("mdns", &url);
+    }
+    let h = checkin_sync::spawn(desk).unwrap();
+    wait_status(&mut h.status.clone(), |s| s.route == Route::Hub).await;
+    h.shutdown().await;
+}
