@@ -30,4 +30,8 @@ pub const ALL: &[&str] = &[
     "confirm_printed",
     "decode_frame",
     "camera_reset",
+    "hub_state",
+    "start_hub",
+    "stop_hub",
+    "set_hub_address",
 ];

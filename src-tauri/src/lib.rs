@@ -10,6 +10,7 @@ pub mod command_names {
 }
 pub mod camera;
 mod commands;
+pub mod hub;
 pub mod print;
 pub mod settings;
 
@@ -109,6 +110,8 @@ pub struct Desk {
     /// The dashboard's statistics, following the change log (keyed by the
     /// database's device id; see `commands::stats`).
     pub stats: Mutex<Option<(uuid::Uuid, checkin_core::stats::StatsCache)>>,
+    /// The hall hub, when this coordinator desk runs it (see [`hub`]).
+    pub hub: tokio::sync::Mutex<Option<checkin_server::hub::Hub>>,
 }
 
 impl Desk {
@@ -144,6 +147,7 @@ impl Desk {
             last_write_ms: AtomicI64::new(0),
             last_checkpoint_ms: AtomicI64::new(now.timestamp_millis()),
             stats: Mutex::new(None),
+            hub: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -474,6 +478,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::confirm_printed,
         camera::decode_frame,
         camera::camera_reset,
+        hub::hub_state,
+        hub::start_hub,
+        hub::stop_hub,
+        hub::set_hub_address,
     ])
 }
 
@@ -500,8 +508,10 @@ pub fn run() {
             );
             app.manage(desk);
             let desk = app.state::<Desk>();
-            if let Err(e) = start_sync(app.handle(), &desk) {
-                eprintln!("checkin-app: sync not started: {}", e.message);
+            match start_sync(app.handle(), &desk) {
+                Ok(true) => hub::resume(app.handle()),
+                Ok(false) => {}
+                Err(e) => eprintln!("checkin-app: sync not started: {}", e.message),
             }
             build_search_index(app.handle());
             spawn_housekeeping(app.handle().clone());

@@ -27,6 +27,10 @@ pub struct Settings {
     /// The viewfinder's camera (the webview's device id); `None`: the first
     /// camera found; `"off"`: no viewfinder.
     pub camera: Option<String>,
+    /// Run the hall hub on this (coordinator) desk, started with the app.
+    pub hub: bool,
+    /// The hub's port.
+    pub hub_port: u16,
 }
 
 pub const DEFAULT_DATABASE: &str = "checkin.db";
@@ -42,6 +46,8 @@ impl Default for Settings {
             badge_layout: "a6".into(),
             printer: None,
             camera: None,
+            hub: false,
+            hub_port: crate::hub::DEFAULT_PORT,
         }
     }
 }
@@ -94,6 +100,8 @@ mod tests {
             database: Some("event-x.db".into()),
             badge_layout: "label-62x100".into(),
             printer: Some("Zebra".into()),
+            hub: true,
+            hub_port: 9000,
             camera: Some("cam-2".into()),
         };
         s.save(dir.path()).unwrap();

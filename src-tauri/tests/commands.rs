@@ -367,3 +367,52 @@ fn desk_flow_and_error_shapes() {
     .unwrap_err();
     assert_eq!(e["code"], "invalid");
 }
+
+#[test]
+fn hall_hub_needs_a_paired_coordinator_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, w) = app(dir.path());
+    let v = call(&w, "hub_state", json!({})).unwrap();
+    assert_eq!(
+        (&v["available"], &v["running"], &v["port"], &v["manual"]),
+        (&json!(false), &json!(false), &json!(8788), &Value::Null),
+        "{v}"
+    );
+    for (cmd, args) in [
+        ("start_hub", json!({"port": 0})),
+        ("set_hub_address", json!({"address": "10.0.0.7:8788"})),
+    ] {
+        let e = call(&w, cmd, args).unwrap_err();
+        assert_eq!(e["code"], "not_paired", "{cmd}: {e}");
+        assert!(e["message"].as_str().unwrap().contains("join an event"), "{e}");
+    }
+    // Stopping a hub that does not run is harmless and remembered.
+    let v = call(&w, "stop_hub", json!({})).unwrap();
+    assert_eq!(v["running"], false);
+    let on_disk: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("settings.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["hub"], false);
+}
+
+/// The capability grants every command the UI may call and nothing more: a
+/// command missing here is refused in the real app (not under `tauri::test`).
+#[test]
+fn the_desk_capability_grants_exactly_the_listed_commands() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/desk.json");
+    let cap: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut granted: Vec<String> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|p| !p.starts_with("core:"))
+        .map(str::to_string)
+        .collect();
+    let mut listed: Vec<String> = command_names::ALL
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    granted.sort();
+    listed.sort();
+    assert_eq!(granted, listed, "capabilities/desk.json and command_names::ALL differ");
+}

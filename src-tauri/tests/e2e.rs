@@ -718,6 +718,21 @@ impl LiveServer {
         format!("http://{}", self.addr)
     }
 
+    /// Every change the server stored for the event (JSON texts).
+    fn stored_changes(&self, event_id: uuid::Uuid) -> Vec<String> {
+        let rt = self.rt.as_ref().expect("the server runs");
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = rt.block_on(self.storage.pull(event_id, after, 5000)).unwrap();
+            out.extend(page.changes);
+            after = page.cursor;
+            if !page.more {
+                return out;
+            }
+        }
+    }
+
     fn stop(&mut self) {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
@@ -805,6 +820,8 @@ fn sync_end_to_end() {
     let volunteer = code(Role::Volunteer);
     // Made now: the test's HTTP client keeps connections to this server instance.
     let coordinator = code(Role::Coordinator);
+    // For the desk that later syncs through the coordinator desk's hall hub.
+    let via_hub = code(Role::Volunteer);
 
     // A new desk joins by pasting the pairing text: a fresh database, not the demo.
     let dir = tempfile::tempdir().unwrap();
@@ -998,6 +1015,101 @@ fn sync_end_to_end() {
         "revoked",
     );
     s.screenshot("23-devices");
+
+    // The hall hub on this coordinator desk, started from the Devices pane:
+    // it learns the desks from the server and relays to it. A volunteer desk
+    // (the app's sync client) syncs through the hub, and its check-in
+    // reaches the server.
+    let hub_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    s.find("[data-testid=hub-port]");
+    s.js(&format!(
+        "const i = document.querySelector('[data-testid=hub-port]'); i.value = '{hub_port}';"
+    ));
+    let t = Instant::now();
+    s.click("[data-testid=hub-start]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=hub-upstream]') || {dataset: {}}).dataset.upstream === 'online'",
+        "the hub online to the server",
+    );
+    report.push(format!(
+        "hall hub started from the Devices pane, online to the server: {} ms",
+        t.elapsed().as_millis()
+    ));
+    let hub_store = Arc::new(Mutex::new(
+        Store::open_local(
+            &coord_dir.path().join("via-hub.db"),
+            "Вход B, стойка 5",
+            Utc::now(),
+        )
+        .unwrap(),
+    ));
+    let hub_pairing = client_rt
+        .block_on(checkin_sync::client::pair_desk(
+            &hub_store,
+            &server.url(),
+            &via_hub.code,
+        ))
+        .unwrap();
+    let hub_desk =
+        checkin_sync::client::Desk::new(hub_store.clone(), hub_pairing.clone(), Arc::new(Utc::now)).unwrap();
+    client_rt.block_on(hub_desk.sync_once()).unwrap();
+    let door = {
+        let st = hub_store.lock().unwrap();
+        st.locations()
+            .unwrap()
+            .iter()
+            .find(|l| l.name == "Вход B")
+            .unwrap()
+            .id
+    };
+    let checkin_id = {
+        let mut st = hub_store.lock().unwrap();
+        let id = st.find_attendee("T-000500").unwrap().id;
+        let out = st
+            .check_in_attendee(id, door, Direction::In, Method::Search, Utc::now())
+            .unwrap();
+        match out.verdict {
+            checkin_core::engine::Verdict::Admitted { checkin_id, .. } => checkin_id,
+            v => panic!("{v:?}"),
+        }
+    };
+    // The hub learns a newly paired desk at its next refresh of the device
+    // records (every 5 s): until then it refuses the desk's token.
+    let t = Instant::now();
+    loop {
+        let round = client_rt.block_on(async {
+            let link = hub_desk.hub_link(&format!("http://127.0.0.1:{hub_port}")).await?;
+            hub_desk.sync_once_via(&link).await
+        });
+        match round {
+            Ok(_) => break,
+            Err(e) if t.elapsed() < Duration::from_secs(20) => {
+                eprintln!("via the hub, not yet: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("the hub never took the new desk: {e}"),
+        }
+    }
+    s.wait_js(
+        "Number((document.querySelector('[data-testid=hub-relayed]') || {}).textContent || 0) > 0",
+        "the hub relayed the check-in",
+    );
+    report.push(format!(
+        "check-in pushed to the hub → relayed to the server: {} ms",
+        t.elapsed().as_millis()
+    ));
+    let stored = server.stored_changes(pairing.event_id);
+    assert!(
+        stored.iter().any(|c| c.contains(&checkin_id.to_string())),
+        "the check-in made through the hub is on the server"
+    );
+    s.screenshot("23b-hall-hub");
+    s.click("[data-testid=hub-stop]");
+    s.find("[data-testid=hub-start]");
     s.click("[data-testid=tab-attendees]");
     s.click("[data-testid=batch-print]");
     s.wait_js(

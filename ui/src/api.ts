@@ -6,7 +6,7 @@ import { Channel, invoke, type InvokeArgs, type InvokeOptions } from "@tauri-app
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
-  DeviceInfo, FrameScan, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
+  DeviceInfo, FrameScan, HubStatus, HubView, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
   Undone, WalkIn, WalkedIn, Stats, Report,
 } from "./types";
 
@@ -78,6 +78,12 @@ export const api = {
   devices: () => call<DeviceInfo[]>("devices"),
   revokeDevice: (deviceId: string) => call<DeviceInfo>("revoke_device", { deviceId }),
   createPairingCode: (role: string) => call<PairingCode>("create_pairing_code", { role }),
+  hubState: () => call<HubView>("hub_state"),
+  startHub: (port: number | null) => call<HubView>("start_hub", { port }),
+  stopHub: () => call<HubView>("stop_hub"),
+  /** null or blank forgets the address. */
+  setHubAddress: (address: string | null) => call<HubView>("set_hub_address", { address }),
+  onHub: (f: (s: HubStatus) => void): Promise<UnlistenFn> => listen<HubStatus>("hub", (e) => f(e.payload)),
   /** Other desks' changes applied here (payload: how many). */
   onChanges: (f: (n: number) => void): Promise<UnlistenFn> => listen<number>("changes", (e) => f(e.payload)),
   onStatus: (f: (s: Status) => void): Promise<UnlistenFn> => listen<Status>("status", (e) => f(e.payload)),

@@ -65,8 +65,9 @@ export function statusBar(): HTMLElement {
       bar,
       h("span", { class: `dot ${st.mode}` }),
       h("span", { testid: "status-mode", attrs: { "data-mode": st.mode, "data-route": st.route ?? "none" }, title: st.last_error ?? "" }, mode),
-      h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
-      h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
+      // A standalone desk uploads nothing: no queue, no last sync to show.
+      st.mode === "standalone" ? null : h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
+      st.mode === "standalone" ? null : h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
       h("span", { class: "grow" }),
       h("span", {}, `${t("status.desk")}: `, h("b", {}, info().device.name)),
       st.sync_role && st.sync_role !== s.role ? h("span", { testid: "status-sync-role" }, t(`sync_role.${st.sync_role}` as Key)) : null,

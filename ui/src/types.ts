@@ -21,6 +21,33 @@ export interface Settings {
   printer: string | null;
   /** The viewfinder's camera (device id); null: the first one; "off": none. */
   camera?: string | null;
+  /** Run the hall hub on this coordinator desk (started with the app). */
+  hub?: boolean;
+  hub_port?: number;
+}
+
+/** The hall hub's link to the central server and its counts. */
+export interface HubStatus {
+  url: string;
+  upstream: "connecting" | "online" | "offline" | "refused";
+  upstream_url: string;
+  relayed: number;
+  received: number;
+  devices: number;
+  last_upstream_ms: number | null;
+  last_error: string | null;
+}
+
+/** The hall hub as the Devices pane shows it (hub_state, start_hub, …). */
+export interface HubView {
+  available: boolean;
+  running: boolean;
+  port: number;
+  addresses: string[];
+  announced: boolean;
+  status: HubStatus | null;
+  /** The hub address given by hand at this desk. */
+  manual: string | null;
 }
 
 /** One QR code the camera saw (decode_frame). */

@@ -39,6 +39,26 @@ describe("api (the only invoke caller)", () => {
     expect(calls[3][1]).toMatchObject({ report: "summary", format: "html", anonymous: false });
   });
 
+  it("drives the hall hub with the argument names of the hub commands", async () => {
+    const calls: [string, unknown][] = [];
+    const view = { available: true, running: false, port: 8788, addresses: [], announced: false, status: null, manual: null };
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return view;
+    });
+    await api.hubState();
+    await api.startHub(9000);
+    await api.startHub(null);
+    await api.stopHub();
+    await api.setHubAddress("10.0.0.7:8788");
+    await api.setHubAddress(null);
+    expect(calls.map((c) => c[0])).toEqual(["hub_state", "start_hub", "start_hub", "stop_hub", "set_hub_address", "set_hub_address"]);
+    expect(calls[1][1]).toEqual({ port: 9000 });
+    expect(calls[2][1]).toEqual({ port: null });
+    expect(calls[4][1]).toEqual({ address: "10.0.0.7:8788" });
+    expect(calls[5][1]).toEqual({ address: null });
+  });
+
   it("turns {code, message} rejections into ApiError", async () => {
     mockIPC(() => {
       throw { code: "unknown_location", message: "unknown location \"X\"" };

@@ -9,7 +9,7 @@ import { categoryLabel, dateTime, day as dayLabel, num, t, time, type Key } from
 import { barChart } from "../chart";
 import { modal } from "../modal";
 import { app, errorText, header, info, onRemoteChanges, perf, statusBar, toast } from "../state";
-import type { AttendeeFilter, AttendeeRow, DayStats, Preview, Report } from "../types";
+import type { AttendeeFilter, AttendeeRow, DayStats, HubView, Preview, Report } from "../types";
 import { VirtualList } from "../virtual";
 
 type Tab = "dashboard" | "attendees" | "import" | "export" | "devices";
@@ -445,7 +445,9 @@ function devices(): View {
   };
   const paired = st.mode !== "standalone";
   if (paired) void draw();
+  const hub = paired ? hubCard() : null;
   return {
+    dispose: () => hub?.dispose?.(),
     el: h(
       "div",
       { class: "devices" },
@@ -459,7 +461,78 @@ function devices(): View {
             pairBox,
           )
         : h("div", { class: "muted" }, t("coord.devices_standalone")),
+      hub?.el ?? null,
       paired ? h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices")), list) : null,
     ),
   };
+}
+
+/** The hall hub: run it on this coordinator desk, see its link and counts. */
+function hubCard(): View {
+  const card = h("section", { class: "card hub", testid: "hub-card" });
+  let view: HubView | null = null;
+  let busy = false;
+  const port = h("input", { type: "number", class: "port", testid: "hub-port", attrs: { min: "1", max: "65535" } });
+  const fig = (label: string, value: string, testid: string) =>
+    h("div", { class: "figure" }, h("div", { class: "label" }, label), h("div", { class: "big", testid }, value));
+  const act = async (f: () => Promise<HubView>) => {
+    if (busy) return;
+    busy = true;
+    try {
+      view = await f();
+    } catch (e) {
+      toast(errorText(e), "error");
+    } finally {
+      busy = false;
+      draw();
+    }
+  };
+  const draw = () => {
+    if (!view) return;
+    const v = view;
+    if (!port.value) port.value = String(v.port);
+    const s = v.status;
+    clear(
+      card,
+      h("div", { class: "label" }, t("hub.title")),
+      h("p", { class: "muted" }, t("hub.about")),
+      !v.available
+        ? h("div", { class: "muted", testid: "hub-unavailable" }, t("hub.only_coordinator"))
+        : !v.running
+          ? h("div", { class: "row" },
+              h("label", {}, `${t("hub.port")} `, port),
+              h("button", {
+                class: "primary", testid: "hub-start",
+                on: { click: () => void act(() => api.startHub(Number(port.value) || null)) },
+              }, t("hub.start")))
+          : h("div", {},
+              h("div", { class: "ok big", testid: "hub-running" }, t("hub.running")),
+              h("div", { class: "label" }, t("hub.addresses")),
+              v.addresses.length
+                ? h("div", { class: "code mono", testid: "hub-addresses" }, v.addresses.join("  ·  "))
+                : h("div", { class: "muted" }, t("hub.no_address")),
+              h("div", { class: "muted" }, v.announced ? t("hub.announced") : t("hub.not_announced")),
+              s
+                ? h("div", { class: "figures" },
+                    h("div", { class: "figure" }, h("div", { class: "label" }, t("hub.upstream")),
+                      h("div", { class: `big up-${s.upstream}`, testid: "hub-upstream", attrs: { "data-upstream": s.upstream }, title: s.last_error ?? "" },
+                        t(`hub.up.${s.upstream}` as Key))),
+                    fig(t("hub.relayed"), num(s.relayed), "hub-relayed"),
+                    fig(t("hub.received"), num(s.received), "hub-received"),
+                    fig(t("hub.devices"), num(s.devices), "hub-devices"))
+                : null,
+              h("button", {
+                class: "small", testid: "hub-stop",
+                on: { click: () => { if (confirm(t("hub.stop_confirm"))) void act(() => api.stopHub()); } },
+              }, t("hub.stop"))),
+    );
+  };
+  void act(() => api.hubState());
+  const off = api.onHub((s) => {
+    if (view?.running) {
+      view = { ...view, status: s };
+      draw();
+    }
+  });
+  return { el: card, dispose: () => void off.then((f) => f()) };
 }

@@ -43,7 +43,7 @@ export function setupScreen(): { el: HTMLElement } {
         i.demo ? h("div", { class: "muted" }, t("setup.demo")) : null,
         i.status.mode === "standalone" && !app.status?.server ? h("div", { class: "muted" }, t("setup.pairing")) : null,
       ),
-      i.status.mode === "standalone" && !app.status?.server ? joinCard() : null,
+      i.status.mode === "standalone" && !app.status?.server ? joinCard() : hubAddressCard(),
       h(
         "section",
         { class: "card" },
@@ -183,4 +183,26 @@ export async function waitForEvent(ready: boolean): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/** A paired desk: the hall hub's address, given by hand when mDNS cannot find it. */
+function hubAddressCard(): HTMLElement {
+  const input = h("input", { type: "text", class: "mono", testid: "hub-address", attrs: { placeholder: "192.168.1.20:8788", spellcheck: "false" } });
+  void api.hubState().then((v) => { input.value = v.manual?.replace(/^http:\/\//, "") ?? ""; }).catch(() => {});
+  const save = async () => {
+    try {
+      const v = await api.setHubAddress(input.value.trim() || null);
+      input.value = v.manual?.replace(/^http:\/\//, "") ?? "";
+      toast(v.manual ? t("hub.manual_saved") : t("hub.manual_cleared"));
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  };
+  return h(
+    "section",
+    { class: "card" },
+    h("div", { class: "label" }, t("hub.manual")),
+    h("div", { class: "row" }, input, h("button", { testid: "hub-address-save", on: { click: () => void save() } }, t("hub.manual_save"))),
+    h("div", { class: "muted" }, t("hub.manual_hint")),
+  );
 }
