@@ -414,5 +414,8 @@ fn the_desk_capability_grants_exactly_the_listed_commands() {
         .collect();
     granted.sort();
     listed.sort();
-    assert_eq!(granted, listed, "capabilities/desk.json and command_names::ALL differ");
+    assert_eq!(
+        granted, listed,
+        "capabilities/desk.json and command_names::ALL differ"
+    );
 }

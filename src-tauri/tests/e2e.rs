@@ -18,8 +18,22 @@ use serde_json::{Value, json};
 
 use checkin_core::store::Store;
 
-const DRIVER_PORT: u16 = 4444;
-const NATIVE_PORT: u16 = 4445;
+/// The running tauri-driver's port: chosen free at each start, so a driver
+/// left from another run (or another checkout's tests) is never talked to.
+static DRIVER_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+fn driver_port() -> u16 {
+    let p = DRIVER_PORT.load(std::sync::atomic::Ordering::SeqCst);
+    assert_ne!(p, 0, "start a DriverProcess first");
+    p
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn out_dir() -> PathBuf {
@@ -57,20 +71,20 @@ impl DriverProcess {
                 format!("{}:{}", p.display(), std::env::var("PATH").unwrap_or_default()),
             );
         }
-        let child = cmd
-            .args([
-                "--port",
-                &DRIVER_PORT.to_string(),
-                "--native-port",
-                &NATIVE_PORT.to_string(),
-            ])
+        let (port, native) = (free_port(), free_port());
+        let mut child = cmd
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("start {bin}: {e} (cargo install tauri-driver --version '^2' --locked)")
             });
-        wait_port(DRIVER_PORT, Duration::from_secs(20));
-        wait_port(NATIVE_PORT, Duration::from_secs(20));
+        wait_port(port, Duration::from_secs(20));
+        wait_port(native, Duration::from_secs(20));
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{bin} exited at start ({status}): is port {port} or {native} taken?");
+        }
+        DRIVER_PORT.store(port, std::sync::atomic::Ordering::SeqCst);
         DriverProcess(child)
     }
 }
@@ -113,12 +127,12 @@ impl Session {
         }}});
         let v = http(
             "POST",
-            &format!("http://127.0.0.1:{DRIVER_PORT}/session"),
+            &format!("http://127.0.0.1:{}/session", driver_port()),
             Some(caps),
         );
         let id = v["value"]["sessionId"].as_str().expect("session id").to_string();
         Session {
-            base: format!("http://127.0.0.1:{DRIVER_PORT}/session/{id}"),
+            base: format!("http://127.0.0.1:{}/session/{id}", driver_port()),
         }
     }
 
@@ -1020,11 +1034,7 @@ fn sync_end_to_end() {
     // it learns the desks from the server and relays to it. A volunteer desk
     // (the app's sync client) syncs through the hub, and its check-in
     // reaches the server.
-    let hub_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let hub_port = free_port();
     s.find("[data-testid=hub-port]");
     s.js(&format!(
         "const i = document.querySelector('[data-testid=hub-port]'); i.value = '{hub_port}';"
