@@ -390,17 +390,7 @@ impl StatsCache {
             dev.last_ms = dev.last_ms.max(Some(r.at_ms));
             return;
         }
-        self.add(
-            r.id,
-            r.attendee_id,
-            r.location_id,
-            r.device_id,
-            r.direction,
-            r.at_ms,
-            r.day,
-            1,
-            true,
-        );
+        self.add(&r, 1, true);
     }
 
     fn load_locations(&mut self, store: &Store) -> Result<()> {
@@ -482,19 +472,17 @@ impl StatsCache {
     }
 
     /// Count (`sign` 1) or take back (−1) one check-in.
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        id: Uuid,
-        attendee_id: Option<Uuid>,
-        location_id: Uuid,
-        device_id: Uuid,
-        direction: Direction,
-        at_ms: i64,
-        day: NaiveDate,
-        sign: i64,
-        loading: bool,
-    ) {
+    fn add(&mut self, r: &RawCheckIn, sign: i64, loading: bool) {
+        let RawCheckIn {
+            id,
+            attendee_id,
+            location_id,
+            device_id,
+            direction,
+            at_ms,
+            day,
+            ..
+        } = *r;
         let Some(loc) = self.locs.get(&location_id).copied() else {
             return;
         };
@@ -616,17 +604,17 @@ impl StatsCache {
     }
 
     fn add_checkin(&mut self, c: &CheckIn, sign: i64) {
-        self.add(
-            c.id,
-            c.attendee_id,
-            c.location_id,
-            c.device_id,
-            c.direction,
-            c.at.timestamp_millis(),
-            c.day,
-            sign,
-            false,
-        );
+        let r = RawCheckIn {
+            id: c.id,
+            attendee_id: c.attendee_id,
+            location_id: c.location_id,
+            device_id: c.device_id,
+            direction: c.direction,
+            at_ms: c.at.timestamp_millis(),
+            day: c.day,
+            annulled: c.annulled_by.is_some(),
+        };
+        self.add(&r, sign, false);
     }
 
     /// A person's details or revocation changed: move their contributions.
@@ -908,7 +896,8 @@ impl StatsCache {
 /// Check-ins per message from the reading thread to the aggregating one.
 const READ_CHUNK: usize = 4096;
 
-/// One check-in row as the statistics need it.
+/// One check-in as the statistics need it.
+#[derive(Clone, Copy)]
 struct RawCheckIn {
     /// Only for admissions and annulled check-ins (nil otherwise).
     id: Uuid,

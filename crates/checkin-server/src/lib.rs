@@ -496,16 +496,27 @@ async fn push(
     let req = decode::push_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     // Check every change before storing any: a bad push stores nothing.
     let rows = decode::admit_push(&device, &req)?;
+    store_admitted(&state, &device, req.event_id, rows).await
+}
+
+/// Store the checked rows of a push or relay (idempotent by change id),
+/// wake the live streams, note that the sender was seen, and answer.
+async fn store_admitted(
+    state: &AppState,
+    sender: &DeviceInfo,
+    event_id: Uuid,
+    rows: Vec<storage::NewChange>,
+) -> ApiResult<Json<PushResponse>> {
     let now = now_ms();
     let outcome = if rows.is_empty() {
         Default::default()
     } else {
-        state.storage.push(req.event_id, rows, now).await?
+        state.storage.push(event_id, rows, now).await?
     };
     if outcome.accepted > 0 {
         state.changed();
     }
-    state.storage.touch_device(device.id, now).await?;
+    state.storage.touch_device(sender.id, now).await?;
     Ok(Json(PushResponse {
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
@@ -560,21 +571,7 @@ async fn relay(
         .iter()
         .map(|env| admit_relayed(&devices, req.event_id, env))
         .collect::<ApiResult<Vec<_>>>()?;
-    let now = now_ms();
-    let outcome = if rows.is_empty() {
-        Default::default()
-    } else {
-        state.storage.push(req.event_id, rows, now).await?
-    };
-    if outcome.accepted > 0 {
-        state.changed();
-    }
-    state.storage.touch_device(device.id, now).await?;
-    Ok(Json(PushResponse {
-        accepted: outcome.accepted,
-        duplicates: outcome.duplicates,
-        server_time_ms: state.now_ms(),
-    }))
+    store_admitted(&state, &device, req.event_id, rows).await
 }
 
 /// `GET /v1/device-records`: the event's devices with token hashes and

@@ -6,7 +6,7 @@ import { clear, h } from "../dom";
 import { day, num, setTimeZone, t, type Key } from "../i18n";
 import { api } from "../api";
 import { app, errorText, header, info, saveSettings, settings, statusBar, toast } from "../state";
-import type { Role } from "../types";
+import type { HubView, Role } from "../types";
 
 export function setupScreen(): { el: HTMLElement } {
   const i = info();
@@ -188,11 +188,13 @@ export async function waitForEvent(ready: boolean): Promise<void> {
 /** A paired desk: the hall hub's address, given by hand when mDNS cannot find it. */
 function hubAddressCard(): HTMLElement {
   const input = h("input", { type: "text", class: "mono", testid: "hub-address", attrs: { placeholder: "192.168.1.20:8788", spellcheck: "false" } });
-  void api.hubState().then((v) => { input.value = v.manual?.replace(/^http:\/\//, "") ?? ""; }).catch(() => {});
+  // Shown as typed: without the http:// the desk adds.
+  const show = (v: HubView) => { input.value = v.manual?.replace(/^http:\/\//, "") ?? ""; };
+  void api.hubState().then(show).catch(() => {});
   const save = async () => {
     try {
       const v = await api.setHubAddress(input.value.trim() || null);
-      input.value = v.manual?.replace(/^http:\/\//, "") ?? "";
+      show(v);
       toast(v.manual ? t("hub.manual_saved") : t("hub.manual_cleared"));
     } catch (e) {
       toast(errorText(e), "error");
