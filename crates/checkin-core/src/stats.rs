@@ -29,7 +29,7 @@ use smallvec::SmallVec;
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -256,7 +256,7 @@ fn bump(v: &mut Vec<u64>, i: usize, delta: i64) {
 #[derive(Debug)]
 pub struct StatsCache {
     event_id: Uuid,
-    tz: Tz,
+    clock: LocalClock,
     event_days: Vec<NaiveDate>,
     cats: Vec<String>,
     attendees: HashMap<Uuid, AttInfo>,
@@ -274,6 +274,55 @@ pub fn local_minute(at_ms: i64, tz: &Tz) -> u32 {
     l.hour() * 60 + l.minute()
 }
 
+/// [`local_minute`] for many check-ins: remembers the UTC offset of the last
+/// 15-minute span it saw (check-ins come mostly in time order, and offsets
+/// change at most a few times a year), instead of looking it up in the
+/// zone's history for every check-in.
+#[derive(Debug, Clone, Copy)]
+struct LocalClock {
+    tz: Tz,
+    span: i64,
+    offset_secs: i64,
+}
+
+impl LocalClock {
+    const SPAN_MS: i64 = 15 * 60_000;
+
+    fn new(tz: Tz) -> LocalClock {
+        LocalClock {
+            tz,
+            span: i64::MIN,
+            offset_secs: 0,
+        }
+    }
+
+    fn offset_secs(&self, at_ms: i64) -> i64 {
+        let at = DateTime::<Utc>::from_timestamp_millis(at_ms).unwrap_or_default();
+        i64::from(
+            self.tz
+                .offset_from_utc_datetime(&at.naive_utc())
+                .fix()
+                .local_minus_utc(),
+        )
+    }
+
+    fn minute(&mut self, at_ms: i64) -> u32 {
+        let span = at_ms.div_euclid(Self::SPAN_MS);
+        if span != self.span {
+            let start = span.saturating_mul(Self::SPAN_MS);
+            let offset = self.offset_secs(start);
+            if offset != self.offset_secs(start.saturating_add(Self::SPAN_MS - 1)) {
+                // The offset changes inside this span: no shortcut.
+                return local_minute(at_ms, &self.tz);
+            }
+            self.span = span;
+            self.offset_secs = offset;
+        }
+        let local_secs = at_ms.div_euclid(1000) + self.offset_secs;
+        (local_secs.rem_euclid(86_400) / 60) as u32
+    }
+}
+
 impl StatsCache {
     /// Read the event, attendees, locations and every check-in once.
     pub fn load(store: &Store) -> Result<StatsCache> {
@@ -283,7 +332,7 @@ impl StatsCache {
             .query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))?;
         let mut cache = StatsCache {
             event_id: ctx.event.id,
-            tz: ctx.tz,
+            clock: LocalClock::new(ctx.tz),
             event_days: ctx.event.days.clone(),
             cats: ctx.event.categories.iter().map(|c| c.code.clone()).collect(),
             attendees: HashMap::default(),
@@ -302,51 +351,21 @@ impl StatsCache {
             );
         }
         cache.load_locations(store)?;
-        // Attendees: category, valid days, revoked.
-        {
-            let mut st = store.conn.prepare(
-                "SELECT a.id, a.category, a.days, coalesce(r.revoked, 0) FROM attendees a
-                 LEFT JOIN revocations r ON r.attendee_id = a.id WHERE a.event_id = ?1",
-            )?;
-            let mut rows = st.query(params![cache.event_id.to_string()])?;
-            while let Some(r) = rows.next()? {
-                let Ok(id) = Uuid::parse_str(text(r, 0)?) else {
-                    continue;
-                };
-                let cat = cache.cat_index(text(r, 1)?);
-                let days = cache.days_mask(text(r, 2)?);
-                let info = AttInfo {
-                    cat,
-                    days,
-                    revoked: r.get::<_, i64>(3)? != 0,
-                };
-                cache.attendees.insert(id, info);
-                cache.expect(info, 1);
-            }
-        }
-        // Every check-in, in one pass. For a database file, a second
-        // connection reads and parses rows on another thread while this one
-        // aggregates; in memory (tests, the server's replica) it is one loop.
-        let entrances: HashSet<Uuid> = cache
-            .locs
-            .iter()
-            .filter(|(_, l)| l.kind == LocationKind::Entrance)
-            .map(|(id, _)| *id)
-            .collect();
         let event_id = cache.event_id;
         let path = store.conn.path().filter(|p| !p.is_empty()).map(str::to_string);
-        match path {
-            Some(path) => std::thread::scope(|scope| -> Result<()> {
+        let people = match path {
+            // For a database file, three threads: one reads and parses the
+            // check-ins, one the attendees, and this one aggregates the
+            // check-ins as they come (the attendees' categories are counted
+            // at the end, per person). In memory (tests, the server's
+            // replica) it is one loop after the other.
+            Some(path) => std::thread::scope(|scope| -> Result<AttendeeTable> {
+                let path = path.as_str();
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawCheckIn>>(8);
-                let entrances = &entrances;
                 let reader = scope.spawn(move || -> Result<()> {
-                    let conn = rusqlite::Connection::open_with_flags(
-                        &path,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
+                    let conn = open_read_only(path)?;
                     let mut chunk = Vec::with_capacity(READ_CHUNK);
-                    read_checkins(&conn, event_id, entrances, |row| {
+                    read_checkins(&conn, event_id, |row| {
                         chunk.push(row);
                         if chunk.len() == READ_CHUNK {
                             let full = std::mem::replace(&mut chunk, Vec::with_capacity(READ_CHUNK));
@@ -357,20 +376,46 @@ impl StatsCache {
                     if !chunk.is_empty() {
                         let _ = tx.send(chunk);
                     }
+                    drop(tx);
                     Ok(())
+                });
+                let cats = cache.cats.clone();
+                let event_days = cache.event_days.clone();
+                let attendees = scope.spawn(move || -> Result<AttendeeTable> {
+                    read_attendees(&open_read_only(path)?, event_id, cats, &event_days)
                 });
                 for chunk in rx {
                     for row in chunk {
                         cache.add_raw(row);
                     }
                 }
-                reader
-                    .join()
-                    .map_err(|_| CoreError::Invalid("reading the check-ins failed; try again".into()))?
+                let failed = || CoreError::Invalid("reading the statistics failed; try again".into());
+                reader.join().map_err(|_| failed())??;
+                attendees.join().map_err(|_| failed())?
             })?,
-            None => read_checkins(&store.conn, event_id, &entrances, |row| cache.add_raw(row))?,
+            None => {
+                read_checkins(&store.conn, event_id, |row| cache.add_raw(row))?;
+                read_attendees(&store.conn, event_id, cache.cats.clone(), &cache.event_days)?
+            }
+        };
+        cache.cats = people.cats;
+        for info in people.attendees.values() {
+            cache.expect(*info, 1);
         }
+        cache.attendees = people.attendees;
+        // Checked in per category: each person admitted that day, once.
+        let unsynced = cache.cat_index(UNSYNCED_CATEGORY);
         for d in cache.days.values_mut() {
+            for person in d.people.keys() {
+                Self::tally_counts(
+                    &mut d.checked_in,
+                    &mut d.checked_in_expected,
+                    d.day_idx,
+                    cache.attendees.get(person).copied(),
+                    unsynced,
+                    1,
+                );
+            }
             d.locs.values_mut().for_each(Self::finalize);
         }
         Ok(cache)
@@ -414,32 +459,11 @@ impl StatsCache {
     }
 
     fn cat_index(&mut self, code: &str) -> usize {
-        match self.cats.iter().position(|c| c == code) {
-            Some(i) => i,
-            None => {
-                self.cats.push(code.to_string());
-                self.cats.len() - 1
-            }
-        }
+        cat_index(&mut self.cats, code)
     }
 
     fn days_mask(&self, json: &str) -> u64 {
-        if json == "[]" {
-            return u64::MAX;
-        }
-        let days: Vec<NaiveDate> = serde_json::from_str(json).unwrap_or_default();
-        if days.is_empty() {
-            return u64::MAX;
-        }
-        let mut m = 0;
-        for d in days {
-            if let Some(i) = self.event_days.iter().position(|e| *e == d)
-                && i < 64
-            {
-                m |= 1 << i;
-            }
-        }
-        m
+        days_mask(&self.event_days, json)
     }
 
     fn expected_on(info: &AttInfo, day_idx: Option<usize>) -> bool {
@@ -460,14 +484,32 @@ impl StatsCache {
 
     /// The person's checked-in contribution on `day`.
     fn tally(day: &mut DayAgg, info: Option<AttInfo>, unsynced_cat: usize, sign: i64) {
+        Self::tally_counts(
+            &mut day.checked_in,
+            &mut day.checked_in_expected,
+            day.day_idx,
+            info,
+            unsynced_cat,
+            sign,
+        );
+    }
+
+    fn tally_counts(
+        checked_in: &mut Vec<u64>,
+        checked_in_expected: &mut Vec<u64>,
+        day_idx: Option<usize>,
+        info: Option<AttInfo>,
+        unsynced_cat: usize,
+        sign: i64,
+    ) {
         match info {
             Some(info) => {
-                bump(&mut day.checked_in, info.cat, sign);
-                if Self::expected_on(&info, day.day_idx) {
-                    bump(&mut day.checked_in_expected, info.cat, sign);
+                bump(checked_in, info.cat, sign);
+                if Self::expected_on(&info, day_idx) {
+                    bump(checked_in_expected, info.cat, sign);
                 }
             }
-            None => bump(&mut day.checked_in, unsynced_cat, sign),
+            None => bump(checked_in, unsynced_cat, sign),
         }
     }
 
@@ -486,9 +528,8 @@ impl StatsCache {
         let Some(loc) = self.locs.get(&location_id).copied() else {
             return;
         };
-        let tz = self.tz;
+        let minute = self.clock.minute(at_ms);
         let d = self.days.entry(day).or_default();
-        let minute = local_minute(at_ms, &tz);
         let hour = (minute / 60) as usize;
         let is_in = direction == Direction::In;
         let admission = is_in && loc.kind == LocationKind::Entrance && attendee_id.is_some();
@@ -557,10 +598,6 @@ impl StatsCache {
             return;
         }
         let Some(person) = attendee_id else { return };
-        // Only admissions need the person's category (zone passages, most
-        // of the log, skip this lookup in a map of every attendee).
-        let unsynced = self.cat_index(UNSYNCED_CATEGORY);
-        let info = self.attendees.get(&person).copied();
         let d = self.days.entry(day).or_default();
         let adm = Adm {
             at_ms,
@@ -586,16 +623,27 @@ impl StatsCache {
             for (first, s) in [(before_first, -1), (after_first, 1)] {
                 if let Some(f) = first {
                     let l = d.locs.entry(f.loc).or_default();
-                    bump(&mut l.q_people, local_minute(f.at_ms, &tz) as usize / 15, s);
+                    bump(&mut l.q_people, self.clock.minute(f.at_ms) as usize / 15, s);
                     l.people_first = l.people_first.saturating_add_signed(s);
                 }
             }
         }
-        match (before_first.is_some(), after_first.is_some()) {
-            (false, true) => Self::tally(d, info, unsynced, 1),
-            (true, false) => Self::tally(d, info, unsynced, -1),
-            _ => {}
+        // While loading, the attendees are not read yet: `load` counts each
+        // admitted person's category at the end.
+        if !loading {
+            let delta = match (before_first.is_some(), after_first.is_some()) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            };
+            if delta != 0 {
+                let info = self.attendees.get(&person).copied();
+                let unsynced = self.cat_index(UNSYNCED_CATEGORY);
+                let d = self.days.entry(day).or_default();
+                Self::tally(d, info, unsynced, delta);
+            }
         }
+        let d = self.days.entry(day).or_default();
         match (before_dup, after_dup) {
             (false, true) => d.duplicates += 1,
             (true, false) => d.duplicates -= 1,
@@ -899,7 +947,6 @@ const READ_CHUNK: usize = 4096;
 /// One check-in as the statistics need it.
 #[derive(Clone, Copy)]
 struct RawCheckIn {
-    /// Only for admissions and annulled check-ins (nil otherwise).
     id: Uuid,
     attendee_id: Option<Uuid>,
     location_id: Uuid,
@@ -910,91 +957,164 @@ struct RawCheckIn {
     annulled: bool,
 }
 
-/// Read every check-in of `event_id`, parsed, in storage order.
-fn read_checkins(
-    conn: &rusqlite::Connection,
-    event_id: Uuid,
-    entrances: &HashSet<Uuid>,
-    mut f: impl FnMut(RawCheckIn),
-) -> Result<()> {
+/// `checkin_facts.flags`: bit 0 an entry, bit 1 annulled.
+const FACT_IN: i64 = 1;
+const FACT_ANNULLED: i64 = 2;
+
+pub(crate) fn fact_flags(direction: Direction, annulled: bool) -> i64 {
+    let mut f = 0;
+    if direction == Direction::In {
+        f |= FACT_IN;
+    }
+    if annulled {
+        f |= FACT_ANNULLED;
+    }
+    f
+}
+
+/// Days since 1970-01-01 (`checkin_facts.day`).
+pub(crate) fn epoch_day(day: NaiveDate) -> i64 {
+    i64::from(day.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
+}
+
+/// 1970-01-01 counted from 0001-01-01 as day 1.
+const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+fn day_from_epoch(n: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(n + EPOCH_DAYS_FROM_CE).ok()?)
+}
+
+/// Read every check-in of `event_id` from `checkin_facts`, parsed, in
+/// storage order.
+fn read_checkins(conn: &rusqlite::Connection, event_id: Uuid, mut f: impl FnMut(RawCheckIn)) -> Result<()> {
     let mut st = conn.prepare(
-        "SELECT id, attendee_id, location_id, device_id, direction, at_ms, day, annulled_by
-         FROM checkins WHERE event_id = ?1",
+        "SELECT id, attendee, location, device, at_ms, day, flags FROM checkin_facts WHERE event = ?1",
     )?;
-    let mut rows = st.query(params![event_id.to_string()])?;
-    let mut last_day: Option<(String, NaiveDate)> = None;
-    let mut id_cache: Vec<(String, Uuid)> = Vec::new();
-    let mut small_uuid = |s: &str| -> Option<Uuid> {
-        if let Some((_, u)) = id_cache.iter().find(|(k, _)| k == s) {
-            return Some(*u);
-        }
-        let u = Uuid::parse_str(s).ok()?;
-        if id_cache.len() < 256 {
-            id_cache.push((s.to_string(), u));
-        }
-        Some(u)
-    };
+    let mut rows = st.query(params![event_id.as_bytes().as_slice()])?;
+    let mut last_day: Option<(i64, NaiveDate)> = None;
     while let Some(r) = rows.next()? {
-        let attendee_id = match opt_text(r, 1)? {
-            Some(s) => Uuid::parse_str(s).ok(),
-            None => None,
-        };
-        let (Some(location_id), Some(device_id)) = (small_uuid(text(r, 2)?), small_uuid(text(r, 3)?)) else {
+        let (Some(id), Some(location_id), Some(device_id)) = (blob_id(r, 0)?, blob_id(r, 2)?, blob_id(r, 3)?)
+        else {
             continue;
         };
-        let direction = if text(r, 4)? == "in" {
-            Direction::In
-        } else {
-            Direction::Out
-        };
-        let day_s = text(r, 6)?;
-        let day = match &last_day {
-            Some((s, d)) if s == day_s => *d,
+        let n: i64 = r.get(5)?;
+        let day = match last_day {
+            Some((k, d)) if k == n => d,
             _ => {
-                let Ok(d) = day_s.parse::<NaiveDate>() else {
-                    continue;
-                };
-                last_day = Some((day_s.to_string(), d));
+                let Some(d) = day_from_epoch(n) else { continue };
+                last_day = Some((n, d));
                 d
             }
         };
-        let at_ms: i64 = r.get(5)?;
-        let annulled = opt_text(r, 7)?.is_some();
-        // The check-in's own id matters only for admissions (which is first)
-        // and annulled ones; most rows are zone passages.
-        let admission =
-            direction == Direction::In && attendee_id.is_some() && entrances.contains(&location_id);
-        let id = if annulled || admission {
-            let Ok(id) = Uuid::parse_str(text(r, 0)?) else {
-                continue;
-            };
-            id
-        } else {
-            Uuid::nil()
-        };
+        let flags: i64 = r.get(6)?;
         f(RawCheckIn {
             id,
-            attendee_id,
+            attendee_id: blob_id(r, 1)?,
             location_id,
             device_id,
-            direction,
-            at_ms,
+            direction: if flags & FACT_IN != 0 {
+                Direction::In
+            } else {
+                Direction::Out
+            },
+            at_ms: r.get(4)?,
             day,
-            annulled,
+            annulled: flags & FACT_ANNULLED != 0,
         });
     }
     Ok(())
 }
 
+fn open_read_only(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+    rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+/// A 16-byte id column; `None` for NULL (or anything else).
+fn blob_id(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => Uuid::from_slice(b).ok(),
+        _ => None,
+    })
+}
+
+/// The attendees as the statistics need them, and the category codes
+/// (the event's, then any other code an attendee has).
+struct AttendeeTable {
+    attendees: HashMap<Uuid, AttInfo>,
+    cats: Vec<String>,
+}
+
+fn read_attendees(
+    conn: &rusqlite::Connection,
+    event_id: Uuid,
+    mut cats: Vec<String>,
+    event_days: &[NaiveDate],
+) -> Result<AttendeeTable> {
+    let mut st = conn.prepare(
+        "SELECT a.id, a.category, a.days, coalesce(r.revoked, 0) FROM attendees a
+         LEFT JOIN revocations r ON r.attendee_id = a.id WHERE a.event_id = ?1",
+    )?;
+    let mut rows = st.query(params![event_id.to_string()])?;
+    let mut attendees = HashMap::default();
+    // Few distinct lists of days: parse each once.
+    let mut masks: HashMap<String, u64> = HashMap::default();
+    while let Some(r) = rows.next()? {
+        let Ok(id) = Uuid::parse_str(text(r, 0)?) else {
+            continue;
+        };
+        let days = text(r, 2)?;
+        let days = match masks.get(days) {
+            Some(m) => *m,
+            None => *masks
+                .entry(days.to_string())
+                .or_insert_with(|| days_mask(event_days, days)),
+        };
+        let info = AttInfo {
+            cat: cat_index(&mut cats, text(r, 1)?),
+            days,
+            revoked: r.get::<_, i64>(3)? != 0,
+        };
+        attendees.insert(id, info);
+    }
+    Ok(AttendeeTable { attendees, cats })
+}
+
+fn cat_index(cats: &mut Vec<String>, code: &str) -> usize {
+    match cats.iter().position(|c| c == code) {
+        Some(i) => i,
+        None => {
+            cats.push(code.to_string());
+            cats.len() - 1
+        }
+    }
+}
+
+/// Bit i: valid on event day i (a JSON list of dates; empty: every day).
+fn days_mask(event_days: &[NaiveDate], json: &str) -> u64 {
+    if json == "[]" {
+        return u64::MAX;
+    }
+    let days: Vec<NaiveDate> = serde_json::from_str(json).unwrap_or_default();
+    if days.is_empty() {
+        return u64::MAX;
+    }
+    let mut m = 0;
+    for d in days {
+        if let Some(i) = event_days.iter().position(|e| *e == d)
+            && i < 64
+        {
+            m |= 1 << i;
+        }
+    }
+    m
+}
+
 fn text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'a str> {
     r.get_ref(i)?
         .as_str()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
-}
-
-fn opt_text<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'a str>> {
-    r.get_ref(i)?
-        .as_str_or_null()
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
@@ -1354,6 +1474,91 @@ mod tests {
                 case.name
             );
         }
+    }
+
+    #[test]
+    fn local_clock_matches_the_zone_history() {
+        // Across Berlin's spring and autumn changes, Kathmandu's +5:45 and
+        // Moscow; times in random order so the remembered span changes.
+        for zone in [
+            "Europe/Berlin",
+            "Asia/Kathmandu",
+            "Europe/Moscow",
+            "America/St_Johns",
+        ] {
+            let tz: Tz = zone.parse().unwrap();
+            let mut clock = LocalClock::new(tz);
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            for base in [
+                Utc.with_ymd_and_hms(2026, 3, 29, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 10, 25, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 6, 2, 20, 0, 0).unwrap(),
+            ] {
+                for i in 0..20_000i64 {
+                    // Every 37 s through the change, then random jumps within ±6 h.
+                    let at_ms = if i < 10_000 {
+                        base.timestamp_millis() + i * 37_000 + i % 1000
+                    } else {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        base.timestamp_millis() + (x % 43_200_000) as i64 - 21_600_000
+                    };
+                    assert_eq!(clock.minute(at_ms), local_minute(at_ms, &tz), "{zone} at {at_ms}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn epoch_days_round_trip() {
+        for d in [
+            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(1969, 12, 31).unwrap(),
+            day1(),
+            NaiveDate::from_ymd_opt(2400, 2, 29).unwrap(),
+        ] {
+            assert_eq!(day_from_epoch(epoch_day(d)), Some(d));
+        }
+        assert_eq!(epoch_day(day1()), 20_606);
+    }
+
+    /// The migration that created `checkin_facts` copied the check-ins a
+    /// database already had; it must give the rows the write path gives.
+    #[test]
+    fn facts_copied_by_the_migration_equal_the_written_ones() {
+        let mut w = world();
+        let case = cases()
+            .into_iter()
+            .find(|c| c.log.iter().any(|e| matches!(e, Ev::Annul(_))))
+            .unwrap();
+        for ev in case.log {
+            w.push(ev);
+        }
+        w.push(Ev::Zone(None, "Остров 1", Direction::Out, 3, (11, 5)));
+        let rows = |w: &World| -> Vec<Vec<rusqlite::types::Value>> {
+            let mut st = w
+                .store
+                .conn
+                .prepare("SELECT * FROM checkin_facts ORDER BY event, id")
+                .unwrap();
+            st.query_map([], |r| (0..8).map(|i| r.get(i)).collect())
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        let written = rows(&w);
+        assert_eq!(written.len(), 4);
+        assert!(
+            written
+                .iter()
+                .any(|r| r[7] == rusqlite::types::Value::Integer(FACT_IN | FACT_ANNULLED))
+        );
+        w.store.conn.execute("DELETE FROM checkin_facts", []).unwrap();
+        let v5 = crate::store::schema::V5_CHECKIN_FACTS;
+        let copy = &v5[v5.find("INSERT OR IGNORE").unwrap()..];
+        w.store.conn.execute_batch(copy).unwrap();
+        assert_eq!(rows(&w), written);
     }
 
     #[test]

@@ -386,6 +386,20 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 annulled_by,
                 hlc
             ])?;
+            tx.prepare_cached(
+                "INSERT INTO checkin_facts (id, event, attendee, location, device, at_ms, day, flags)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(event, id) DO NOTHING",
+            )?
+            .execute(params![
+                c.id.as_bytes().as_slice(),
+                env.event_id.as_bytes().as_slice(),
+                c.attendee_id.as_ref().map(|u| u.as_bytes().as_slice()),
+                c.location_id.as_bytes().as_slice(),
+                c.device_id.as_bytes().as_slice(),
+                c.at.timestamp_millis(),
+                crate::stats::epoch_day(c.day),
+                crate::stats::fact_flags(c.direction, annulled_by.is_some()),
+            ])?;
         }
         Change::Annulment(a) => {
             tx.prepare_cached(
@@ -406,6 +420,11 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                  WHERE id = ?1 AND (annulled_by IS NULL OR annulled_by > ?2)",
             )?
             .execute(params![a.checkin_id.to_string(), a.id.to_string()])?;
+            tx.prepare_cached("UPDATE checkin_facts SET flags = flags | 2 WHERE event = ?1 AND id = ?2")?
+                .execute(params![
+                    env.event_id.as_bytes().as_slice(),
+                    a.checkin_id.as_bytes().as_slice()
+                ])?;
         }
         Change::Scan(s) => {
             tx.prepare_cached(

@@ -7,7 +7,7 @@
 pub mod changes;
 mod importer;
 mod prints;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -194,12 +194,40 @@ CREATE TABLE revoked_devices (
 ) STRICT;
 "#;
 
+/// What the statistics read: one narrow row per check-in (ids as 16-byte
+/// blobs, the day as days since 1970-01-01, flags bit 0 "in", bit 1
+/// "annulled"). A full dashboard reads every check-in; the `checkins` rows
+/// carry five 36-character ids each, and reading and parsing them was most
+/// of the time (issue 7: 300,000 check-ins and 100,000 zone events in
+/// ≤ 200 ms). Written with `checkins` in the same transaction
+/// (`changes::materialise`); existing check-ins are copied here.
+pub(crate) const V5_CHECKIN_FACTS: &str = r#"
+CREATE TABLE checkin_facts (
+    event    BLOB NOT NULL,
+    id       BLOB NOT NULL,
+    attendee BLOB,
+    location BLOB NOT NULL,
+    device   BLOB NOT NULL,
+    at_ms    INTEGER NOT NULL,
+    day      INTEGER NOT NULL,
+    flags    INTEGER NOT NULL,
+    PRIMARY KEY (event, id)
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO checkin_facts (id, event, attendee, location, device, at_ms, day, flags)
+SELECT unhex(replace(id, '-', '')), unhex(replace(event_id, '-', '')),
+       unhex(replace(attendee_id, '-', '')), unhex(replace(location_id, '-', '')),
+       unhex(replace(device_id, '-', '')), at_ms, unixepoch(day) / 86400,
+       (direction = 'in') | (CASE WHEN annulled_by IS NULL THEN 0 ELSE 2 END)
+FROM checkins;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_BADGE_PRINTS),
         M::up(V3_START_INDEXES),
         M::up(V4_DEVICE_KEYS),
+        M::up(V5_CHECKIN_FACTS),
     ])
 }
 
