@@ -381,6 +381,7 @@ impl SyncClient {
             client: self.clone(),
             stream: Box::pin(resp.bytes_stream().map(|r| r.map(|b| b.to_vec()))),
             buf: Vec::new(),
+            start: 0,
             ended: false,
         })
     }
@@ -393,6 +394,8 @@ pub struct LiveStream {
     client: SyncClient,
     stream: ByteStream,
     buf: Vec<u8>,
+    /// Where the first event not read yet starts in `buf`.
+    start: usize,
     /// The server ended the stream (it is not polled again).
     ended: bool,
 }
@@ -427,7 +430,7 @@ impl LiveStream {
         let Some(mut merged) = self.next_page().await? else {
             return Ok(None);
         };
-        while !self.ended && self.buf.len() < LIVE_BATCH_BYTES {
+        while !self.ended && self.buf.len() - self.start < LIVE_BATCH_BYTES {
             match self.stream.next().now_or_never() {
                 Some(Some(Ok(more))) => self.buf.extend_from_slice(&more),
                 Some(Some(Err(e))) => return Err(self.client.unreachable(e)),
@@ -446,15 +449,22 @@ impl LiveStream {
 
     /// A complete page already in the buffer (keep-alive comments skipped).
     fn buffered_page(&mut self) -> Result<Option<PullResponse>> {
-        while let Some(end) = find_event_end(&self.buf) {
-            let raw: Vec<u8> = self.buf.drain(..end).collect();
-            if let Some(data) = sse_data(&raw) {
-                let page: PullResponse =
-                    serde_json::from_str(&data).map_err(|e| SyncError::Protocol(e.to_string()))?;
-                return Ok(Some(page));
+        // Events are read from `start` on and the buffer is shortened once
+        // per call, not once per event (many pages in a few MiB).
+        let mut page = None;
+        while let Some(end) = find_event_end(&self.buf[self.start..]) {
+            let raw = &self.buf[self.start..self.start + end];
+            self.start += end;
+            if let Some(data) = sse_data(raw) {
+                page = Some(serde_json::from_str(&data).map_err(|e| SyncError::Protocol(e.to_string()))?);
+                break;
             }
         }
-        Ok(None)
+        if self.start > 0 && (self.start == self.buf.len() || self.start >= LIVE_BATCH_BYTES) {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        Ok(page)
     }
 }
 
@@ -463,6 +473,17 @@ impl LiveStream {
 pub const LIVE_SILENCE: Duration = Duration::from_secs(12);
 /// How much already-received live data is applied in one transaction.
 pub const LIVE_BATCH_BYTES: usize = 4 << 20;
+/// Live batches read and parsed ahead of the one being applied.
+const LIVE_PAGES_AHEAD: usize = 4;
+
+/// Aborts a task when dropped (the live stream's reader ends with `live`).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 fn find_event_end(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2)
@@ -738,26 +759,36 @@ impl Desk {
 
     /// Apply one page from a server and move that server's cursor, in that
     /// order, so a crash between the two only re-applies (idempotent)
-    /// changes.
-    fn apply_page(&self, page: &PullResponse, cursor_key: &str) -> Result<usize> {
+    /// changes. The SQLite work (tens of milliseconds for a big page) runs
+    /// on a blocking thread, not on the async runtime's worker: the desk's
+    /// UI commands and, on a coordinator desk, the hall hub's server share
+    /// those workers and would stall behind it.
+    async fn apply_page(&self, page: PullResponse, cursor_key: &str) -> Result<usize> {
+        let store = self.store.clone();
+        let applied_tx = self.applied_tx.clone();
+        let cursor_key = cursor_key.to_string();
         let now = self.now();
-        let mut s = lock(&self.store);
-        let cursor = page.cursor.to_string();
-        let applied = s.apply_remote_and_set(&page.changes, Some((cursor_key, &cursor)), now)?;
-        drop(s);
-        if applied > 0 {
-            let own = lock(&self.store).device().id;
-            let others: Vec<ChangeEnvelope> = page
-                .changes
-                .iter()
-                .filter(|c| c.device_id != own)
-                .cloned()
-                .collect();
-            if !others.is_empty() {
-                let _ = self.applied_tx.send(others);
+        tokio::task::spawn_blocking(move || {
+            let mut s = lock(&store);
+            let cursor = page.cursor.to_string();
+            let applied = s.apply_remote_and_set(&page.changes, Some((&cursor_key, &cursor)), now)?;
+            let own = s.device().id;
+            drop(s);
+            if applied > 0 {
+                let others: Vec<ChangeEnvelope> =
+                    page.changes.into_iter().filter(|c| c.device_id != own).collect();
+                if !others.is_empty() {
+                    let _ = applied_tx.send(others);
+                }
             }
-        }
-        Ok(applied)
+            Ok(applied)
+        })
+        .await
+        .map_err(|e| {
+            SyncError::Core(CoreError::Invalid(format!(
+                "applying changes failed ({e}); restart the app"
+            )))
+        })?
     }
 
     /// Pull every page after the saved cursor from the central server.
@@ -778,8 +809,9 @@ impl Desk {
             self.clock
                 .observe(sent, (self.system_clock)(), page.server_time_ms);
             pulled += page.changes.len();
-            applied += self.apply_page(&page, &link.cursor_key)?;
-            if !page.more {
+            let more = page.more;
+            applied += self.apply_page(page, &link.cursor_key).await?;
+            if !more {
                 return Ok((pulled, applied));
             }
         }
@@ -846,6 +878,21 @@ impl Desk {
     async fn live(&self, link: &Link, kick: &Notify, stop: &AtomicBool, status: &StatusCell) -> Result<()> {
         let after = self.cursor(&link.cursor_key)?;
         let mut stream = link.client.live(self.pairing.event_id, after).await?;
+        // The stream is read and parsed by a task of its own, so the next
+        // pages arrive while this one is applied; whatever arrived meanwhile
+        // is applied together (one transaction) with the next.
+        let (page_tx, mut pages) =
+            tokio::sync::mpsc::channel::<Result<Option<PullResponse>>>(LIVE_PAGES_AHEAD);
+        let reader = tokio::spawn(async move {
+            loop {
+                let next = stream.next_batch().await;
+                let last = !matches!(next, Ok(Some(_)));
+                if page_tx.send(next).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        let _stop_reader = AbortOnDrop(reader);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let mut probe = tokio::time::interval(HUB_PROBE);
         probe.tick().await;
@@ -856,11 +903,31 @@ impl Desk {
                 return Ok(());
             }
             tokio::select! {
-                page = stream.next_batch() => {
-                    let Some(page) = page? else { return Ok(()) };
+                next = pages.recv() => {
+                    let Some(mut page) = next.transpose()?.flatten() else { return Ok(()) };
+                    let mut after_this: Option<Result<Option<PullResponse>>> = None;
+                    while let Ok(more) = pages.try_recv() {
+                        match more {
+                            Ok(Some(p)) => {
+                                page.changes.extend(p.changes);
+                                page.cursor = p.cursor;
+                                page.more = p.more;
+                                page.server_time_ms = p.server_time_ms;
+                            }
+                            end => {
+                                after_this = Some(end);
+                                break;
+                            }
+                        }
+                    }
                     self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
-                    self.apply_page(&page, &link.cursor_key)?;
+                    self.apply_page(page, &link.cursor_key).await?;
                     status.synced(self, false, link)?;
+                    // The stream ended or failed after the pages just applied.
+                    if let Some(end) = after_this {
+                        end?;
+                        return Ok(());
+                    }
                 }
                 _ = kick.notified() => {
                     if self.push_via(link).await? > 0 {
