@@ -253,6 +253,20 @@ pub fn release_free_memory() {
     }
 }
 
+/// At most two malloc arenas (glibc makes up to eight per core, one per
+/// thread that allocates while another holds an arena). Each keeps the
+/// memory its thread freed, so the app's dozen GTK, WebKit, Tokio and
+/// background threads each held a few MB apart; the desk's threads rarely
+/// allocate at the same moment, so they lose nothing by sharing. Must run
+/// before other threads start.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Start the background sync if the current database is paired, on Tauri's
 /// async runtime, and forward its status and other desks' changes to the UI
 /// (`status` and `changes` events). Returns whether sync runs.
@@ -488,6 +502,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
 /// Start the app.
 pub fn run() {
     let started_ms = Utc::now().timestamp_millis();
+    limit_malloc_arenas();
+    #[cfg(target_os = "linux")]
+    keep_gl_out_of_ui_process();
     let args = Args::parse(std::env::args().skip(1));
     with_commands(tauri::Builder::default())
         .manage(camera::Camera::default())
@@ -529,7 +546,7 @@ pub fn run() {
 fn configure_webview<R: Runtime>(app: &tauri::App<R>, mock_camera: bool) {
     #[cfg(target_os = "linux")]
     if let Some(w) = app.get_webview_window("main") {
-        let gpu = std::env::var("CHECKIN_GPU").is_ok_and(|v| v == "1");
+        let gpu = gpu_compositing();
         let _ = w.with_webview(move |wv| {
             use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
             if let Some(settings) = wv.inner().settings() {
@@ -545,6 +562,83 @@ fn configure_webview<R: Runtime>(app: &tauri::App<R>, mock_camera: bool) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (app, mock_camera);
+}
+
+/// `CHECKIN_GPU=1`: draw the page with GPU compositing.
+fn gpu_compositing() -> bool {
+    std::env::var("CHECKIN_GPU").is_ok_and(|v| v == "1")
+}
+
+/// Keep Mesa's OpenGL driver, and the libLLVM it links (about 50 MB resident),
+/// out of this process while the page is drawn without GPU compositing (the
+/// default, see [`configure_webview`]). Nothing here draws with OpenGL then:
+/// GTK 3 paints the window with cairo and the web process hands over the
+/// page as a bitmap. Yet GDK probes GLX when it opens the display, and WebKit
+/// initialises EGL in this process, and either loads the driver.
+///
+/// Both read their switch once per process — GDK parses `GDK_GL` in
+/// `gtk_init`, libglvnd's libEGL lists its vendors at the first EGL call — so
+/// the switches are set only for that moment and the environment is restored
+/// before Tauri creates the window: the WebKit web process, started later,
+/// inherits it unchanged and opens EGL as usual (it needs it; with no EGL
+/// vendor it aborts). Only on X11 (what the tests run under); with
+/// `CHECKIN_GPU=1`, or when the user set either variable, nothing changes.
+#[cfg(target_os = "linux")]
+fn keep_gl_out_of_ui_process() {
+    use std::env;
+    const GDK_GL: &str = "GDK_GL";
+    const EGL_VENDORS: &str = "__EGL_VENDOR_LIBRARY_FILENAMES";
+    let wayland = env::var_os("WAYLAND_DISPLAY").is_some()
+        && !env::var("GDK_BACKEND").is_ok_and(|b| b.starts_with("x11"));
+    if gpu_compositing()
+        || wayland
+        || env::var_os("DISPLAY").is_none()
+        || env::var_os(GDK_GL).is_some()
+        || env::var_os(EGL_VENDORS).is_some()
+    {
+        return;
+    }
+    // SAFETY: called first thing in `run`, before any other thread exists,
+    // so nothing reads the environment concurrently.
+    unsafe {
+        env::set_var(GDK_GL, "disable");
+        env::set_var(EGL_VENDORS, "");
+    }
+    freeze_egl_vendor_list();
+    let gtk = gtk::init();
+    // SAFETY: as above; still the only thread.
+    unsafe {
+        env::remove_var(GDK_GL);
+        env::remove_var(EGL_VENDORS);
+    }
+    // Tauri starts GTK again (a no-op once it runs) and reports failure itself.
+    if let Err(e) = gtk {
+        eprintln!("checkin-app: GTK did not start: {e}");
+    }
+}
+
+/// Make libEGL (libglvnd) read its vendor list now: `eglQueryString` on no
+/// display is the cheapest call that does. Without libEGL there is nothing to
+/// keep out.
+#[cfg(target_os = "linux")]
+fn freeze_egl_vendor_list() {
+    type QueryString = unsafe extern "C" fn(*mut libc::c_void, i32) -> *const libc::c_char;
+    const EGL_EXTENSIONS: i32 = 0x3055;
+    // SAFETY: dlopen/dlsym with constant C strings; the symbol has the C
+    // signature of eglQueryString(EGLDisplay, EGLint) from EGL 1.0, and
+    // EGL_NO_DISPLAY (null) is a valid display for EGL_EXTENSIONS. The handle
+    // stays open: WebKit links the same library.
+    unsafe {
+        let lib = libc::dlopen(c"libEGL.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+        if lib.is_null() {
+            return;
+        }
+        let sym = libc::dlsym(lib, c"eglQueryString".as_ptr());
+        if !sym.is_null() {
+            let query: QueryString = std::mem::transmute(sym);
+            query(std::ptr::null_mut(), EGL_EXTENSIONS);
+        }
+    }
 }
 
 /// A file name that is safe on every OS.

@@ -1121,6 +1121,13 @@ fn sync_end_to_end() {
     s.click("[data-testid=hub-stop]");
     s.find("[data-testid=hub-start]");
     s.click("[data-testid=tab-attendees]");
+    // The row count arrives with the first page of the table and widens the
+    // filter bar, which can move the print button between WebDriver finding
+    // it and clicking it (the click then lands beside it): wait for it.
+    s.wait_js(
+        "(document.querySelector('[data-testid=attendee-total]') || {}).textContent",
+        "the attendee count",
+    );
     s.click("[data-testid=batch-print]");
     s.wait_js(
         "[...document.querySelectorAll('[data-testid=toast]')].some((t) => t.textContent.includes('PDF') || t.textContent.includes('принтер'))",

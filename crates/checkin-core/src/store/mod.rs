@@ -1207,6 +1207,7 @@ fn build_index(conn: &Connection, event_id: Uuid) -> Result<SearchIndex> {
     while let Some(r) = rows.next()? {
         index.upsert(&attendee_from_row(r)?);
     }
+    index.shrink_to_fit();
     Ok(index)
 }
 
