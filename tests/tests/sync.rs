@@ -256,23 +256,25 @@ async fn live_check_in_reaches_the_other_desk(b: Backend) {
     }
     let door = d1.location("Вход A");
     let mut delays = Vec::new();
+    let mut heard = h2.desk.subscribe_received();
     for name in ["Чупшева", "Смирнов", "Кузнецов", "John Smith"] {
         let (id, token) = token_of(&coord, name);
         let start = Instant::now();
         let out = d1.store().scan(&token, door, Direction::In, d1.now()).unwrap();
         assert_eq!(out.verdict.name(), "admitted");
         h1.kick();
-        let day = d2.store().day_of(d2.now()).unwrap();
+        // The moment desk 2 hears of it (it may not have written it yet).
         loop {
-            let seen = d2.store().checkins_of(id).unwrap().iter().any(|c| c.day == day);
-            if seen {
+            let batch = tokio::time::timeout(Duration::from_secs(5), heard.recv())
+                .await
+                .unwrap_or_else(|_| panic!("desk 2 never heard of {name}"))
+                .unwrap();
+            if batch
+                .iter()
+                .any(|c| matches!(&c.change, Change::CheckIn(ci) if ci.attendee_id == Some(id)))
+            {
                 break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "desk 2 never heard of {name}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         delays.push(start.elapsed());
         // The same badge at desk 2 is already checked in, by desk 1.
@@ -281,6 +283,20 @@ async fn live_check_in_reaches_the_other_desk(b: Backend) {
             Verdict::AlreadyCheckedIn { first, .. } => assert_eq!(first.device_name, "Стойка 1"),
             v => panic!("expected already_checked_in, got {v:?}"),
         }
+    }
+    // Everything heard is written soon after, and nothing stays staged.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !checkin_core::store::inbox::lock(&d2.store().inbox()).is_empty() {
+        assert!(Instant::now() < deadline, "desk 2 never wrote what it heard");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for name in ["Чупшева", "Смирнов", "Кузнецов", "John Smith"] {
+        let (id, _) = token_of(&coord, name);
+        let n = d2.store().checkins_of(id).unwrap().len();
+        assert_eq!(
+            n, 1,
+            "{name}: desk 1's check-in is in desk 2's database, desk 2's refusal recorded none"
+        );
     }
     let worst = delays.iter().max().unwrap();
     eprintln!("live delivery desk 1 → desk 2: {delays:?}");

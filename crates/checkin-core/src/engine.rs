@@ -750,26 +750,101 @@ impl Store {
         Ok(None)
     }
 
+    /// The day's first entrance check-in of a person that is not undone: in
+    /// the database or in the inbox of received ones (see
+    /// [`crate::store::inbox`]), ordered the same way on every desk.
     fn first_entrance_today(&self, attendee_id: Uuid, day: NaiveDate) -> Result<Option<PriorCheckIn>> {
+        let inbox = crate::store::inbox::lock(&self.inbox);
         let mut st = self.conn.prepare_cached(
             "SELECT c.id, c.at_ms, c.location_id, coalesce(l.name, '?'), c.device_id, coalesce(d.name, c.device_id)
              FROM checkins c JOIN locations l ON l.id = c.location_id LEFT JOIN devices d ON d.id = c.device_id
              WHERE c.attendee_id = ?1 AND c.day = ?2 AND c.direction = 'in' AND c.annulled_by IS NULL
                AND l.kind = 'entrance'
-             ORDER BY c.at_ms, c.id LIMIT 1",
+             ORDER BY c.at_ms, c.id",
         )?;
-        Ok(st
-            .query_row(params![attendee_id.to_string(), day.to_string()], |r| {
-                Ok(PriorCheckIn {
-                    checkin_id: parse_uuid(r, 0)?,
-                    at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
-                    location_id: parse_uuid(r, 2)?,
-                    location_name: r.get(3)?,
-                    device_id: parse_uuid(r, 4)?,
-                    device_name: r.get(5)?,
-                })
+        let mut rows = st.query(params![attendee_id.to_string(), day.to_string()])?;
+        let mut first = None;
+        while let Some(r) = rows.next()? {
+            let prior = PriorCheckIn {
+                checkin_id: parse_uuid(r, 0)?,
+                at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
+                location_id: parse_uuid(r, 2)?,
+                location_name: r.get(3)?,
+                device_id: parse_uuid(r, 4)?,
+                device_name: r.get(5)?,
+            };
+            // An undo received but not yet written still counts.
+            if !inbox.is_annulled(prior.checkin_id) {
+                first = Some(prior);
+                break;
+            }
+        }
+        let ctx = self.ctx()?;
+        let received = inbox
+            .checkins_of(attendee_id, day)
+            .into_iter()
+            .filter(|c| {
+                c.direction == Direction::In
+                    && ctx
+                        .locations
+                        .iter()
+                        .any(|l| l.id == c.location_id && l.kind == LocationKind::Entrance)
             })
-            .optional()?)
+            .min_by_key(|c| (c.at.timestamp_millis(), c.id));
+        drop(inbox);
+        let Some(c) = received else { return Ok(first) };
+        if let Some(f) = &first
+            && (f.at.timestamp_millis(), f.checkin_id) <= (c.at.timestamp_millis(), c.id)
+        {
+            return Ok(first);
+        }
+        let device_name: Option<String> = self
+            .conn
+            .prepare_cached("SELECT name FROM devices WHERE id = ?1")?
+            .query_row(params![c.device_id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(Some(PriorCheckIn {
+            checkin_id: c.id,
+            at: c.at,
+            location_id: c.location_id,
+            location_name: ctx
+                .locations
+                .iter()
+                .find(|l| l.id == c.location_id)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| "?".into()),
+            device_id: c.device_id,
+            device_name: device_name.unwrap_or_else(|| c.device_id.to_string()),
+        }))
+    }
+
+    /// Received passages of a person here today not yet in the database
+    /// (they count as visits like the written ones).
+    fn received_visits(
+        &self,
+        attendee_id: Uuid,
+        location_id: Uuid,
+        day: NaiveDate,
+        direction: Direction,
+    ) -> Result<i64> {
+        let staged: Vec<CheckIn> = {
+            let inbox = crate::store::inbox::lock(&self.inbox);
+            if inbox.is_empty() {
+                return Ok(0);
+            }
+            inbox
+                .checkins_of(attendee_id, day)
+                .into_iter()
+                .filter(|c| crate::store::inbox::same_passage(c, location_id, direction))
+                .collect()
+        };
+        let mut n = 0;
+        for c in staged {
+            if !self.checkin_exists(c.id)? {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -818,8 +893,9 @@ impl Store {
                     day.to_string(),
                     direction.as_str()
                 ],
-                |r| r.get(0),
-            )?;
+                |r| r.get::<_, i64>(0),
+            )?
+            + self.received_visits(attendee_id, location.id, day, direction)?;
         let checkin = CheckIn {
             id: new_id(now),
             attendee_id: Some(attendee_id),
@@ -1477,6 +1553,100 @@ mod tests {
                 .name(),
             "already_checked_in"
         );
+    }
+
+    /// A received check-in that is only staged (not yet written) already
+    /// decides verdicts: same answer before and after it is applied, and an
+    /// undo received with it lifts it.
+    #[test]
+    fn staged_checkins_decide_verdicts_before_they_are_written() {
+        let mut a = fixture();
+        let token = a.store.badge_token(a.anna.id).unwrap();
+        let setup: Vec<_> = a
+            .store
+            .outbox(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        let mut b = Store::open_in_memory(
+            Device {
+                id: new_id(at(8, 0)),
+                name: "Desk 2".into(),
+            },
+            at(8, 0),
+        )
+        .unwrap();
+        b.apply_remote(&setup, at(8, 30)).unwrap();
+
+        // Desk 1 admits Anna at door A and counts her on the island; desk 2 has
+        // heard of it but its disk has not caught up.
+        scan(&mut a.store, &token, a.door.id, at(9, 0));
+        a.store
+            .check_in_attendee(a.anna.id, a.island.id, Direction::In, Method::Search, at(9, 1))
+            .unwrap();
+        let received: Vec<_> = a
+            .store
+            .outbox(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .filter(|e| !setup.iter().any(|s| s.id == e.id))
+            .collect();
+        let inbox = b.inbox();
+        assert_eq!(crate::store::inbox::lock(&inbox).stage(&received), 2);
+        assert!(!b.checkin_exists(received[0].change.entity_id()).unwrap());
+
+        let out = scan(&mut b, &token, a.door_b.id, at(9, 5));
+        let Verdict::AlreadyCheckedIn { first, .. } = &out.verdict else {
+            panic!("a staged check-in must decide the verdict: {:?}", out.verdict)
+        };
+        assert_eq!(first.location_name, "Вход A");
+        assert_eq!(first.device_name, "Desk 1");
+        assert_eq!(first.at, at(9, 0));
+        // The island visit received counts as a visit here too.
+        let visit = b
+            .check_in_attendee(a.anna.id, a.island.id, Direction::In, Method::Search, at(9, 6))
+            .unwrap();
+        let Verdict::Admitted { visit, .. } = visit.verdict else {
+            panic!()
+        };
+        assert_eq!(visit, 2, "second island visit (one received, one here)");
+
+        // Writing the page empties the inbox and the answer stays the same.
+        b.apply_remote(&received, at(9, 7)).unwrap();
+        assert!(crate::store::inbox::lock(&inbox).is_empty());
+        assert_eq!(
+            scan(&mut b, &token, a.door_b.id, at(9, 8)).verdict.name(),
+            "already_checked_in"
+        );
+
+        // A staged undo of a written check-in lifts it (desk 1 undid the
+        // admission; desk 2 hears the undo before it writes it).
+        let Some(first) = b
+            .checkins_of(a.anna.id)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.location_id == a.door.id)
+        else {
+            panic!()
+        };
+        a.store.annul(first.id, "wrong badge", at(9, 9)).unwrap();
+        let undo: Vec<_> = a
+            .store
+            .outbox(10_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .filter(|e| matches!(e.change, Change::Annulment(_)))
+            .collect();
+        crate::store::inbox::lock(&inbox).stage(&undo);
+        assert_eq!(
+            scan(&mut b, &token, a.door_b.id, at(9, 10)).verdict.name(),
+            "admitted"
+        );
+        b.apply_remote(&undo, at(9, 11)).unwrap();
+        assert!(crate::store::inbox::lock(&inbox).is_empty());
     }
 
     /// Everything `from` recorded, applied at `to` (what a sync round does).

@@ -476,6 +476,71 @@ pub const LIVE_BATCH_BYTES: usize = 4 << 20;
 /// Live batches read and parsed ahead of the one being applied.
 const LIVE_PAGES_AHEAD: usize = 4;
 
+/// Received changes written in one transaction at most: the store is
+/// locked meanwhile, so the desk's own scans wait for one chunk at most.
+const LIVE_APPLY_CHUNK: usize = 2_000;
+/// Received changes waiting to be written beyond which the stream is not
+/// read (the server and TCP hold the rest): bounds the memory a burst takes.
+const LIVE_BACKLOG_MAX: usize = 50_000;
+
+/// Received pages not yet written, as one run of changes with each page's
+/// cursor at the place its changes end.
+#[derive(Default)]
+struct Backlog {
+    changes: std::collections::VecDeque<ChangeEnvelope>,
+    /// (changes taken when this page is complete, its cursor)
+    ends: std::collections::VecDeque<(usize, i64)>,
+    taken: usize,
+}
+
+impl Backlog {
+    fn push(&mut self, page: PullResponse) {
+        self.changes.extend(page.changes);
+        self.ends
+            .push_back((self.taken + self.changes.len(), page.cursor));
+    }
+
+    fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// The next chunk of at most `max` changes, with the cursor of the last
+    /// page it completes (none when it ends inside a page).
+    fn take(&mut self, max: usize) -> Option<(Vec<ChangeEnvelope>, Option<i64>)> {
+        if self.changes.is_empty() && self.ends.is_empty() {
+            return None;
+        }
+        let n = self.changes.len().min(max);
+        let chunk: Vec<ChangeEnvelope> = self.changes.drain(..n).collect();
+        self.taken += n;
+        let mut cursor = None;
+        while let Some(&(end, c)) = self.ends.front() {
+            if end > self.taken {
+                break;
+            }
+            cursor = Some(c);
+            self.ends.pop_front();
+        }
+        Some((chunk, cursor))
+    }
+}
+
+/// Empties the inbox when dropped (the live stream's staged pages go with
+/// it).
+struct ClearOnDrop(checkin_core::store::inbox::SharedInbox);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        checkin_core::store::inbox::lock(&self.0).clear();
+    }
+}
+
+fn join_failed(e: tokio::task::JoinError) -> SyncError {
+    SyncError::Core(CoreError::Invalid(format!(
+        "applying changes failed ({e}); restart the app"
+    )))
+}
+
 /// Aborts a task when dropped (the live stream's reader ends with `live`).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -585,6 +650,7 @@ pub struct Desk {
     /// Hall hubs this desk may sync through (manual address, mDNS).
     pub hubs: Arc<HubDirectory>,
     applied_tx: broadcast::Sender<Vec<ChangeEnvelope>>,
+    received_tx: broadcast::Sender<Vec<ChangeEnvelope>>,
 }
 
 impl Desk {
@@ -605,6 +671,7 @@ impl Desk {
             system_clock,
             hubs: Arc::new(HubDirectory::with_manual(hub)),
             applied_tx: broadcast::channel(256).0,
+            received_tx: broadcast::channel(256).0,
         })
     }
 
@@ -616,6 +683,13 @@ impl Desk {
     /// Changes from other desks as they are applied here (for the UI).
     pub fn subscribe(&self) -> broadcast::Receiver<Vec<ChangeEnvelope>> {
         self.applied_tx.subscribe()
+    }
+
+    /// Changes from other desks as they arrive on the live stream: staged in
+    /// the store's inbox, so verdicts already count them, and not yet
+    /// written (that follows, see [`Desk::subscribe`]).
+    pub fn subscribe_received(&self) -> broadcast::Receiver<Vec<ChangeEnvelope>> {
+        self.received_tx.subscribe()
     }
 
     /// Remember a hub address given by hand (`None` forgets it); the sync
@@ -759,36 +833,44 @@ impl Desk {
 
     /// Apply one page from a server and move that server's cursor, in that
     /// order, so a crash between the two only re-applies (idempotent)
-    /// changes. The SQLite work (tens of milliseconds for a big page) runs
-    /// on a blocking thread, not on the async runtime's worker: the desk's
-    /// UI commands and, on a coordinator desk, the hall hub's server share
-    /// those workers and would stall behind it.
+    /// changes.
     async fn apply_page(&self, page: PullResponse, cursor_key: &str) -> Result<usize> {
+        self.spawn_apply(page.changes, Some(page.cursor), cursor_key)
+            .await
+            .map_err(join_failed)?
+    }
+
+    /// Apply changes (and, when given, move the cursor in the same
+    /// transaction) on a blocking thread, not on the async runtime's worker:
+    /// the SQLite work takes tens of milliseconds for a big page, and the
+    /// desk's UI commands and, on a coordinator desk, the hall hub's server
+    /// share those workers and would stall behind it.
+    fn spawn_apply(
+        &self,
+        changes: Vec<ChangeEnvelope>,
+        cursor: Option<i64>,
+        cursor_key: &str,
+    ) -> JoinHandle<Result<usize>> {
         let store = self.store.clone();
         let applied_tx = self.applied_tx.clone();
         let cursor_key = cursor_key.to_string();
         let now = self.now();
         tokio::task::spawn_blocking(move || {
             let mut s = lock(&store);
-            let cursor = page.cursor.to_string();
-            let applied = s.apply_remote_and_set(&page.changes, Some((&cursor_key, &cursor)), now)?;
+            let cursor = cursor.map(|c| c.to_string());
+            let applied =
+                s.apply_remote_and_set(&changes, cursor.as_deref().map(|c| (cursor_key.as_str(), c)), now)?;
             let own = s.device().id;
             drop(s);
-            if applied > 0 {
+            if applied > 0 && applied_tx.receiver_count() > 0 {
                 let others: Vec<ChangeEnvelope> =
-                    page.changes.into_iter().filter(|c| c.device_id != own).collect();
+                    changes.into_iter().filter(|c| c.device_id != own).collect();
                 if !others.is_empty() {
                     let _ = applied_tx.send(others);
                 }
             }
             Ok(applied)
         })
-        .await
-        .map_err(|e| {
-            SyncError::Core(CoreError::Invalid(format!(
-                "applying changes failed ({e}); restart the app"
-            )))
-        })?
     }
 
     /// Pull every page after the saved cursor from the central server.
@@ -878,9 +960,8 @@ impl Desk {
     async fn live(&self, link: &Link, kick: &Notify, stop: &AtomicBool, status: &StatusCell) -> Result<()> {
         let after = self.cursor(&link.cursor_key)?;
         let mut stream = link.client.live(self.pairing.event_id, after).await?;
-        // The stream is read and parsed by a task of its own, so the next
-        // pages arrive while this one is applied; whatever arrived meanwhile
-        // is applied together (one transaction) with the next.
+        // The stream is read and parsed by a task of its own, so pages keep
+        // arriving while earlier ones are written.
         let (page_tx, mut pages) =
             tokio::sync::mpsc::channel::<Result<Option<PullResponse>>>(LIVE_PAGES_AHEAD);
         let reader = tokio::spawn(async move {
@@ -893,41 +974,86 @@ impl Desk {
             }
         });
         let _stop_reader = AbortOnDrop(reader);
+        // What arrives is staged in the inbox at once (verdicts count it from
+        // then on) and written in chunks; what is still staged when this
+        // returns was never written, and the cursor says so: forget it.
+        let inbox = lock(&self.store).inbox();
+        let _forget = ClearOnDrop(inbox.clone());
+        let mut backlog = Backlog::default();
+        let mut applying: Option<JoinHandle<Result<usize>>> = None;
+        let result = self
+            .live_loop(
+                link,
+                kick,
+                stop,
+                status,
+                &mut pages,
+                &inbox,
+                &mut backlog,
+                &mut applying,
+            )
+            .await;
+        // A chunk being written finishes first (its cursor stays in order).
+        if let Some(h) = applying.take() {
+            let _ = h.await;
+        }
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn live_loop(
+        &self,
+        link: &Link,
+        kick: &Notify,
+        stop: &AtomicBool,
+        status: &StatusCell,
+        pages: &mut tokio::sync::mpsc::Receiver<Result<Option<PullResponse>>>,
+        inbox: &checkin_core::store::inbox::SharedInbox,
+        backlog: &mut Backlog,
+        applying: &mut Option<JoinHandle<Result<usize>>>,
+    ) -> Result<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         let mut probe = tokio::time::interval(HUB_PROBE);
         probe.tick().await;
         let mut hubs = self.hubs.watch();
         let on_server = link.route == Route::Server;
+        let own = lock(&self.store).device().id;
+        // Set when the stream ended or failed: write what arrived, then stop.
+        let mut ended: Option<Result<()>> = None;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
+            if applying.is_none() {
+                if let Some((changes, cursor)) = backlog.take(LIVE_APPLY_CHUNK) {
+                    *applying = Some(self.spawn_apply(changes, cursor, &link.cursor_key));
+                } else if let Some(end) = ended.take() {
+                    return end;
+                }
+            }
             tokio::select! {
-                next = pages.recv() => {
-                    let Some(mut page) = next.transpose()?.flatten() else { return Ok(()) };
-                    let mut after_this: Option<Result<Option<PullResponse>>> = None;
-                    while let Ok(more) = pages.try_recv() {
-                        match more {
-                            Ok(Some(p)) => {
-                                page.changes.extend(p.changes);
-                                page.cursor = p.cursor;
-                                page.more = p.more;
-                                page.server_time_ms = p.server_time_ms;
+                next = pages.recv(), if ended.is_none() && backlog.len() < LIVE_BACKLOG_MAX => {
+                    match next {
+                        Some(Ok(Some(page))) => {
+                            self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
+                            checkin_core::store::inbox::lock(inbox).stage(&page.changes);
+                            if self.received_tx.receiver_count() > 0 {
+                                let others: Vec<ChangeEnvelope> =
+                                    page.changes.iter().filter(|c| c.device_id != own).cloned().collect();
+                                if !others.is_empty() {
+                                    let _ = self.received_tx.send(others);
+                                }
                             }
-                            end => {
-                                after_this = Some(end);
-                                break;
-                            }
+                            backlog.push(page);
                         }
+                        Some(Err(e)) => ended = Some(Err(e)),
+                        Some(Ok(None)) | None => ended = Some(Ok(())),
                     }
-                    self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
-                    self.apply_page(page, &link.cursor_key).await?;
+                }
+                done = async { applying.as_mut().expect("guarded").await }, if applying.is_some() => {
+                    *applying = None;
+                    done.map_err(join_failed)??;
                     status.synced(self, false, link)?;
-                    // The stream ended or failed after the pages just applied.
-                    if let Some(end) = after_this {
-                        end?;
-                        return Ok(());
-                    }
                 }
                 _ = kick.notified() => {
                     if self.push_via(link).await? > 0 {
@@ -1216,6 +1342,54 @@ pub fn spawn(desk: Desk) -> Result<SyncHandle> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Chunks cut pages anywhere; a cursor goes with the chunk that
+    /// completes its page, never earlier.
+    #[test]
+    fn backlog_chunks_carry_the_cursor_of_completed_pages_only() {
+        use checkin_core::hlc::Hlc;
+        use checkin_core::store::changes::Change;
+        let t = Utc::now();
+        let change = |i: u32| ChangeEnvelope {
+            id: checkin_core::model::new_id(t),
+            event_id: Uuid::nil(),
+            hlc: Hlc {
+                ms: t.timestamp_millis(),
+                counter: i,
+                node: Uuid::nil(),
+            },
+            device_id: Uuid::nil(),
+            change: Change::DeviceRevoked {
+                device_id: Uuid::nil(),
+                reason: String::new(),
+                at_ms: 0,
+            },
+        };
+        let page = |n: u32, cursor: i64| PullResponse {
+            changes: (0..n).map(change).collect(),
+            cursor,
+            more: false,
+            server_time_ms: 0,
+        };
+        let mut b = Backlog::default();
+        assert!(b.take(10).is_none());
+        b.push(page(3, 30));
+        b.push(page(4, 70));
+        b.push(page(0, 71));
+        b.push(page(2, 90));
+        assert_eq!(b.len(), 9);
+        let sizes_and_cursors: Vec<(usize, Option<i64>)> = std::iter::from_fn(|| b.take(2))
+            .map(|(c, cur)| (c.len(), cur))
+            .collect();
+        // 2 | 1+1 (page 1 done) | 2 | 1 (page 2 done, and the empty page 3) +1 | 1 (page 4 done)
+        assert_eq!(
+            sizes_and_cursors,
+            vec![(2, None), (2, Some(30)), (2, None), (2, Some(71)), (1, Some(90))]
+        );
+        assert!(b.take(2).is_none());
+        b.push(page(0, 95));
+        assert_eq!(b.take(2).map(|(c, cur)| (c.len(), cur)), Some((0, Some(95))));
+    }
 
     #[test]
     fn sse_frames_are_split_and_read() {

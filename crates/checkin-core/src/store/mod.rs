@@ -6,6 +6,7 @@
 
 pub mod changes;
 mod importer;
+pub mod inbox;
 mod prints;
 pub(crate) mod schema;
 
@@ -97,6 +98,8 @@ pub struct Store {
     /// Expected attendance of one day (a scan of every attendee), kept until
     /// an attendee changes: counters are asked for after every scan.
     pub(crate) expected_cache: std::cell::Cell<Option<(NaiveDate, u64)>>,
+    /// Check-ins received and not yet written here (see [`inbox`]).
+    pub(crate) inbox: inbox::SharedInbox,
 }
 
 /// Page cache size (negative: KiB).
@@ -217,10 +220,17 @@ impl Store {
             index: SearchIndex::new(),
             index_pending: None,
             expected_cache: std::cell::Cell::new(None),
+            inbox: Default::default(),
         };
         store.reload_with(defer_index)?;
         store.register_device(now)?;
         Ok(store)
+    }
+
+    /// The inbox of received check-ins this store's verdicts consult (the
+    /// sync client stages pages in it before applying them).
+    pub fn inbox(&self) -> inbox::SharedInbox {
+        self.inbox.clone()
     }
 
     /// This desk.
@@ -520,6 +530,7 @@ impl Store {
             hlc = hlc.observe(env.hlc, now.timestamp_millis());
         }
         tx.commit()?;
+        inbox::lock(&self.inbox).unstage(changes);
         self.hlc = hlc;
         if reload || (self.ctx.is_none() && new > 0) {
             let had_event = self.ctx.is_some();
