@@ -984,40 +984,68 @@ fn day_from_epoch(n: i64) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(i32::try_from(n + EPOCH_DAYS_FROM_CE).ok()?)
 }
 
+/// Length of a packed fact ([`fact_bytes`]).
+const FACT_LEN: usize = 76;
+
+/// One check-in as `checkin_facts.fact` holds it: id, attendee (all zero for
+/// an anonymous count), location, device (16 bytes each), `at_ms` (8 bytes)
+/// and the day as days since 1970-01-01 (4 bytes), big-endian.
+pub(crate) fn fact_bytes(c: &CheckIn) -> [u8; FACT_LEN] {
+    let mut b = [0u8; FACT_LEN];
+    b[0..16].copy_from_slice(c.id.as_bytes());
+    if let Some(a) = c.attendee_id {
+        b[16..32].copy_from_slice(a.as_bytes());
+    }
+    b[32..48].copy_from_slice(c.location_id.as_bytes());
+    b[48..64].copy_from_slice(c.device_id.as_bytes());
+    b[64..72].copy_from_slice(&c.at.timestamp_millis().to_be_bytes());
+    b[72..76].copy_from_slice(&(epoch_day(c.day) as i32).to_be_bytes());
+    b
+}
+
+fn uuid_at(b: &[u8; FACT_LEN], at: usize) -> Uuid {
+    let mut u = [0u8; 16];
+    u.copy_from_slice(&b[at..at + 16]);
+    Uuid::from_bytes(u)
+}
+
 /// Read every check-in of `event_id` from `checkin_facts`, parsed, in
 /// storage order.
 fn read_checkins(conn: &rusqlite::Connection, event_id: Uuid, mut f: impl FnMut(RawCheckIn)) -> Result<()> {
-    let mut st = conn.prepare(
-        "SELECT id, attendee, location, device, at_ms, day, flags FROM checkin_facts WHERE event = ?1",
-    )?;
+    let mut st = conn.prepare("SELECT fact, flags FROM checkin_facts WHERE event = ?1")?;
     let mut rows = st.query(params![event_id.as_bytes().as_slice()])?;
-    let mut last_day: Option<(i64, NaiveDate)> = None;
+    let mut last_day: Option<(i32, NaiveDate)> = None;
     while let Some(r) = rows.next()? {
-        let (Some(id), Some(location_id), Some(device_id)) = (blob_id(r, 0)?, blob_id(r, 2)?, blob_id(r, 3)?)
-        else {
+        let rusqlite::types::ValueRef::Blob(b) = r.get_ref(0)? else {
             continue;
         };
-        let n: i64 = r.get(5)?;
+        let Ok(b) = <&[u8; FACT_LEN]>::try_from(b) else {
+            continue;
+        };
+        let n = i32::from_be_bytes([b[72], b[73], b[74], b[75]]);
         let day = match last_day {
             Some((k, d)) if k == n => d,
             _ => {
-                let Some(d) = day_from_epoch(n) else { continue };
+                let Some(d) = day_from_epoch(i64::from(n)) else {
+                    continue;
+                };
                 last_day = Some((n, d));
                 d
             }
         };
-        let flags: i64 = r.get(6)?;
+        let flags: i64 = r.get(1)?;
+        let attendee = uuid_at(b, 16);
         f(RawCheckIn {
-            id,
-            attendee_id: blob_id(r, 1)?,
-            location_id,
-            device_id,
+            id: uuid_at(b, 0),
+            attendee_id: (!attendee.is_nil()).then_some(attendee),
+            location_id: uuid_at(b, 32),
+            device_id: uuid_at(b, 48),
             direction: if flags & FACT_IN != 0 {
                 Direction::In
             } else {
                 Direction::Out
             },
-            at_ms: r.get(4)?,
+            at_ms: i64::from_be_bytes([b[64], b[65], b[66], b[67], b[68], b[69], b[70], b[71]]),
             day,
             annulled: flags & FACT_ANNULLED != 0,
         });
@@ -1030,14 +1058,6 @@ fn open_read_only(path: &str) -> rusqlite::Result<rusqlite::Connection> {
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-}
-
-/// A 16-byte id column; `None` for NULL (or anything else).
-fn blob_id(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
-    Ok(match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Blob(b) => Uuid::from_slice(b).ok(),
-        _ => None,
-    })
 }
 
 /// The attendees as the statistics need them, and the category codes
@@ -1542,7 +1562,7 @@ mod tests {
                 .conn
                 .prepare("SELECT * FROM checkin_facts ORDER BY event, id")
                 .unwrap();
-            st.query_map([], |r| (0..8).map(|i| r.get(i)).collect())
+            st.query_map([], |r| (0..4).map(|i| r.get(i)).collect())
                 .unwrap()
                 .map(|r| r.unwrap())
                 .collect()
@@ -1552,12 +1572,19 @@ mod tests {
         assert!(
             written
                 .iter()
-                .any(|r| r[7] == rusqlite::types::Value::Integer(FACT_IN | FACT_ANNULLED))
+                .any(|r| r[3] == rusqlite::types::Value::Integer(FACT_IN | FACT_ANNULLED))
         );
-        w.store.conn.execute("DELETE FROM checkin_facts", []).unwrap();
-        let v5 = crate::store::schema::V5_CHECKIN_FACTS;
-        let copy = &v5[v5.find("INSERT OR IGNORE").unwrap()..];
-        w.store.conn.execute_batch(copy).unwrap();
+        // Both migrations again, from the `checkins` rows: V5 copies them
+        // into the old layout, V6 packs that.
+        w.store.conn.execute("DROP TABLE checkin_facts", []).unwrap();
+        w.store
+            .conn
+            .execute_batch(crate::store::schema::V5_CHECKIN_FACTS)
+            .unwrap();
+        w.store
+            .conn
+            .execute_batch(crate::store::schema::V6_PACKED_FACTS)
+            .unwrap();
         assert_eq!(rows(&w), written);
     }
 

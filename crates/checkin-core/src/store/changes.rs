@@ -387,17 +387,13 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 hlc
             ])?;
             tx.prepare_cached(
-                "INSERT INTO checkin_facts (id, event, attendee, location, device, at_ms, day, flags)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(event, id) DO NOTHING",
+                "INSERT INTO checkin_facts (event, id, fact, flags)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT(event, id) DO NOTHING",
             )?
             .execute(params![
-                c.id.as_bytes().as_slice(),
                 env.event_id.as_bytes().as_slice(),
-                c.attendee_id.as_ref().map(|u| u.as_bytes().as_slice()),
-                c.location_id.as_bytes().as_slice(),
-                c.device_id.as_bytes().as_slice(),
-                c.at.timestamp_millis(),
-                crate::stats::epoch_day(c.day),
+                c.id.as_bytes().as_slice(),
+                crate::stats::fact_bytes(c).as_slice(),
                 crate::stats::fact_flags(c.direction, annulled_by.is_some()),
             ])?;
         }

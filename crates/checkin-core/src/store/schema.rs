@@ -221,6 +221,29 @@ SELECT unhex(replace(id, '-', '')), unhex(replace(event_id, '-', '')),
 FROM checkins;
 "#;
 
+/// The facts packed into one blob per check-in (see
+/// [`crate::stats::fact_bytes`]: id, attendee — zero for an anonymous
+/// count —, location, device, 8-byte big-endian `at_ms`, 4-byte big-endian
+/// day), with the mutable flags beside it. SQLite hands out one column at a
+/// time; reading two instead of seven halves the full dashboard's read.
+pub(crate) const V6_PACKED_FACTS: &str = r#"
+CREATE TABLE checkin_facts_v6 (
+    event BLOB NOT NULL,
+    id    BLOB NOT NULL,
+    fact  BLOB NOT NULL,
+    flags INTEGER NOT NULL,
+    PRIMARY KEY (event, id)
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO checkin_facts_v6 (event, id, fact, flags)
+SELECT event, id,
+       CAST(id || coalesce(attendee, zeroblob(16)) || location || device
+            || unhex(printf('%016x', at_ms)) || unhex(printf('%08x', day & 4294967295)) AS BLOB),
+       flags
+FROM checkin_facts;
+DROP TABLE checkin_facts;
+ALTER TABLE checkin_facts_v6 RENAME TO checkin_facts;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -228,6 +251,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V3_START_INDEXES),
         M::up(V4_DEVICE_KEYS),
         M::up(V5_CHECKIN_FACTS),
+        M::up(V6_PACKED_FACTS),
     ])
 }
 
