@@ -1073,9 +1073,11 @@ fn read_attendees(
     mut cats: Vec<String>,
     event_days: &[NaiveDate],
 ) -> Result<AttendeeTable> {
+    // `+a.event_id`: read the table straight through (a desk holds one
+    // event) rather than through the event index and a lookup per row.
     let mut st = conn.prepare(
         "SELECT a.id, a.category, a.days, coalesce(r.revoked, 0) FROM attendees a
-         LEFT JOIN revocations r ON r.attendee_id = a.id WHERE a.event_id = ?1",
+         LEFT JOIN revocations r ON r.attendee_id = a.id WHERE +a.event_id = ?1",
     )?;
     let mut rows = st.query(params![event_id.to_string()])?;
     let mut attendees = HashMap::default();
