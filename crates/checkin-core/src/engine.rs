@@ -520,14 +520,7 @@ impl Store {
         let mut out: Vec<Duplicate> = Vec::new();
         while let Some(r) = rows.next()? {
             let attendee_id = parse_uuid(r, 0)?;
-            let admission = PriorCheckIn {
-                checkin_id: parse_uuid(r, 2)?,
-                at: DateTime::from_timestamp_millis(r.get(3)?).unwrap_or_default(),
-                location_id: parse_uuid(r, 4)?,
-                location_name: r.get(5)?,
-                device_id: parse_uuid(r, 6)?,
-                device_name: r.get(7)?,
-            };
+            let admission = prior_from_row(r, 2)?;
             match out.last_mut() {
                 Some(d) if d.attendee_id == attendee_id => d.admissions.push(admission),
                 _ => out.push(Duplicate {
@@ -765,14 +758,7 @@ impl Store {
         let mut rows = st.query(params![attendee_id.to_string(), day.to_string()])?;
         let mut first = None;
         while let Some(r) = rows.next()? {
-            let prior = PriorCheckIn {
-                checkin_id: parse_uuid(r, 0)?,
-                at: DateTime::from_timestamp_millis(r.get(1)?).unwrap_or_default(),
-                location_id: parse_uuid(r, 2)?,
-                location_name: r.get(3)?,
-                device_id: parse_uuid(r, 4)?,
-                device_name: r.get(5)?,
-            };
+            let prior = prior_from_row(r, 0)?;
             // An undo received but not yet written still counts.
             if !inbox.is_annulled(prior.checkin_id) {
                 first = Some(prior);
@@ -835,7 +821,7 @@ impl Store {
             inbox
                 .checkins_of(attendee_id, day)
                 .into_iter()
-                .filter(|c| crate::store::inbox::same_passage(c, location_id, direction))
+                .filter(|c| c.location_id == location_id && c.direction == direction)
                 .collect()
         };
         let mut n = 0;
@@ -992,6 +978,19 @@ pub(crate) fn checkin_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckI
         at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
         day: r.get::<_, String>(7)?.parse().unwrap_or_default(),
         annulled_by: parse_opt_uuid(r, 8)?,
+    })
+}
+
+/// A check-in as a verdict names it, from six columns starting at `at`: id,
+/// at_ms, location id, location name, device id, device name.
+fn prior_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PriorCheckIn> {
+    Ok(PriorCheckIn {
+        checkin_id: parse_uuid(r, at)?,
+        at: DateTime::from_timestamp_millis(r.get(at + 1)?).unwrap_or_default(),
+        location_id: parse_uuid(r, at + 2)?,
+        location_name: r.get(at + 3)?,
+        device_id: parse_uuid(r, at + 4)?,
+        device_name: r.get(at + 5)?,
     })
 }
 

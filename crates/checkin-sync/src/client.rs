@@ -424,7 +424,8 @@ impl LiveStream {
 
     /// The next page merged with every page already received (up to
     /// [`LIVE_BATCH_BYTES`]): under load pages arrive faster than one commit
-    /// each, so a desk applies them as one, in one transaction. Cancel-safe
+    /// each, so a hub stores them as one and a desk hands them on in one
+    /// message (it writes them in chunks of its own). Cancel-safe
     /// like [`LiveStream::next_page`]: after that await nothing waits.
     pub async fn next_batch(&mut self) -> Result<Option<PullResponse>> {
         let Some(mut merged) = self.next_page().await? else {
@@ -540,6 +541,13 @@ impl Drop for ClearOnDrop {
     fn drop(&mut self) {
         checkin_core::store::inbox::lock(&self.0).clear();
     }
+}
+
+/// Keep the clock offset and the time of the last sync (durably).
+fn note_server_seen(s: &mut Store, offset_ms: i64, now_ms: i64) -> Result<()> {
+    s.set_meta(keys::OFFSET, Some(&offset_ms.to_string()))?;
+    s.set_meta(keys::LAST_SYNC, Some(&now_ms.to_string()))?;
+    Ok(())
 }
 
 fn join_failed(e: tokio::task::JoinError) -> SyncError {
@@ -959,10 +967,11 @@ impl Desk {
     }
 
     fn saw_server(&self) -> Result<()> {
-        let mut s = lock(&self.store);
-        s.set_meta(keys::OFFSET, Some(&self.clock.offset_ms().to_string()))?;
-        s.set_meta(keys::LAST_SYNC, Some(&self.now().timestamp_millis().to_string()))?;
-        Ok(())
+        note_server_seen(
+            &mut lock(&self.store),
+            self.clock.offset_ms(),
+            self.now().timestamp_millis(),
+        )
     }
 
     /// Listen to a link's live stream until it ends, goes quiet for too
@@ -1098,8 +1107,7 @@ impl Desk {
                     let store = self.store.clone();
                     bookkeeping = Some(tokio::task::spawn_blocking(move || -> Result<u64> {
                         let mut s = lock(&store);
-                        s.set_meta(keys::OFFSET, Some(&offset.to_string()))?;
-                        s.set_meta(keys::LAST_SYNC, Some(&now.to_string()))?;
+                        note_server_seen(&mut s, offset, now)?;
                         Ok(s.outbox_status()?.waiting)
                     }));
                 }

@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::changes::{Change, ChangeEnvelope};
-use crate::model::{CheckIn, Direction};
+use crate::model::CheckIn;
 
 /// The inbox as the store and the sync client share it.
 pub type SharedInbox = Arc<Mutex<Inbox>>;
@@ -37,7 +37,6 @@ pub type SharedInbox = Arc<Mutex<Inbox>>;
 pub struct Inbox {
     by_attendee: HashMap<Uuid, Vec<CheckIn>>,
     annulled: HashSet<Uuid>,
-    staged: usize,
 }
 
 /// Lock an inbox; a panic elsewhere while it was held leaves plain data
@@ -59,15 +58,11 @@ impl Inbox {
                         let list = self.by_attendee.entry(a).or_default();
                         if !list.iter().any(|x| x.id == c.id) {
                             list.push(c.clone());
-                            self.staged += 1;
                             n += 1;
                         }
                     }
                 }
-                Change::Annulment(an) if self.annulled.insert(an.checkin_id) => {
-                    self.staged += 1;
-                    n += 1;
-                }
+                Change::Annulment(an) if self.annulled.insert(an.checkin_id) => n += 1,
                 _ => {}
             }
         }
@@ -76,7 +71,7 @@ impl Inbox {
 
     /// Forget `changes`: they are in the database now.
     pub fn unstage(&mut self, changes: &[ChangeEnvelope]) {
-        if self.staged == 0 {
+        if self.is_empty() {
             return;
         }
         for env in changes {
@@ -85,16 +80,14 @@ impl Inbox {
                     if let Some(a) = c.attendee_id
                         && let Some(list) = self.by_attendee.get_mut(&a)
                     {
-                        let before = list.len();
                         list.retain(|x| x.id != c.id);
-                        self.staged -= before - list.len();
                         if list.is_empty() {
                             self.by_attendee.remove(&a);
                         }
                     }
                 }
-                Change::Annulment(an) if self.annulled.remove(&an.checkin_id) => {
-                    self.staged -= 1;
+                Change::Annulment(an) => {
+                    self.annulled.remove(&an.checkin_id);
                 }
                 _ => {}
             }
@@ -106,13 +99,9 @@ impl Inbox {
         *self = Inbox::default();
     }
 
-    /// How many check-ins and annulments wait for the database.
-    pub fn len(&self) -> usize {
-        self.staged
-    }
-
+    /// Whether nothing waits for the database.
     pub fn is_empty(&self) -> bool {
-        self.staged == 0
+        self.by_attendee.is_empty() && self.annulled.is_empty()
     }
 
     /// One person's staged check-ins of `day` that no staged annulment
@@ -133,9 +122,4 @@ impl Inbox {
     pub(crate) fn is_annulled(&self, checkin_id: Uuid) -> bool {
         self.annulled.contains(&checkin_id)
     }
-}
-
-/// Whether a staged check-in is a passage of this kind (for visit counts).
-pub(crate) fn same_passage(c: &CheckIn, location_id: Uuid, direction: Direction) -> bool {
-    c.location_id == location_id && c.direction == direction
 }
