@@ -1,4 +1,4 @@
-//! The registration-list reader (`checkin_core::import`) on CSV-like bytes:
+//! The registration-list reader (`checkin_tables::import`) on CSV-like bytes:
 //! encodings, delimiters, quotes, headers in Russian and English, bad rows.
 //! The first byte picks the import options.
 

@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use checkin_core::import::ImportOptions;
+use checkin_tables::import::ImportOptions;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 
 use checkin_core::demo;
 use checkin_core::model::{Device, Direction};
-use checkin_core::scan;
+use checkin_scan as scan;
 use checkin_core::store::Store;
 use chrono::{DateTime, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
-    let fixed = scan::fix_keyboard_layout(text);
+    let fixed = checkin_core::keyboard::fix_keyboard_layout(text);
     assert_eq!(fixed.chars().count(), text.chars().count());
     if !text
         .chars()

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use checkin_core::import::{self, Field, ImportOptions};
+use checkin_tables::import::{self, Field, ImportOptions};
 use checkin_core::model::Category;
 use chrono::NaiveDate;
 

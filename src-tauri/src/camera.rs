@@ -18,7 +18,7 @@ use tauri::State;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::webview::{PermissionKind, PermissionResponse};
 
-use checkin_core::scan::{FrameDecoder, ScanDeduper};
+use checkin_scan::{FrameDecoder, ScanDeduper};
 
 use crate::{CmdError, CmdResult};
 
@@ -213,7 +213,7 @@ pub async fn camera_reset(camera: State<'_, Camera>) -> CmdResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use checkin_core::scan::synthetic;
+    use checkin_scan::synthetic;
 
     #[test]
     fn only_the_camera_is_allowed() {

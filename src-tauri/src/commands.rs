@@ -8,11 +8,11 @@ use tauri::{AppHandle, Runtime, State};
 use uuid::Uuid;
 
 use checkin_core::engine::{Counters, ScanOutcome};
-use checkin_core::export::{ExportFormat, Lang};
-use checkin_core::import::{self, Field, ImportOptions, Preview};
 use checkin_core::model::{Attendee, Device, Direction, Event, Location, Method};
 use checkin_core::store::{ApplyOptions, ImportReport};
 use checkin_core::views::{AttendeeFilter, AttendeePage, HourCount};
+use checkin_tables::export::{ExportFormat, Lang, TableWriter};
+use checkin_tables::import::{self, Field, ImportOptions, Preview};
 
 use crate::{CmdError, CmdResult, Desk, Settings, Status, status_of};
 
@@ -373,7 +373,7 @@ pub async fn export(
     anonymous: Option<bool>,
     day: Option<String>,
 ) -> CmdResult<String> {
-    use checkin_core::export::Report;
+    use checkin_tables::export::Report;
     let report_name = report.unwrap_or_else(|| "attendance".into());
     let report = Report::parse(&report_name).ok_or_else(|| {
         CmdError::new(
@@ -415,7 +415,7 @@ pub async fn export(
     };
     if report == Report::Summary {
         let stats = store.stats(Some(day), now)?;
-        let html = checkin_core::export::summary_html(&stats, &stats.days[0], lang);
+        let html = checkin_tables::export::summary_html(&stats, &stats.days[0], lang);
         let path = crate::export_path(&dir, &stem, "html", now);
         std::fs::write(&path, html)?;
         return Ok(path.display().to_string());
@@ -465,7 +465,7 @@ fn import_options(choice: &ImportChoice) -> CmdResult<ImportOptions> {
 #[tauri::command]
 pub async fn import_preview(bytes: Vec<u8>, choice: Option<ImportChoice>) -> CmdResult<Preview> {
     let opts = import_options(&choice.unwrap_or_default())?;
-    import::preview(&bytes, &opts, 20).map_err(|e| checkin_core::error::CoreError::from(e).into())
+    import::preview(&bytes, &opts, 20).map_err(CmdError::from)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -478,7 +478,7 @@ pub struct ImportProgressMsg {
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportResult {
     /// Rows with errors: when not empty (and not skipping), nothing was imported.
-    pub errors: Vec<checkin_core::import::RowError>,
+    pub errors: Vec<checkin_tables::import::RowError>,
     pub report: Option<ImportReport>,
 }
 
@@ -503,8 +503,7 @@ pub async fn import_apply(
             rows_done: p.rows_done,
             rows_total: p.rows_total,
         });
-    })
-    .map_err(checkin_core::error::CoreError::from)?;
+    })?;
     if !parsed.errors.is_empty() && !choice.skip_bad_rows {
         return Ok(ImportResult {
             errors: parsed.errors,
@@ -773,7 +772,7 @@ fn badge_error(e: checkin_core::error::CoreError) -> CmdError {
 async fn print_badges(
     desk: &Desk,
     filter: checkin_core::store::BadgeFilter,
-    layout: checkin_core::pdf::Layout,
+    layout: checkin_pdf::Layout,
     stem: String,
 ) -> CmdResult<PrintJob> {
     let now = desk.now();
@@ -798,13 +797,8 @@ async fn print_badges(
         let path = path.clone();
         let title = stem.clone();
         tauri::async_runtime::spawn_blocking(move || -> CmdResult<_> {
-            let rendered = checkin_core::pdf::render(
-                &event,
-                &badges,
-                &checkin_core::pdf::Options::new(layout),
-                &mut |_| {},
-            )
-            .map_err(checkin_core::error::CoreError::from)?;
+            let rendered =
+                checkin_pdf::render(&event, &badges, &checkin_pdf::Options::new(layout), &mut |_| {})?;
             std::fs::write(&path, &rendered.pdf)?;
             let sent = crate::print::send(&path, printer.as_deref(), &title)?;
             Ok((rendered, sent))
@@ -833,12 +827,12 @@ async fn print_badges(
     })
 }
 
-fn desk_layout(desk: &Desk) -> checkin_core::pdf::Layout {
+fn desk_layout(desk: &Desk) -> checkin_pdf::Layout {
     desk.settings
         .lock()
         .ok()
-        .and_then(|s| checkin_core::pdf::Layout::parse(&s.badge_layout))
-        .unwrap_or(checkin_core::pdf::Layout::A6)
+        .and_then(|s| checkin_pdf::Layout::parse(&s.badge_layout))
+        .unwrap_or(checkin_pdf::Layout::A6)
 }
 
 /// One person's badge (a walk-in, a reprint) on this desk's badge layout.
@@ -864,7 +858,7 @@ pub async fn print_batch(
     not_printed: bool,
     layout: String,
 ) -> CmdResult<PrintJob> {
-    let layout = checkin_core::pdf::Layout::parse(&layout).ok_or_else(|| {
+    let layout = checkin_pdf::Layout::parse(&layout).ok_or_else(|| {
         CmdError::new(
             "invalid",
             format!("layout {layout:?}: use a6, a4-8 or label-62x100"),

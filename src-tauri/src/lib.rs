@@ -52,6 +52,18 @@ impl From<CoreError> for CmdError {
     }
 }
 
+impl From<checkin_pdf::PdfError> for CmdError {
+    fn from(e: checkin_pdf::PdfError) -> Self {
+        CmdError::new(e.code(), e.to_string())
+    }
+}
+
+impl From<checkin_tables::import::ImportError> for CmdError {
+    fn from(e: checkin_tables::import::ImportError) -> Self {
+        CmdError::new(e.code(), e.to_string())
+    }
+}
+
 impl From<SyncError> for CmdError {
     fn from(e: SyncError) -> Self {
         CmdError::new(e.code(), e.to_string())
@@ -70,7 +82,7 @@ pub type PendingPrints = std::collections::HashMap<
     uuid::Uuid,
     (
         Vec<checkin_core::store::changes::PrintedBadge>,
-        checkin_core::pdf::Layout,
+        checkin_pdf::Layout,
     ),
 >;
 

@@ -72,7 +72,7 @@ fn frame_headers(w: u32, h: u32) -> tauri::http::HeaderMap {
 
 #[test]
 fn camera_frames_travel_as_raw_bytes_and_a_held_badge_is_one_scan() {
-    use checkin_core::scan::synthetic;
+    use checkin_scan::synthetic;
     let dir = tempfile::tempdir().unwrap();
     let (_app, w) = app(dir.path());
     let frame = synthetic::webcam_frame(220.0, 11);

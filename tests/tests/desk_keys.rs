@@ -6,8 +6,8 @@
 
 use checkin_core::badge;
 use checkin_core::model::{Attendee, Direction, new_id};
-use checkin_core::pdf::Layout;
 use checkin_core::store::changes::{Change, ChangeEnvelope, PrintedBadge};
+use checkin_pdf::Layout;
 use checkin_sync::protocol::{PROTOCOL_VERSION, Role};
 use checkin_tests::{Backend, TestClock, TestDesk, TestServer};
 

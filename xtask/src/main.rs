@@ -360,7 +360,7 @@ fn bench() -> Result<()> {
     ensure_packages(TEST_PACKAGES)?;
     step(
         "core benchmarks (release)",
-        cargo().args(["bench", "-p", "checkin-core", "--bench", "core"]),
+        cargo().args(["bench", "-p", "checkin-tests", "--bench", "core"]),
     )?;
     let pg = postgres::Cluster::start()
         .map_err(|e| eprintln!("==> no PostgreSQL ({e:#}): its rows are skipped"))

@@ -11,12 +11,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use checkin_core::engine::{ScanOutcome, Verdict};
-use checkin_core::export::{ExportFormat, Lang};
-use checkin_core::import::{Field, ImportOptions};
 use checkin_core::model::{Attendee, Direction, LocationKind, Method};
-use checkin_core::pdf::{Layout, Options};
 use checkin_core::store::{ApplyOptions, BadgeFilter, NewEvent, Store};
-use checkin_core::{badge, demo, import};
+use checkin_core::{badge, demo};
+use checkin_pdf::{Layout, Options};
+use checkin_tables::export::{ExportFormat, Lang, TableWriter};
+use checkin_tables::import::{self, Field, ImportOptions};
 
 mod net;
 
@@ -390,10 +390,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json_out {
-                let code = e
-                    .downcast_ref::<checkin_core::error::CoreError>()
-                    .map(|c| c.code())
-                    .unwrap_or("error");
+                let code = error_code(&e);
                 eprintln!(
                     "{}",
                     json!({"error": {"code": code, "message": format!("{e:#}")}})
@@ -403,6 +400,19 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The stable code of the library error behind `e` (`error` when none).
+fn error_code(e: &anyhow::Error) -> &'static str {
+    if let Some(c) = e.downcast_ref::<checkin_core::error::CoreError>() {
+        c.code()
+    } else if let Some(p) = e.downcast_ref::<checkin_pdf::PdfError>() {
+        p.code()
+    } else if let Some(i) = e.downcast_ref::<checkin_tables::import::ImportError>() {
+        i.code()
+    } else {
+        "error"
     }
 }
 
@@ -716,10 +726,10 @@ fn run(cli: Cli) -> Result<()> {
             // Names leave only through a coordinator's database: a desk
             // paired as volunteer or host exports counts, not people.
             let kind = match report {
-                ReportArg::Attendance => checkin_core::export::Report::Attendance,
-                ReportArg::Zones => checkin_core::export::Report::Zones,
-                ReportArg::NoShows => checkin_core::export::Report::NoShows,
-                ReportArg::Summary => checkin_core::export::Report::Summary,
+                ReportArg::Attendance => checkin_tables::export::Report::Attendance,
+                ReportArg::Zones => checkin_tables::export::Report::Zones,
+                ReportArg::NoShows => checkin_tables::export::Report::NoShows,
+                ReportArg::Summary => checkin_tables::export::Report::Summary,
             };
             if kind.is_personal(*anonymous)
                 && let Some(p) = checkin_sync::client::Pairing::load(&store)?
@@ -741,7 +751,7 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 let stats = store.stats(Some(day), now)?;
-                let html = checkin_core::export::summary_html(&stats, &stats.days[0], lang);
+                let html = checkin_tables::export::summary_html(&stats, &stats.days[0], lang);
                 std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?;
                 print(j, json!({"out": out, "day": day}), || {
                     format!("wrote {} (summary of {day})", out.display())
@@ -948,7 +958,7 @@ fn decode_cmd(store: Option<&Store>, images: &[PathBuf], j: bool) -> Result<()> 
     for path in images {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let start = std::time::Instant::now();
-        let found = checkin_core::scan::decode_image(&bytes).with_context(|| path.display().to_string())?;
+        let found = checkin_scan::decode_image(&bytes).with_context(|| path.display().to_string())?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
         if found.iter().all(|d| d.text.is_none()) {
             unread += 1;
@@ -1032,7 +1042,7 @@ fn badges_cmd(store: &mut Store, args: &BadgesArgs, j: bool, now: DateTime<Utc>)
     let layout: Layout = args.layout.into();
     let options = Options { layout, logo_png };
     let started = std::time::Instant::now();
-    let (rendered, printed) = store.render_badges(&filter, &options, &mut |p| {
+    let (rendered, printed) = checkin_pdf::render_badges(store, &filter, &options, &mut |p| {
         if p.total >= 500 && (p.finishing || p.done.is_multiple_of(1000)) {
             if p.finishing {
                 eprintln!("badges: {}/{} drawn, writing the PDF…", p.done, p.total);

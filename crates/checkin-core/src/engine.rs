@@ -10,7 +10,7 @@ use crate::badge::{self, TokenError};
 use crate::error::{CoreError, Result};
 use crate::model::{Attendee, CheckIn, Direction, Location, LocationKind, Method, new_id};
 use crate::store::changes::{Annulment, Change, ScanRecord};
-use crate::store::{EventCtx, Store, parse_opt_uuid, parse_uuid};
+use crate::store::{EventCtx, Store, checkin_from_row, parse_uuid};
 
 /// Longest payload a scan accepts; anything longer is not a badge.
 pub const MAX_PAYLOAD: usize = 1024;
@@ -559,7 +559,7 @@ impl Store {
             .chars()
             .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
         {
-            let fixed = crate::scan::fix_keyboard_layout(trimmed);
+            let fixed = crate::keyboard::fix_keyboard_layout(trimmed);
             if badge::decode(&fixed).is_ok()
                 || (self.attendee_by_ticket(trimmed)?.is_none() && self.attendee_by_ticket(&fixed)?.is_some())
             {
@@ -967,20 +967,6 @@ impl Store {
     }
 }
 
-pub(crate) fn checkin_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckIn> {
-    Ok(CheckIn {
-        id: parse_uuid(r, 0)?,
-        attendee_id: parse_opt_uuid(r, 1)?,
-        location_id: parse_uuid(r, 2)?,
-        device_id: parse_uuid(r, 3)?,
-        direction: Direction::parse(&r.get::<_, String>(4)?).unwrap_or(Direction::In),
-        method: Method::parse(&r.get::<_, String>(5)?).unwrap_or(Method::Manual),
-        at: DateTime::from_timestamp_millis(r.get(6)?).unwrap_or_default(),
-        day: r.get::<_, String>(7)?.parse().unwrap_or_default(),
-        annulled_by: parse_opt_uuid(r, 8)?,
-    })
-}
-
 /// A check-in as a verdict names it, from six columns starting at `at`: id,
 /// at_ms, location id, location name, device id, device name.
 fn prior_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<PriorCheckIn> {
@@ -1291,7 +1277,7 @@ mod tests {
         assert_eq!(out.verdict.name(), "unknown_badge");
     }
 
-    /// QWERTY → ЙЦУКЕН, the inverse of `scan::fix_keyboard_layout` for letters.
+    /// QWERTY → ЙЦУКЕН, the inverse of `keyboard::fix_keyboard_layout` for letters.
     fn russian_layout(s: &str) -> String {
         let us = "QWERTYUIOPASDFGHJKLZXCVBNMqwertyuiopasdfghjklzxcvbnm";
         let ru = "ЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬйцукенгшщзфывапролдячсмить";
@@ -1769,7 +1755,7 @@ mod tests {
                     attendee_id: printed.id,
                     issue: printed.badge_issue,
                 }],
-                crate::pdf::Layout::A6,
+                crate::model::BadgeLayout::A6,
                 at(8, 31),
             )
             .unwrap();

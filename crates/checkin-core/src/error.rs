@@ -2,8 +2,7 @@
 //! a stable machine-readable name for the UI (`{code, message}`).
 
 use crate::badge::BadgeError;
-use crate::import::{ImportError, RowError};
-use crate::pdf::PdfError;
+use crate::roster::RowError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -41,9 +40,6 @@ pub enum CoreError {
     #[error("{0}")]
     Invalid(String),
 
-    #[error(transparent)]
-    Import(#[from] ImportError),
-
     #[error("{}", import_rejected_message(.0))]
     ImportRejected(Vec<RowError>),
 
@@ -57,9 +53,6 @@ pub enum CoreError {
 
     #[error("could not write the export: {0}. Check that the folder exists and is writable")]
     Export(String),
-
-    #[error(transparent)]
-    Pdf(#[from] PdfError),
 
     #[error("file error: {0}")]
     Io(#[from] std::io::Error),
@@ -98,12 +91,10 @@ impl CoreError {
             CoreError::UnknownCheckIn(_) => "unknown_checkin",
             CoreError::AlreadyAnnulled(_) => "already_annulled",
             CoreError::Invalid(_) => "invalid",
-            CoreError::Import(_) => "import",
             CoreError::ImportRejected(_) => "import_rejected",
             CoreError::Badge(_) => "badge",
             CoreError::NoSigningKey => "no_signing_key",
             CoreError::Export(_) => "export",
-            CoreError::Pdf(_) => "pdf",
             CoreError::Io(_) => "io",
             CoreError::SearchNotReady => "search_not_ready",
         }

@@ -122,6 +122,31 @@ pub struct Attendee {
     pub badge_issue: u8,
 }
 
+/// The search index reads names and identifiers through this.
+impl checkin_search::Searchable for Attendee {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn full_name(&self) -> &str {
+        &self.full_name
+    }
+    fn latin_name(&self) -> Option<&str> {
+        self.latin_name.as_deref()
+    }
+    fn organization(&self) -> Option<&str> {
+        self.organization.as_deref()
+    }
+    fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+    fn phone(&self) -> Option<&str> {
+        self.phone.as_deref()
+    }
+    fn ticket_codes(&self) -> &[String] {
+        &self.ticket_codes
+    }
+}
+
 impl Attendee {
     pub fn valid_on(&self, day: NaiveDate) -> bool {
         self.days.is_empty() || self.days.contains(&day)
@@ -202,4 +227,42 @@ pub struct CheckIn {
 pub struct Device {
     pub id: Uuid,
     pub name: String,
+}
+
+/// Paper and arrangement of printed badges: named in the print log; the
+/// badge PDF crate (`checkin-pdf`) knows their geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BadgeLayout {
+    /// One 105×148 mm badge per A6 page: desk printers, walk-ins.
+    #[serde(rename = "a6")]
+    A6,
+    /// A4 sheets of 8 badges of 90×55 mm (2 × 4) with cut marks: batches.
+    #[serde(rename = "a4-8")]
+    A4x8,
+    /// 62×100 mm pages for continuous label printers (62 mm rolls).
+    #[serde(rename = "label-62x100")]
+    Label62x100,
+}
+
+impl BadgeLayout {
+    pub const ALL: [BadgeLayout; 3] = [BadgeLayout::A4x8, BadgeLayout::A6, BadgeLayout::Label62x100];
+
+    /// The name used on the command line and in the print log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadgeLayout::A6 => "a6",
+            BadgeLayout::A4x8 => "a4-8",
+            BadgeLayout::Label62x100 => "label-62x100",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BadgeLayout> {
+        BadgeLayout::ALL.into_iter().find(|l| l.as_str() == s.trim())
+    }
+}
+
+impl std::fmt::Display for BadgeLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::facts;
 use crate::hlc::Hlc;
 use crate::model::{Attendee, CheckIn, Device, Event, Location};
 
@@ -393,8 +394,8 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
             .execute(params![
                 env.event_id.as_bytes().as_slice(),
                 c.id.as_bytes().as_slice(),
-                crate::stats::fact_bytes(c).as_slice(),
-                crate::stats::fact_flags(c.direction, annulled_by.is_some()),
+                facts::fact_bytes(c).as_slice(),
+                facts::fact_flags(c.direction, annulled_by.is_some()),
             ])?;
         }
         Change::Annulment(a) => {

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Store, normalise_attendee};
 use crate::error::{CoreError, Result};
-use crate::import::{ImportProgress, ImportRow, ParsedFile, RowError};
 use crate::model::{Attendee, new_id};
+use crate::roster::{ImportProgress, ImportRow, ParsedFile, RowError};
 use crate::store::changes::Change;
 
 /// Page cache while an import's transaction is open (negative: KiB).

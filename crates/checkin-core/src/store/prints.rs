@@ -11,8 +11,8 @@ use super::changes::{BadgePrint, Change, PrintedBadge};
 use super::{ATTENDEE_SELECT, Store, attendee_from_row, parse_uuid};
 use crate::badge;
 use crate::error::{CoreError, Result};
+use crate::model::BadgeLayout as Layout;
 use crate::model::{Attendee, new_id};
-use crate::pdf::{self, BadgeData, Layout, Options, Progress, Rendered};
 
 /// Which badges a batch holds. The default is everyone who is not revoked.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,14 @@ pub struct BadgeFilter {
     /// These people only, in this order (a walk-in, a reprint); the filters
     /// above are then ignored.
     pub attendees: Vec<Uuid>,
+}
+
+/// One badge to print: the person and their signed token, as
+/// [`Store::badges_to_print`] gives them to the badge PDF renderer.
+#[derive(Debug, Clone)]
+pub struct BadgeData {
+    pub attendee: Attendee,
+    pub token: String,
 }
 
 /// One line of the print log.
@@ -122,7 +130,7 @@ impl Store {
         Ok(badge::sign(&claims, &secret))
     }
 
-    /// The selected people with their signed tokens, ready for [`pdf::render`].
+    /// The selected people with their signed tokens, ready for `checkin_pdf::render`.
     /// A large batch is signed on two threads.
     pub fn badges_to_print(&self, filter: &BadgeFilter) -> Result<Vec<BadgeData>> {
         let people = self.badge_selection(filter)?;
@@ -154,27 +162,6 @@ impl Store {
         });
         out.extend(rest);
         Ok(out)
-    }
-
-    /// Select, sign and render a batch in one call. Records nothing: call
-    /// [`Store::record_printed`] once the file went to the printer.
-    pub fn render_badges(
-        &self,
-        filter: &BadgeFilter,
-        options: &Options,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<(Rendered, Vec<PrintedBadge>)> {
-        let badges = self.badges_to_print(filter)?;
-        let event = &self.ctx()?.event;
-        let rendered = pdf::render(event, &badges, options, progress)?;
-        let printed = badges
-            .iter()
-            .map(|b| PrintedBadge {
-                attendee_id: b.attendee.id,
-                issue: b.attendee.badge_issue,
-            })
-            .collect();
-        Ok((rendered, printed))
     }
 
     /// Log a print job (this desk, `now`), so that a batch of "not yet

@@ -222,7 +222,7 @@ FROM checkins;
 "#;
 
 /// The facts packed into one blob per check-in (see
-/// [`crate::stats::fact_bytes`]: id, attendee — zero for an anonymous
+/// [`crate::store::facts::fact_bytes`]: id, attendee — zero for an anonymous
 /// count —, location, device, 8-byte big-endian `at_ms`, 4-byte big-endian
 /// day), with the mutable flags beside it. SQLite hands out one column at a
 /// time; reading two instead of seven halves the full dashboard's read.

@@ -10,6 +10,12 @@
 //! them into PDF points). The QR is drawn in module units under one more
 //! transform, dark modules as one path of row runs, inside a white square that
 //! includes the 4-module quiet zone.
+//!
+//! This crate draws; it reads the core's model and asks the store which
+//! badges a batch holds ([`render_badges`]), and nothing depends on it but the
+//! shells that print (the app, the CLI). It must never depend on the sync
+//! client, the server, the QR decoder or the table formats, and does no IO of
+//! its own.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -24,10 +30,13 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, LineCap, Stroke};
 use krilla::surface::Surface;
 use krilla::text::{Font, GlyphId, KrillaGlyph};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::badge::{self, BadgeError, QUIET_ZONE};
-use crate::model::{Attendee, Category, Event};
+use checkin_core::badge::{self, BadgeError, QUIET_ZONE};
+use checkin_core::error::CoreError;
+use checkin_core::model::{Category, Event};
+use checkin_core::store::changes::PrintedBadge;
+use checkin_core::store::{BadgeFilter, Store};
 
 static REGULAR_TTF: &[u8] = include_bytes!("../assets/fonts/NotoSans-Regular.ttf");
 static BOLD_TTF: &[u8] = include_bytes!("../assets/fonts/NotoSans-Bold.ttf");
@@ -41,52 +50,33 @@ const LEADING: f32 = 1.15;
 /// Progress is reported every this many badges (and at the end).
 const PROGRESS_EVERY: usize = 100;
 
-/// Paper and arrangement of the badges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Layout {
-    /// One 105×148 mm badge per A6 page: desk printers, walk-ins.
-    #[serde(rename = "a6")]
-    A6,
-    /// A4 sheets of 8 badges of 90×55 mm (2 × 4) with cut marks: batches.
-    #[serde(rename = "a4-8")]
-    A4x8,
-    /// 62×100 mm pages for continuous label printers (62 mm rolls).
-    #[serde(rename = "label-62x100")]
-    Label62x100,
+/// The badge layouts (the enum lives in the core: the print log names them).
+pub use checkin_core::model::BadgeLayout as Layout;
+
+/// Paper geometry of a [`Layout`].
+pub trait LayoutGeometry {
+    /// Badges on one page.
+    fn per_page(self) -> usize;
+    /// Page size in millimetres (width, height).
+    fn page_mm(self) -> (f32, f32);
+    /// Where the badges sit on a page, in the order they are filled:
+    /// (left, top, width, height) in millimetres from the top-left corner.
+    fn badge_cells_mm(self) -> Vec<(f32, f32, f32, f32)>;
 }
 
-impl Layout {
-    pub const ALL: [Layout; 3] = [Layout::A4x8, Layout::A6, Layout::Label62x100];
-
-    /// The name used on the command line and in the print log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Layout::A6 => "a6",
-            Layout::A4x8 => "a4-8",
-            Layout::Label62x100 => "label-62x100",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Layout> {
-        Layout::ALL.into_iter().find(|l| l.as_str() == s.trim())
-    }
-
-    /// Badges on one page.
-    pub fn per_page(self) -> usize {
-        let t = self.template();
+impl LayoutGeometry for Layout {
+    fn per_page(self) -> usize {
+        let t = template(self);
         t.cols * t.rows
     }
 
-    /// Page size in millimetres (width, height).
-    pub fn page_mm(self) -> (f32, f32) {
-        let t = self.template();
+    fn page_mm(self) -> (f32, f32) {
+        let t = template(self);
         (t.page_w, t.page_h)
     }
 
-    /// Where the badges sit on a page, in the order they are filled:
-    /// (left, top, width, height) in millimetres from the top-left corner.
-    pub fn badge_cells_mm(self) -> Vec<(f32, f32, f32, f32)> {
-        let t = self.template();
+    fn badge_cells_mm(self) -> Vec<(f32, f32, f32, f32)> {
+        let t = template(self);
         (0..t.cols * t.rows)
             .map(|i| {
                 let (col, row) = (i % t.cols, i / t.cols);
@@ -99,29 +89,19 @@ impl Layout {
             })
             .collect()
     }
+}
 
-    fn template(self) -> &'static Template {
-        match self {
-            Layout::A6 => &A6,
-            Layout::A4x8 => &A4X8,
-            Layout::Label62x100 => &LABEL,
-        }
+fn template(layout: Layout) -> &'static Template {
+    match layout {
+        Layout::A6 => &A6,
+        Layout::A4x8 => &A4X8,
+        Layout::Label62x100 => &LABEL,
     }
 }
 
-impl std::fmt::Display for Layout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One badge to print: the person and their signed token (see
-/// [`crate::store::Store::badge_token`]).
-#[derive(Debug, Clone)]
-pub struct BadgeData {
-    pub attendee: Attendee,
-    pub token: String,
-}
+/// One badge to print: the person and their signed token (made by
+/// [`Store::badges_to_print`]).
+pub use checkin_core::store::BadgeData;
 
 /// How to print.
 #[derive(Debug, Clone)]
@@ -171,6 +151,20 @@ pub enum PdfError {
     Qr(#[from] BadgeError),
     #[error("could not assemble the PDF ({0}); this is a bug, report it")]
     Write(String),
+    /// Selecting or signing the badges of [`render_badges`] failed.
+    #[error(transparent)]
+    Store(#[from] CoreError),
+}
+
+impl PdfError {
+    /// Stable error code for UIs and scripts: the store's own code when
+    /// selecting or signing failed, otherwise `pdf`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PdfError::Store(e) => e.code(),
+            _ => "pdf",
+        }
+    }
 }
 
 // ---- layouts ----------------------------------------------------------------------------
@@ -709,6 +703,28 @@ struct Common<'a> {
     event_days: &'a [NaiveDate],
 }
 
+/// Select, sign and render a batch in one call (the store's
+/// [`Store::badges_to_print`], then [`render`]). Records nothing: call
+/// [`Store::record_printed`] once the file went to the printer.
+pub fn render_badges(
+    store: &Store,
+    filter: &BadgeFilter,
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Rendered, Vec<PrintedBadge>), PdfError> {
+    let badges = store.badges_to_print(filter)?;
+    let event = store.event().ok_or(CoreError::NoEvent)?;
+    let rendered = render(event, &badges, options, progress)?;
+    let printed = badges
+        .iter()
+        .map(|b| PrintedBadge {
+            attendee_id: b.attendee.id,
+            issue: b.attendee.badge_issue,
+        })
+        .collect();
+    Ok((rendered, printed))
+}
+
 /// Render badges into one PDF. `progress` is called every 100 badges and once
 /// more when the file is being assembled.
 pub fn render(
@@ -720,7 +736,7 @@ pub fn render(
     if badges.is_empty() {
         return Err(PdfError::Empty);
     }
-    let t = options.layout.template();
+    let t = template(options.layout);
     let regular = Face::new(REGULAR_TTF)?;
     let bold = Face::new(BOLD_TTF)?;
 
@@ -975,7 +991,7 @@ mod tests {
     fn layouts_parse_and_fit_their_pages() {
         for l in Layout::ALL {
             assert_eq!(Layout::parse(l.as_str()), Some(l));
-            let t = l.template();
+            let t = template(l);
             assert!(t.origin.0 + t.cols as f32 * t.badge_w <= t.page_w);
             assert!(t.origin.1 + t.rows as f32 * t.badge_h <= t.page_h);
             let (qx, qy, qs) = t.qr;

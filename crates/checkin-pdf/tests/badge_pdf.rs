@@ -13,8 +13,8 @@ use checkin_core::badge;
 use checkin_core::demo;
 use checkin_core::engine::Verdict;
 use checkin_core::model::{Device, Direction, LocationKind, new_id};
-use checkin_core::pdf::{self, Layout, Options};
 use checkin_core::store::{BadgeFilter, Store};
+use checkin_pdf::{self as pdf, Layout, LayoutGeometry, Options};
 use chrono::{DateTime, TimeZone, Utc};
 
 fn t0() -> DateTime<Utc> {
@@ -135,11 +135,13 @@ fn a4_batch_round_trip_decode_verify_check_in() {
     let batch = s.badges_to_print(&BadgeFilter::default()).unwrap();
     assert_eq!(batch.len(), 17);
     let mut progress = Vec::new();
-    let (rendered, printed) = s
-        .render_badges(&BadgeFilter::default(), &Options::new(Layout::A4x8), &mut |p| {
-            progress.push(p)
-        })
-        .unwrap();
+    let (rendered, printed) = pdf::render_badges(
+        &s,
+        &BadgeFilter::default(),
+        &Options::new(Layout::A4x8),
+        &mut |p| progress.push(p),
+    )
+    .unwrap();
     assert_eq!(rendered.pages, 3);
     assert_eq!(rendered.badges, 17);
     assert!(progress.last().unwrap().finishing);
@@ -192,16 +194,16 @@ fn a4_batch_round_trip_decode_verify_check_in() {
 
     // Logged as printed: a "not yet printed" batch is then empty.
     s.record_printed(&printed, Layout::A4x8, t0()).unwrap();
-    let err = s
-        .render_badges(
-            &BadgeFilter {
-                not_printed: true,
-                ..BadgeFilter::default()
-            },
-            &Options::new(Layout::A4x8),
-            &mut |_| {},
-        )
-        .unwrap_err();
+    let err = pdf::render_badges(
+        &s,
+        &BadgeFilter {
+            not_printed: true,
+            ..BadgeFilter::default()
+        },
+        &Options::new(Layout::A4x8),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("nothing to print"), "{err}");
 }
 
@@ -245,7 +247,7 @@ fn single_badges_a6_and_label_decode_with_logo() {
             layout,
             logo_png: Some(logo.clone()),
         };
-        let (rendered, printed) = s.render_badges(&filter, &options, &mut |_| {}).unwrap();
+        let (rendered, printed) = pdf::render_badges(&s, &filter, &options, &mut |_| {}).unwrap();
         assert_eq!((rendered.pages, printed.len()), (3, 3));
         let path = dir.join(format!("{layout}.pdf"));
         std::fs::write(&path, &rendered.pdf).unwrap();

@@ -2,7 +2,7 @@
 //! code drawn at any (fractional) module size into a grey frame with an
 //! uneven background and sensor noise.
 
-use crate::badge;
+use checkin_core::badge;
 
 /// A deterministic xorshift generator (no dependency, same frames everywhere).
 struct Rng(u64);

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use checkin_core::scan::{self, Effort, synthetic};
+use checkin_scan::{self as scan, Effort, synthetic};
 use image::{GrayImage, Luma};
 use imageproc::geometric_transformations::{Border, Interpolation, Projection, rotate_about_center, warp};
 

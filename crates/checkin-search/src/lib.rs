@@ -1,5 +1,11 @@
 //! As-you-type attendee search across scripts and spellings.
 //!
+//! Pure and in memory: the core's store feeds it people through
+//! [`Searchable`] and keeps it current. It must never depend on the core,
+//! a database, the network or any other crate of this workspace: it is the
+//! layer below the store.
+//!
+//!
 //! Every name word, Cyrillic or Latin, is turned into one *phonetic Latin key*:
 //! Cyrillic is transliterated, Latin diacritics are folded (`č` → `ch`,
 //! `š` → `sh`, `ž` → `zh`, …) and a phonetic normalisation folds the usual
@@ -42,7 +48,18 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use uuid::Uuid;
 
-use crate::model::Attendee;
+/// What the index reads of a person. The core implements it for its
+/// attendee; anything with a name and identifiers can be indexed.
+pub trait Searchable {
+    fn id(&self) -> Uuid;
+    /// "Фамилия Имя Отчество" or "First Last".
+    fn full_name(&self) -> &str;
+    fn latin_name(&self) -> Option<&str>;
+    fn organization(&self) -> Option<&str>;
+    fn email(&self) -> Option<&str>;
+    fn phone(&self) -> Option<&str>;
+    fn ticket_codes(&self) -> &[String];
+}
 
 /// One result, best first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -182,8 +199,8 @@ impl SearchIndex {
 
     /// Insert or replace one attendee (by id). Cheap: a few key computations
     /// and postings updates.
-    pub fn upsert(&mut self, a: &Attendee) {
-        let slot = match self.by_id.get(&a.id) {
+    pub fn upsert<P: Searchable + ?Sized>(&mut self, a: &P) {
+        let slot = match self.by_id.get(&a.id()) {
             Some(&slot) => {
                 self.unlink(slot);
                 slot
@@ -197,7 +214,7 @@ impl SearchIndex {
                         u32::try_from(self.docs.len() - 1).expect("fewer than 2^31 attendees")
                     }
                 };
-                self.by_id.insert(a.id, slot);
+                self.by_id.insert(a.id(), slot);
                 slot
             }
         };
@@ -219,11 +236,11 @@ impl SearchIndex {
                 terms.push(name_code | u32::from(org));
             });
         };
-        add_text(self, &a.full_name, false);
-        if let Some(latin) = &a.latin_name {
+        add_text(self, a.full_name(), false);
+        if let Some(latin) = a.latin_name() {
             add_text(self, latin, false);
         }
-        if let Some(org) = &a.organization {
+        if let Some(org) = a.organization() {
             add_text(self, org, true);
         }
         for &t in &terms {
@@ -231,18 +248,13 @@ impl SearchIndex {
         }
 
         let email = a
-            .email
-            .as_deref()
+            .email()
             .map(normalize_email)
             .filter(|e| !e.is_empty())
             .map(String::into_boxed_str);
-        let phone = a
-            .phone
-            .as_deref()
-            .and_then(normalize_phone)
-            .map(String::into_boxed_str);
+        let phone = a.phone().and_then(normalize_phone).map(String::into_boxed_str);
         let mut tickets: Vec<Box<str>> = a
-            .ticket_codes
+            .ticket_codes()
             .iter()
             .map(|t| normalize_ticket(t))
             .filter(|t| !t.is_empty())
@@ -261,9 +273,9 @@ impl SearchIndex {
             self.tickets.insert(IdEntry::new(&t, slot));
         }
 
-        self.order[slot as usize] = order_key(&a.full_name);
+        self.order[slot as usize] = order_key(a.full_name());
         self.docs[slot as usize] = Some(Doc {
-            id: a.id,
+            id: a.id(),
             terms: terms.into_boxed_slice(),
             ids,
         });
@@ -1479,6 +1491,46 @@ pub fn transliterate(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The fields of the core's attendee that the index reads, and the
+    /// revocation flag the store filters on.
+    #[derive(Debug, Clone, Default)]
+    struct Person {
+        id: Uuid,
+        full_name: String,
+        latin_name: Option<String>,
+        organization: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+        ticket_codes: Vec<String>,
+        /// Indexed like anyone else: the store leaves revoked people out.
+        #[allow(dead_code)]
+        revoked: bool,
+    }
+
+    impl Searchable for Person {
+        fn id(&self) -> Uuid {
+            self.id
+        }
+        fn full_name(&self) -> &str {
+            &self.full_name
+        }
+        fn latin_name(&self) -> Option<&str> {
+            self.latin_name.as_deref()
+        }
+        fn organization(&self) -> Option<&str> {
+            self.organization.as_deref()
+        }
+        fn email(&self) -> Option<&str> {
+            self.email.as_deref()
+        }
+        fn phone(&self) -> Option<&str> {
+            self.phone.as_deref()
+        }
+        fn ticket_codes(&self) -> &[String] {
+            &self.ticket_codes
+        }
+    }
+
     const SURNAMES: &[&str] = &[
         "Смирнов",
         "Кузнецов",
@@ -1688,17 +1740,16 @@ mod tests {
         }
     }
 
-    fn person(n: u128, full_name: &str) -> Attendee {
-        Attendee {
+    fn person(n: u128, full_name: &str) -> Person {
+        Person {
             id: Uuid::from_u128(n),
             full_name: full_name.to_string(),
-            category: "participant".into(),
-            ..Attendee::default()
+            ..Person::default()
         }
     }
 
     /// `count` realistic Russian names with ids from 1_000_000 up.
-    fn distractors(count: usize) -> Vec<Attendee> {
+    fn distractors(count: usize) -> Vec<Person> {
         let mut rng = Lcg(42);
         (0..count)
             .map(|i| {
@@ -1731,7 +1782,7 @@ mod tests {
     const IVANOVA: u128 = 6;
     const REVOKED: u128 = 7;
 
-    fn targets() -> Vec<Attendee> {
+    fn targets() -> Vec<Person> {
         let mut chupsheva = person(CHUPSHEVA, "Чупшева Анна Викторовна");
         chupsheva.email = Some("A.Chupsheva@example.org".into());
         chupsheva.phone = Some("+7 (916) 123-45-67".into());

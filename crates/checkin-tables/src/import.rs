@@ -23,7 +23,6 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::io::Cursor;
 
 use calamine::{Data, DataRef, Reader, SheetType, SheetVisible, Xlsx};
@@ -31,7 +30,8 @@ use chrono::{Datelike, NaiveDate};
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251};
 use serde::{Deserialize, Serialize};
 
-use crate::model::Category;
+use checkin_core::model::Category;
+pub use checkin_core::roster::{Field, FileFormat, ImportProgress, ImportRow, ParsedFile, RowError};
 
 /// How many non-empty rows at the top are searched for the header row.
 pub const HEADER_SEARCH_ROWS: usize = 10;
@@ -41,116 +41,6 @@ pub const PROGRESS_EVERY: usize = 1000;
 
 /// The category given to rows whose category cell is empty.
 pub const DEFAULT_CATEGORY: &str = "participant";
-
-/// What a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    FullName,
-    LastName,
-    FirstName,
-    MiddleName,
-    LatinName,
-    Organization,
-    Position,
-    Category,
-    Email,
-    Phone,
-    TicketCode,
-    Days,
-    Notes,
-}
-
-impl Field {
-    /// Every field, in the order the mapping screen lists them.
-    pub const ALL: [Field; 13] = [
-        Field::FullName,
-        Field::LastName,
-        Field::FirstName,
-        Field::MiddleName,
-        Field::LatinName,
-        Field::Organization,
-        Field::Position,
-        Field::Category,
-        Field::Email,
-        Field::Phone,
-        Field::TicketCode,
-        Field::Days,
-        Field::Notes,
-    ];
-
-    /// The snake_case name, as in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Field::FullName => "full_name",
-            Field::LastName => "last_name",
-            Field::FirstName => "first_name",
-            Field::MiddleName => "middle_name",
-            Field::LatinName => "latin_name",
-            Field::Organization => "organization",
-            Field::Position => "position",
-            Field::Category => "category",
-            Field::Email => "email",
-            Field::Phone => "phone",
-            Field::TicketCode => "ticket_code",
-            Field::Days => "days",
-            Field::Notes => "notes",
-        }
-    }
-
-    /// The inverse of [`Field::as_str`].
-    pub fn parse(s: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
-    /// The usual Russian column header for the field.
-    pub fn label_ru(self) -> &'static str {
-        match self {
-            Field::FullName => "ФИО",
-            Field::LastName => "Фамилия",
-            Field::FirstName => "Имя",
-            Field::MiddleName => "Отчество",
-            Field::LatinName => "Имя латиницей",
-            Field::Organization => "Организация",
-            Field::Position => "Должность",
-            Field::Category => "Категория",
-            Field::Email => "Email",
-            Field::Phone => "Телефон",
-            Field::TicketCode => "Номер билета",
-            Field::Days => "Дни",
-            Field::Notes => "Примечание",
-        }
-    }
-
-    /// The usual English column header for the field.
-    pub fn label_en(self) -> &'static str {
-        match self {
-            Field::FullName => "Full name",
-            Field::LastName => "Last name",
-            Field::FirstName => "First name",
-            Field::MiddleName => "Middle name",
-            Field::LatinName => "Latin name",
-            Field::Organization => "Organization",
-            Field::Position => "Position",
-            Field::Category => "Category",
-            Field::Email => "Email",
-            Field::Phone => "Phone",
-            Field::TicketCode => "Ticket code",
-            Field::Days => "Days",
-            Field::Notes => "Notes",
-        }
-    }
-
-    fn is_name(self) -> bool {
-        matches!(self, Field::FullName | Field::LastName | Field::FirstName)
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label_en())
-    }
-}
 
 /// Choices the coordinator made on the import screen; all optional.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -167,80 +57,6 @@ pub struct ImportOptions {
     pub delimiter: Option<u8>,
     /// XLSX sheet name; `None` takes the first visible sheet.
     pub sheet: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    Csv,
-    Xlsx,
-}
-
-/// One person from the file, cleaned and checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImportRow {
-    /// Physical line in the CSV file, or the sheet row number in XLSX (1-based).
-    pub line: usize,
-    /// "Фамилия Имя Отчество", inner whitespace collapsed.
-    pub full_name: String,
-    pub latin_name: Option<String>,
-    pub organization: Option<String>,
-    pub position: Option<String>,
-    /// A category code of the event ([`DEFAULT_CATEGORY`] when the cell is empty).
-    pub category: String,
-    /// Lower-cased.
-    pub email: Option<String>,
-    /// As written, trimmed.
-    pub phone: Option<String>,
-    pub ticket_codes: Vec<String>,
-    /// Sorted event days; empty means every day of the event (the cell was
-    /// empty or said "все"/"all"), as in [`crate::model::Attendee::days`].
-    pub days: Vec<NaiveDate>,
-    pub notes: Option<String>,
-}
-
-/// A problem with one row; the whole file is refused while there are any.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RowError {
-    /// Physical line in the CSV file, or the sheet row number in XLSX (1-based).
-    pub line: usize,
-    /// What is wrong and what to fix, in plain words.
-    pub message: String,
-}
-
-impl fmt::Display for RowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-/// The result of [`parse`].
-#[derive(Debug, Clone, Serialize)]
-pub struct ParsedFile {
-    pub format: FileFormat,
-    /// CSV only: `"utf-8"`, `"windows-1251"`, `"utf-16le"`, …
-    pub encoding: Option<&'static str>,
-    /// CSV only.
-    pub delimiter: Option<char>,
-    /// XLSX only: the sheet that was read.
-    pub sheet: Option<String>,
-    /// Line (CSV) or row (XLSX) of the header row.
-    pub header_line: usize,
-    /// The header row, trimmed.
-    pub headers: Vec<String>,
-    /// The field of each column (same length as `headers`).
-    pub columns: Vec<Option<Field>>,
-    /// Rows without errors, in file order.
-    pub rows: Vec<ImportRow>,
-    /// Row problems, ordered by line. A row with errors is not in `rows`.
-    pub errors: Vec<RowError>,
-}
-
-impl ParsedFile {
-    /// True when the file can be applied as it is.
-    pub fn is_clean(&self) -> bool {
-        self.errors.is_empty()
-    }
 }
 
 /// What [`preview`] shows on the import screen.
@@ -264,15 +80,6 @@ pub struct Preview {
     pub rows: Vec<Vec<String>>,
     /// The line (CSV) or row (XLSX) number of each of `rows`.
     pub lines: Vec<usize>,
-}
-
-/// Progress of [`parse`], for the UI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ImportProgress {
-    /// Data rows read so far.
-    pub rows_done: usize,
-    /// Data rows in the file when known: XLSX always, CSV at the final call.
-    pub rows_total: Option<usize>,
 }
 
 /// A problem with the file as a whole; nothing can be imported from it.
@@ -330,6 +137,13 @@ pub enum ImportError {
         first: String,
         second: String,
     },
+}
+
+impl ImportError {
+    /// Stable error code for UIs and scripts.
+    pub fn code(&self) -> &'static str {
+        "import"
+    }
 }
 
 /// Parses a whole registration file. `categories` and `event_days` come from

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use checkin_core::demo;
 use checkin_core::engine::Verdict;
 use checkin_core::hlc::Hlc;
-use checkin_core::import::{self, ImportOptions};
 use checkin_core::model::{CheckIn, Device, Direction, LocationKind, Method, new_id};
-use checkin_core::pdf::{Layout, Options};
-use checkin_core::scan::{self, FrameDecoder, synthetic};
-use checkin_core::search::transliterate;
 use checkin_core::store::changes::{Change, ChangeEnvelope};
 use checkin_core::store::{ApplyOptions, BadgeFilter, Store};
+use checkin_pdf::{Layout, Options};
+use checkin_scan::{self as scan, FrameDecoder, synthetic};
+use checkin_search::transliterate;
+use checkin_tables::import::{self, ImportOptions};
 use chrono::{DateTime, TimeZone, Utc};
 
 struct Sizes {
@@ -318,9 +318,8 @@ fn main() {
         .expect("select and sign");
     let sign_time = start.elapsed();
     let mut reports = 0;
-    let rendered =
-        checkin_core::pdf::render(&event, &batch, &Options::new(Layout::A4x8), &mut |_| reports += 1)
-            .expect("render");
+    let rendered = checkin_pdf::render(&event, &batch, &Options::new(Layout::A4x8), &mut |_| reports += 1)
+        .expect("render");
     let batch_time = start.elapsed();
     let cpu = cpu_seconds() - cpu_before;
     let peak = peak_rss_rise(base_rss);
@@ -352,16 +351,16 @@ fn main() {
     let mut bytes = 0;
     for id in &ids {
         let start = Instant::now();
-        let (one, printed) = printer
-            .render_badges(
-                &BadgeFilter {
-                    attendees: vec![*id],
-                    ..BadgeFilter::default()
-                },
-                &Options::new(Layout::A6),
-                &mut |_| {},
-            )
-            .expect("one badge");
+        let (one, printed) = checkin_pdf::render_badges(
+            &printer,
+            &BadgeFilter {
+                attendees: vec![*id],
+                ..BadgeFilter::default()
+            },
+            &Options::new(Layout::A6),
+            &mut |_| {},
+        )
+        .expect("one badge");
         lat.push(start.elapsed());
         bytes = bytes.max(one.pdf.len());
         assert_eq!(printed.len(), 1);

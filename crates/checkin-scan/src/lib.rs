@@ -10,11 +10,17 @@
 //! Results are byte-exact: [`Decoded::text`] is set only when the code says
 //! unambiguously how to read its bytes (see `payload.rs`); otherwise the raw
 //! bytes are returned and the text is `None`, never a guessed string.
+//!
+//! The decoder turns pixels into text and knows nothing of badges, the
+//! store or the event: it must never depend on `checkin-core` or any other
+//! crate of this workspace. Only the `synthetic` feature (frames with a
+//! signed badge on them, for tests and benchmarks) borrows the core's
+//! badge signing and QR matrix.
 
 mod dedup;
-mod keyboard;
 mod payload;
 mod prep;
+#[cfg(feature = "synthetic")]
 #[doc(hidden)]
 pub mod synthetic;
 
@@ -29,7 +35,6 @@ use rxing::{
 };
 
 pub use dedup::ScanDeduper;
-pub use keyboard::fix_keyboard_layout;
 /// The rule for a byte segment without a declared character set (UTF-8, or
 /// strict Shift_JIS; otherwise no text). Public for the fuzz targets.
 pub use payload::text_of_undeclared as text_of_bytes;
