@@ -24,6 +24,7 @@ const TEST_PACKAGES: &[&str] = &[
 ];
 
 mod fuzz;
+mod layers;
 mod postgres;
 
 fn main() -> Result<()> {
@@ -51,7 +52,7 @@ fn main() -> Result<()> {
                  test    set up and run every test, with fmt and clippy\n  \
                  e2e     only the end-to-end tests of the app (WebDriver, Xvfb); a test name filters\n  \
                  bench   run the benchmarks and print the results table\n  \
-                 lint    cargo fmt --check and cargo clippy -D warnings\n  \
+                 lint    cargo fmt --check, cargo clippy -D warnings, crate layering and the core's module order\n  \
                  fuzz    run the fuzz targets (cargo fuzz): [--secs N] [TARGET...], N seconds each (default 600);\n          \
                  --short: only the short run of `test`\n  \
                  rehearsal  a simulated forum day against real processes on loopback\n          \
@@ -265,7 +266,10 @@ fn lint() -> Result<()> {
     step(
         "cargo clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
-    )
+    )?;
+    eprintln!("==> layering (ARCHITECTURE.md, \"Rules per crate\")");
+    layers::check_crates()?;
+    layers::check_core_modules(&project_root())
 }
 
 fn test() -> Result<()> {
