@@ -3,6 +3,12 @@
 //! more of a change than it needs to check who may send it. Storage is a
 //! trait ([`storage::Storage`]) with SQLite and PostgreSQL implementations.
 //!
+//! It depends on the core (to check changes and compute statistics) and the
+//! sync crate (protocol; with `hub`, the client that relays upstream), and
+//! must never depend on the QR decoder, badge PDFs or table formats: a
+//! server stores and relays, so `cargo tree -p checkin-server` lists no
+//! krilla, rxing, calamine or rust_xlsxwriter (`cargo xtask lint` checks).
+//!
 //! Routes (see `openapi.json`, served at `/openapi.json`):
 //! `GET /health`, `POST /v1/pair`, `POST /v1/pairing-codes`, `GET /v1/devices`,
 //! `POST /v1/devices/{id}/revoke`, `POST /v1/push`, `GET /v1/pull`,
