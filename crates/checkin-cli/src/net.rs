@@ -15,7 +15,7 @@ use checkin_core::store::Store;
 use checkin_sync::client::{Desk, Pairing, SyncClient, pair_desk};
 use checkin_sync::protocol::{PairingCodeRequest, Role, parse_pairing_uri};
 
-use crate::print;
+use crate::out::print;
 
 #[derive(Args)]
 pub struct ServeArgs {
