@@ -546,7 +546,7 @@ fn scan_rows(rows: &mut Vec<Row>, full: bool) {
     let root = std::env::var_os("CHECKIN_QR_TESTDATA")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/qr-zxing")
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/qr-zxing")
         });
     let mut images = Vec::new();
     for set in 1..=4 {
