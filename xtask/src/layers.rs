@@ -13,19 +13,16 @@ use anyhow::{Context, Result, bail};
 
 use crate::cargo;
 
-/// The workspace's own crates.
-const OURS: &[&str] = &[
-    "checkin-search",
-    "checkin-core",
-    "checkin-scan",
-    "checkin-pdf",
-    "checkin-tables",
-    "checkin-sync",
-    "checkin-server",
-    "checkin-cli",
-    "checkin-app",
-    "checkin-tests",
-];
+/// What one crate may depend on.
+struct Rule {
+    krate: &'static str,
+    /// Crates of ours (named `checkin-…`) it may depend on.
+    ours: &'static [&'static str],
+    /// Other crates it must not link.
+    banned: &'static [&'static str],
+    /// Pure: no network or UI stack either ([`IO_STACKS`]).
+    no_io: bool,
+}
 
 /// The heavy trades the central server must never link: the PDF engine, the
 /// QR decoder and the spreadsheet reader and writer.
@@ -34,53 +31,58 @@ const DESK_ONLY: &[&str] = &["krilla", "rustybuzz", "rxing", "calamine", "rust_x
 /// Network and UI crates the pure libraries must never link.
 const IO_STACKS: &[&str] = &["reqwest", "axum", "hyper", "tokio", "tauri", "mdns-sd"];
 
-/// (crate, crates of ours it may depend on, other crates it must not link).
-fn rules() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
-    let pure: Vec<&str> = DESK_ONLY.iter().chain(IO_STACKS).copied().collect();
-    vec![
-        ("checkin-search", vec![], pure.clone()),
-        (
-            "checkin-scan",
-            vec![],
-            ["krilla", "rustybuzz", "calamine", "rust_xlsxwriter", "rusqlite"]
-                .into_iter()
-                .chain(IO_STACKS.iter().copied())
-                .collect(),
-        ),
-        ("checkin-core", vec!["checkin-search"], pure.clone()),
-        (
-            "checkin-pdf",
-            vec!["checkin-core", "checkin-search"],
-            ["rxing", "calamine", "rust_xlsxwriter"]
-                .into_iter()
-                .chain(IO_STACKS.iter().copied())
-                .collect(),
-        ),
-        (
-            "checkin-tables",
-            vec!["checkin-core", "checkin-search"],
-            ["krilla", "rustybuzz", "rxing"]
-                .into_iter()
-                .chain(IO_STACKS.iter().copied())
-                .collect(),
-        ),
-        (
-            "checkin-sync",
-            vec!["checkin-core", "checkin-search"],
-            DESK_ONLY.to_vec(),
-        ),
-        (
-            "checkin-server",
-            vec!["checkin-core", "checkin-search", "checkin-sync"],
-            DESK_ONLY.to_vec(),
-        ),
-    ]
-}
+const CORE: &[&str] = &["checkin-core", "checkin-search"];
 
-/// Every rule of [`rules`] against `cargo tree`.
+const RULES: &[Rule] = &[
+    Rule {
+        krate: "checkin-search",
+        ours: &[],
+        banned: DESK_ONLY,
+        no_io: true,
+    },
+    Rule {
+        krate: "checkin-scan",
+        ours: &[],
+        banned: &["krilla", "rustybuzz", "calamine", "rust_xlsxwriter", "rusqlite"],
+        no_io: true,
+    },
+    Rule {
+        krate: "checkin-core",
+        ours: &["checkin-search"],
+        banned: DESK_ONLY,
+        no_io: true,
+    },
+    Rule {
+        krate: "checkin-pdf",
+        ours: CORE,
+        banned: &["rxing", "calamine", "rust_xlsxwriter"],
+        no_io: true,
+    },
+    Rule {
+        krate: "checkin-tables",
+        ours: CORE,
+        banned: &["krilla", "rustybuzz", "rxing"],
+        no_io: true,
+    },
+    Rule {
+        krate: "checkin-sync",
+        ours: CORE,
+        banned: DESK_ONLY,
+        no_io: false,
+    },
+    Rule {
+        krate: "checkin-server",
+        ours: &["checkin-core", "checkin-search", "checkin-sync"],
+        banned: DESK_ONLY,
+        no_io: false,
+    },
+];
+
+/// Every rule of [`RULES`] against `cargo tree`.
 pub fn check_crates() -> Result<()> {
     let mut problems = Vec::new();
-    for (krate, allowed, banned) in rules() {
+    for rule in RULES {
+        let krate = rule.krate;
         let out = cargo()
             .args([
                 "tree", "-q", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
@@ -101,12 +103,12 @@ pub fn check_crates() -> Result<()> {
             if name == krate {
                 continue;
             }
-            if OURS.contains(&name.as_str()) && !allowed.contains(&name.as_str()) {
+            if name.starts_with("checkin-") && !rule.ours.contains(&name.as_str()) {
                 problems.push(format!(
                     "{krate} depends on {name}, which sits above it or beside it"
                 ));
             }
-            if banned.contains(&name.as_str()) {
+            if rule.banned.contains(&name.as_str()) || (rule.no_io && IO_STACKS.contains(&name.as_str())) {
                 problems.push(format!("{krate} links {name}, which is not its trade"));
             }
         }
@@ -117,7 +119,7 @@ pub fn check_crates() -> Result<()> {
             problems.join("\n  ")
         );
     }
-    eprintln!("    crate layering: {} crates checked", rules().len());
+    eprintln!("    crate layering: {} crates checked", RULES.len());
     Ok(())
 }
 

@@ -38,8 +38,8 @@ use uuid::Uuid;
 use crate::error::{CoreError, Result};
 use crate::model::{CheckIn, Direction, LocationKind};
 use crate::store::changes::Change;
-use crate::store::facts::{RawCheckIn, open_read_only, read_checkins};
-use crate::store::{Store, checkin_from_row};
+use crate::store::facts::{RawCheckIn, read_checkins};
+use crate::store::{Store, checkin_from_row, open_read_only};
 
 /// Category code used for people admitted by a valid badge before their
 /// details reached this desk.

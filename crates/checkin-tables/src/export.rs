@@ -39,7 +39,6 @@ pub trait TableWriter {
 }
 
 impl TableWriter for Table {
-    /// CSV with a UTF-8 BOM and `;`-free comma separation, every field quoted when needed.
     fn write_csv(&self, mut out: impl Write) -> Result<()> {
         out.write_all(b"\xEF\xBB\xBF")?;
         let mut w = csv::Writer::from_writer(out);
@@ -52,7 +51,6 @@ impl TableWriter for Table {
         Ok(())
     }
 
-    /// XLSX bytes: bold frozen header row, autofilter, fitted column widths.
     fn to_xlsx(&self) -> Result<Vec<u8>> {
         let map = |e: rust_xlsxwriter::XlsxError| CoreError::Export(e.to_string());
         let mut wb = Workbook::new();

@@ -123,15 +123,6 @@ pub(crate) fn read_checkins(
     Ok(())
 }
 
-/// A read-only connection to the database at `path`, for readers on
-/// threads of their own (the statistics load).
-pub(crate) fn open_read_only(path: &str) -> rusqlite::Result<rusqlite::Connection> {
-    rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1285,6 +1285,15 @@ pub(crate) fn attendee_from_row(r: &Row<'_>) -> rusqlite::Result<Attendee> {
     })
 }
 
+/// A read-only connection to the database at `path`, for readers on
+/// threads of their own (the statistics load).
+pub(crate) fn open_read_only(path: &str) -> rusqlite::Result<rusqlite::Connection> {
+    rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
 /// A check-in from the nine columns of `checkins` in table order: id,
 /// attendee, location, device, direction, method, at_ms, day, annulled_by.
 pub(crate) fn checkin_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckIn> {
