@@ -13,9 +13,12 @@
 //!
 //! Inside, a module imports only from modules below it (`cargo xtask lint`
 //! checks): `model`, `hlc`, `keyboard`, `badge`, `roster`, `error`, then
-//! `store`, then `engine`, `stats`, `views`, `reports` and `demo`.
+//! `change` and `claims` (what a change is, and what its sender may claim),
+//! then `store`, then `engine`, `stats`, `views`, `reports` and `demo`.
 
 pub mod badge;
+pub mod change;
+pub mod claims;
 pub mod demo;
 pub mod engine;
 pub mod error;

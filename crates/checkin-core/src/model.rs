@@ -20,6 +20,82 @@ pub fn new_id(now: DateTime<Utc>) -> Uuid {
     })
 }
 
+/// A time-ordered id (UUIDv7, like [`new_id`]) that names the desk that
+/// made it: its last 32 bits are a tag computed from `author` and the rest
+/// of the id, so [`made_by`] can tell whose it is. Ids of changes and of
+/// what a change creates (check-ins, scans, annulments, print jobs) are made
+/// this way, so a desk that reads another desk's id cannot push a change of
+/// its own under it (see `docs/security.md`, "Id squatting").
+pub fn new_id_by(author: Uuid, now: DateTime<Utc>) -> Uuid {
+    let mut bytes = *new_id(now).as_bytes();
+    let tag = id_tag(author, &bytes);
+    bytes[12..].copy_from_slice(&tag);
+    Uuid::from_bytes(bytes)
+}
+
+/// Whether `id` was made by `author` with [`new_id_by`].
+pub fn made_by(id: Uuid, author: Uuid) -> bool {
+    let bytes = id.as_bytes();
+    bytes[12..] == id_tag(author, bytes)
+}
+
+fn id_tag(author: Uuid, id: &[u8; 16]) -> [u8; 4] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"checkin-id-v1");
+    h.update(author.as_bytes());
+    h.update(&id[..12]);
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// What a paired device may do. The central server gives a desk its role
+/// when it pairs; every receiver checks a change against its author's role
+/// ([`crate::claims`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Entrance desks: check-ins, annulments, walk-in registrations and
+    /// their badges (signed with the desk's own key).
+    Volunteer,
+    /// Island hosts: zone counts.
+    Host,
+    /// Import, edit, revoke, print, export, pair and revoke devices.
+    Coordinator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Volunteer => "volunteer",
+            Role::Host => "host",
+            Role::Coordinator => "coordinator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_lowercase().as_str() {
+            "volunteer" => Some(Role::Volunteer),
+            "host" => Some(Role::Host),
+            "coordinator" => Some(Role::Coordinator),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may send a change of `kind` (see `Change::kind`).
+    /// `enrolled` is the central server's own and no device's.
+    pub fn may_push(self, kind: &str) -> bool {
+        match self {
+            Role::Coordinator => kind != "enrolled",
+            Role::Volunteer => matches!(
+                kind,
+                "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed" | "device_key"
+            ),
+            Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
+        }
+    }
+}
+
 /// One event (the forum). Days are calendar dates in the event's time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

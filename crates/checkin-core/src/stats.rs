@@ -1262,6 +1262,7 @@ mod tests {
             let (dev, hlc) = &mut self.desks[desk];
             *hlc = hlc.tick((when + chrono::Duration::hours(skew)).timestamp_millis());
             let env = ChangeEnvelope {
+                sig: None,
                 id: new_id(when),
                 event_id,
                 hlc: *hlc,

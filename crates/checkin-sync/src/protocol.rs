@@ -9,8 +9,11 @@ use uuid::Uuid;
 /// Sent in every push and pull; a server refuses versions it does not speak.
 /// Version 2 added gzip request bodies and desks' own badge keys
 /// (`device_key`, `device_revoked` changes): desks and servers of version 1
-/// cannot read those.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// cannot read those. Version 3 signs every change (`sig`), adds the
+/// server's `enrolled` and the coordinators' `hub_key` changes, author-bound
+/// ids, and hubs that desks prove themselves to by signature, never by
+/// token (see `docs/security.md`).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Header carrying [`PROTOCOL_VERSION`] on every request.
 pub const VERSION_HEADER: &str = "x-checkin-protocol";
 /// Most changes one push may carry.
@@ -20,49 +23,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Largest page a pull returns.
 pub const MAX_PULL_LIMIT: usize = 5000;
 
-/// What a paired device may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Entrance desks: check-ins, annulments, walk-in registrations and
-    /// their badges (signed with the desk's own key).
-    Volunteer,
-    /// Island hosts: zone counts.
-    Host,
-    /// Import, edit, revoke, print, export, pair and revoke devices.
-    Coordinator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Volunteer => "volunteer",
-            Role::Host => "host",
-            Role::Coordinator => "coordinator",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s.trim().to_lowercase().as_str() {
-            "volunteer" => Some(Role::Volunteer),
-            "host" => Some(Role::Host),
-            "coordinator" => Some(Role::Coordinator),
-            _ => None,
-        }
-    }
-
-    /// Whether this role may push a change of `kind` (see `Change::kind`).
-    pub fn may_push(self, kind: &str) -> bool {
-        match self {
-            Role::Coordinator => true,
-            Role::Volunteer => matches!(
-                kind,
-                "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed" | "device_key"
-            ),
-            Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
-        }
-    }
-}
+/// What a paired device may do (the core's, since every receiver checks
+/// changes against their author's role).
+pub use checkin_core::model::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairRequest {
@@ -75,6 +38,9 @@ pub struct PairRequest {
     /// which pairs the first coordinator before any event exists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<Uuid>,
+    /// The desk's Ed25519 public key (32 bytes, hex): it signs every change
+    /// the desk sends, and proves the desk to hall hubs.
+    pub public_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +52,10 @@ pub struct PairResponse {
     pub role: Role,
     pub event_id: Uuid,
     pub server_time_ms: i64,
+    /// The central server's Ed25519 public key (32 bytes, hex): the desk
+    /// trusts the enrolments it signs, and through them every other desk's
+    /// changes.
+    pub server_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +65,10 @@ pub struct PairingCodeRequest {
     /// Minutes the code stays valid (default 30, at most 1440).
     #[serde(default)]
     pub ttl_minutes: Option<u32>,
+    /// A code for re-pairing this existing device (a desk that lost its
+    /// token): only then may a pairing name a device id that exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +97,19 @@ pub struct PushResponse {
     /// Changes the server already had (a retry): not stored again.
     pub duplicates: usize,
     pub server_time_ms: i64,
+    /// Changes refused one by one (a relay, or an id already stored with
+    /// another body): never stored, counted against their author.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedChange>,
+}
+
+/// One change a server refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    pub id: Uuid,
+    pub author: Uuid,
+    pub code: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +131,16 @@ pub struct DeviceInfo {
     pub paired_at_ms: i64,
     pub last_seen_ms: Option<i64>,
     pub revoked: bool,
+    /// When it was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at_ms: Option<i64>,
+    /// The device's Ed25519 public key (hex), from pairing.
+    pub public_key: String,
+    /// Changes of this device the server or a hub refused (forged claims,
+    /// bad signatures, clocks far ahead, reused ids): a desk that keeps
+    /// sending them should be revoked.
+    #[serde(default)]
+    pub refused: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,17 +170,20 @@ pub struct HubHealth {
 }
 
 /// A device as the central server shares it with a hub (a coordinator
-/// device): enough to authenticate desks while the internet is down. Holds
-/// the SHA-256 of the token, never the token.
+/// device): enough to check desks' signatures while the internet is down.
+/// Holds the public key, never anything derived from the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceRecord {
     pub id: Uuid,
     pub name: String,
     pub role: Role,
     pub event_id: Uuid,
-    pub token_hash: String,
+    /// Ed25519, 32 bytes, hex.
+    pub public_key: String,
     pub paired_at_ms: i64,
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at_ms: Option<i64>,
 }
 
 /// Every error a server returns: `{"error": {"code": …, "message": …}}`.

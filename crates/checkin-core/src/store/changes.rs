@@ -2,209 +2,14 @@
 //! changes it receives from other desks are both applied by [`apply`]; local
 //! ones also land in the outbox (`changes` rows with origin `local`) that the
 //! sync client ships. Applying is idempotent by change id and converges: the
-//! result does not depend on the order changes arrive in.
+//! result does not depend on the order changes arrive in. The change types
+//! themselves live in [`crate::change`] and are re-exported here.
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use serde::Serialize;
 
 use super::facts;
-use crate::hlc::Hlc;
-use crate::model::{Attendee, CheckIn, Device, Event, Location};
-
-/// A change with the metadata every desk needs to apply it the same way.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChangeEnvelope {
-    /// Idempotency key: applying the same id twice changes nothing.
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub hlc: Hlc,
-    pub device_id: Uuid,
-    #[serde(flatten)]
-    pub change: Change,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
-pub enum Change {
-    Event(EventRecord),
-    Location(Location),
-    Device(Device),
-    /// Attendee fields, last writer wins by HLC. Never changes `revoked`.
-    Attendee(Attendee),
-    /// Revoke or restore a person. Ordered only against other revocations,
-    /// so an edit never undoes a revocation.
-    Revocation {
-        attendee_id: Uuid,
-        revoked: bool,
-        reason: String,
-    },
-    /// One badge (attendee + issue) is no longer accepted.
-    BadgeRevoked {
-        attendee_id: Uuid,
-        issue: u8,
-        reason: String,
-        at_ms: i64,
-    },
-    CheckIn(CheckIn),
-    Annulment(Annulment),
-    Scan(ScanRecord),
-    /// Badges sent to print (or into a PDF for printing): the print log.
-    /// Only grows; a badge counts as printed once any desk has logged it.
-    BadgePrinted(BadgePrint),
-    /// A desk's own badge key (walk-in badges at volunteer desks), bound to
-    /// the desk that sends it. Desks take it only with a valid proof.
-    DeviceKey(DeviceKey),
-    /// A coordinator revoked a desk: badges signed with its keys are refused
-    /// from now on, except those the print log shows it printed. Only grows.
-    DeviceRevoked {
-        device_id: Uuid,
-        reason: String,
-        at_ms: i64,
-    },
-}
-
-impl Change {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Change::Event(_) => "event",
-            Change::Location(_) => "location",
-            Change::Device(_) => "device",
-            Change::Attendee(_) => "attendee",
-            Change::Revocation { .. } => "revocation",
-            Change::BadgeRevoked { .. } => "badge_revoked",
-            Change::CheckIn(_) => "checkin",
-            Change::Annulment(_) => "annulment",
-            Change::Scan(_) => "scan",
-            Change::BadgePrinted(_) => "badge_printed",
-            Change::DeviceKey(_) => "device_key",
-            Change::DeviceRevoked { .. } => "device_revoked",
-        }
-    }
-
-    pub fn entity_id(&self) -> Uuid {
-        match self {
-            Change::Event(e) => e.event.id,
-            Change::Location(l) => l.id,
-            Change::Device(d) => d.id,
-            Change::Attendee(a) => a.id,
-            Change::Revocation { attendee_id, .. } => *attendee_id,
-            Change::BadgeRevoked { attendee_id, .. } => *attendee_id,
-            Change::CheckIn(c) => c.id,
-            Change::Annulment(a) => a.id,
-            Change::Scan(s) => s.id,
-            Change::BadgePrinted(p) => p.id,
-            Change::DeviceKey(k) => k.device_id,
-            Change::DeviceRevoked { device_id, .. } => *device_id,
-        }
-    }
-}
-
-/// An event with its public keys (secret keys never travel in changes).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventRecord {
-    pub event: Event,
-    pub keys: Vec<PublicKey>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicKey {
-    pub key_id: u8,
-    /// 32 bytes, hex.
-    pub public_key: String,
-}
-
-/// A desk's badge key as published (see `docs/badge-format.md`, "Desk keys").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceKey {
-    /// The desk that holds the secret: the change's own `device_id`.
-    pub device_id: Uuid,
-    /// 128–255 ([`crate::badge::DEVICE_KEY_IDS`]).
-    pub key_id: u8,
-    /// 32 bytes, hex.
-    pub public_key: String,
-    /// [`crate::badge::device_key_proof`], 64 bytes, hex.
-    pub proof: String,
-}
-
-impl DeviceKey {
-    /// Whether this key may be trusted as `env`'s: bound to the desk that
-    /// made the change, for its event, with a proof made by the secret key.
-    pub fn check(&self, event_id: Uuid, sender: Uuid) -> Result<[u8; 32], String> {
-        if self.device_id != sender {
-            return Err("a desk publishes only its own badge key".into());
-        }
-        let public = unhex32(&self.public_key).ok_or("the public key is not 32 bytes of hex")?;
-        let proof: [u8; 64] = data_encoding::HEXLOWER_PERMISSIVE
-            .decode(self.proof.as_bytes())
-            .ok()
-            .and_then(|p| p.try_into().ok())
-            .ok_or("the proof is not 64 bytes of hex")?;
-        crate::badge::check_device_key(event_id, self.device_id, self.key_id, &public, &proof)
-            .map_err(|e| e.to_string())?;
-        Ok(public)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Annulment {
-    pub id: Uuid,
-    pub checkin_id: Uuid,
-    pub reason: String,
-    pub device_id: Uuid,
-    pub at_ms: i64,
-}
-
-/// One scan attempt and its verdict, kept whatever the verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScanRecord {
-    pub id: Uuid,
-    pub location_id: Uuid,
-    pub device_id: Uuid,
-    pub at_ms: i64,
-    pub payload: String,
-    pub verdict: String,
-    pub reason: String,
-    pub attendee_id: Option<Uuid>,
-    pub checkin_id: Option<Uuid>,
-}
-
-/// One print job: the badges in it, where and when it was printed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BadgePrint {
-    pub id: Uuid,
-    pub device_id: Uuid,
-    pub at_ms: i64,
-    /// `a6`, `a4-8` or `label-62x100` (see [`crate::pdf::Layout`]).
-    pub layout: String,
-    pub badges: Vec<PrintedBadge>,
-}
-
-/// A badge is a person at one issue: a replacement badge is a new badge that
-/// has not been printed yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrintedBadge {
-    pub attendee_id: Uuid,
-    pub issue: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Local,
-    Remote,
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    data_encoding::HEXLOWER.encode(bytes)
-}
-
-pub(crate) fn unhex32(s: &str) -> Option<[u8; 32]> {
-    data_encoding::HEXLOWER_PERMISSIVE
-        .decode(s.as_bytes())
-        .ok()?
-        .try_into()
-        .ok()
-}
+pub use crate::change::*;
 
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("plain data always serialises")
@@ -471,6 +276,44 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                  WHERE (excluded.at_ms, excluded.reason) < (revoked_devices.at_ms, revoked_devices.reason)",
             )?
             .execute(params![device_id.to_string(), at_ms, reason])?;
+        }
+        Change::Enrolled(e) => {
+            if let Some(public) = e.public() {
+                tx.prepare_cached(
+                    "INSERT INTO enrolled_devices (device_id, role, public_key, name, hlc) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(device_id) DO UPDATE SET role = excluded.role, public_key = excluded.public_key,
+                       name = excluded.name, hlc = excluded.hlc
+                     WHERE excluded.hlc > enrolled_devices.hlc",
+                )?
+                .execute(params![
+                    e.device_id.to_string(),
+                    e.role.as_str(),
+                    public.as_slice(),
+                    e.name,
+                    hlc
+                ])?;
+            }
+        }
+        Change::HubKey(h) => {
+            // Like a desk key: logged everywhere, trusted only with its proof.
+            if let Ok(public) = h.check(env.event_id, env.device_id) {
+                tx.prepare_cached(
+                    "INSERT INTO hub_keys (hub_id, public_key, coordinator_id, name, active, hlc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(hub_id) DO UPDATE SET public_key = excluded.public_key,
+                       coordinator_id = excluded.coordinator_id, name = excluded.name,
+                       active = excluded.active, hlc = excluded.hlc
+                     WHERE excluded.hlc > hub_keys.hlc",
+                )?
+                .execute(params![
+                    h.hub_id.to_string(),
+                    public.as_slice(),
+                    env.device_id.to_string(),
+                    h.name,
+                    h.active,
+                    hlc
+                ])?;
+            }
         }
         Change::BadgePrinted(p) => {
             let print_id = p.id.to_string();

@@ -8,6 +8,7 @@ pub mod changes;
 pub(crate) mod facts;
 mod importer;
 pub mod inbox;
+pub mod keyring;
 mod prints;
 pub(crate) mod schema;
 
@@ -81,6 +82,79 @@ struct Keys {
     revoked_devices: BTreeMap<Uuid, RevokedDevice>,
 }
 
+/// A hall hub a coordinator authorised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthorisedHub {
+    pub hub_id: Uuid,
+    #[serde(serialize_with = "serialize_hex")]
+    pub public_key: [u8; 32],
+    pub name: String,
+    pub coordinator: Uuid,
+}
+
+fn serialize_hex<S: serde::Serializer>(k: &[u8; 32], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&changes::hex(k))
+}
+
+/// A change this desk refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusedChange {
+    pub change_id: Uuid,
+    pub author: Uuid,
+    pub code: String,
+    pub message: String,
+    pub at_ms: i64,
+}
+
+/// What [`crate::claims::check`] needs, read from the database (inside the
+/// transaction that writes a page, so earlier changes of it count).
+pub(crate) struct DbFacts<'a>(pub &'a Connection);
+
+impl crate::claims::Facts for DbFacts<'_> {
+    fn event_days(&self) -> Option<Vec<NaiveDate>> {
+        self.0
+            .prepare_cached("SELECT days FROM events ORDER BY id LIMIT 1")
+            .and_then(|mut st| st.query_row([], |r| r.get::<_, String>(0)).optional())
+            .ok()
+            .flatten()
+            .and_then(|d| serde_json::from_str(&d).ok())
+    }
+    fn location_kind(&self, id: Uuid) -> Option<LocationKind> {
+        self.0
+            .prepare_cached("SELECT kind FROM locations WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row(params![id.to_string()], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .ok()
+            .flatten()
+            .and_then(|k| LocationKind::parse(&k))
+    }
+    fn attendee_exists(&self, id: Uuid) -> bool {
+        self.exists("SELECT 1 FROM attendees WHERE id = ?1", id)
+    }
+    fn checkin_exists(&self, id: Uuid) -> bool {
+        self.exists("SELECT 1 FROM checkins WHERE id = ?1", id)
+    }
+}
+
+impl DbFacts<'_> {
+    fn exists(&self, sql: &str, id: Uuid) -> bool {
+        self.0
+            .prepare_cached(sql)
+            .and_then(|mut st| st.exists(params![id.to_string()]))
+            .unwrap_or(false)
+    }
+}
+
+impl Store {
+    /// What the claims check knows from this database (the central
+    /// server's replica answers with it).
+    pub fn with_facts<T>(&self, f: impl FnOnce(&dyn crate::claims::Facts) -> T) -> T {
+        f(&DbFacts(&self.conn))
+    }
+}
+
 /// Outbox summary for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct OutboxStatus {
@@ -103,7 +177,16 @@ pub struct Store {
     pub(crate) expected_cache: std::cell::Cell<Option<(NaiveDate, u64)>>,
     /// Check-ins received and not yet written here (see [`inbox`]).
     pub(crate) inbox: inbox::SharedInbox,
+    /// Who may author changes here (see [`keyring`]).
+    pub(crate) keyring: keyring::SharedKeyring,
+    /// This desk's own Ed25519 secret key: it signs every change the desk
+    /// sends and proves the desk to a hall hub. Made with the database;
+    /// the central server learns the public half at pairing.
+    pub(crate) identity: [u8; 32],
 }
+
+/// Meta key of the desk's identity secret key (hex).
+const IDENTITY_KEY: &str = "identity.secret";
 
 /// Page cache size (negative: KiB).
 pub(crate) const CACHE_KIB: i64 = -65536;
@@ -209,7 +292,38 @@ impl Store {
     ) -> Result<Store> {
         configure(&conn)?;
         schema::migrations().to_latest(&mut conn)?;
-        let last: Option<String> = conn.query_row("SELECT max(hlc) FROM changes", [], |r| r.get(0))?;
+        // The clock starts past every change this desk made, and past every
+        // change it took in that is not too far ahead of now (one that is
+        // was never taken into the clock, and must not be at start either).
+        let bound = Hlc {
+            ms: (now.timestamp_millis() + crate::hlc::MAX_SKEW_MS).clamp(0, crate::hlc::MAX_MS),
+            counter: crate::hlc::MAX_COUNTER,
+            node: Uuid::max(),
+        }
+        .to_string();
+        let last: Option<String> = conn.query_row(
+            "SELECT max(hlc) FROM changes WHERE origin = 'local' OR hlc <= ?1",
+            params![bound],
+            |r| r.get(0),
+        )?;
+        let identity = match conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![IDENTITY_KEY], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .and_then(|h| changes::unhex32(&h))
+        {
+            Some(k) => k,
+            None => {
+                let (secret, _) = badge::generate_keypair()?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                    params![IDENTITY_KEY, changes::hex(&secret)],
+                )?;
+                secret
+            }
+        };
+        let keyring = keyring::Keyring::load(&conn)?;
         let mut hlc = Hlc::zero(device.id);
         if let Some(h) = last.and_then(|s| s.parse::<Hlc>().ok()) {
             hlc.ms = h.ms;
@@ -224,6 +338,8 @@ impl Store {
             index_pending: None,
             expected_cache: std::cell::Cell::new(None),
             inbox: Default::default(),
+            keyring: std::sync::Arc::new(std::sync::Mutex::new(keyring)),
+            identity,
         };
         store.reload_with(defer_index)?;
         store.register_device(now)?;
@@ -475,13 +591,40 @@ impl Store {
 
     /// Apply changes received from elsewhere (the sync client). Idempotent:
     /// returns how many were new. Only what the changes touch is refreshed in
-    /// memory: a check-in from another desk costs no reload.
+    /// memory: a check-in from another desk costs no reload. Once the desk
+    /// is paired every change is screened first (signature, author, claims:
+    /// see [`keyring`] and [`crate::claims`]); refused ones are not applied,
+    /// not taken into the clock, and are kept in `refused_changes`.
     pub fn apply_remote(&mut self, changes: &[ChangeEnvelope], now: DateTime<Utc>) -> Result<usize> {
         self.apply_remote_and_set(changes, None, now)
     }
 
     /// [`Store::apply_remote`], and set one meta value (the sync cursor) in
     /// the same transaction: one commit per page instead of two.
+    pub fn apply_remote_and_set(
+        &mut self,
+        changes: &[ChangeEnvelope],
+        meta: Option<(&str, &str)>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let screened = self.screen(changes.to_vec(), now);
+        self.apply_screened_and_set(screened, meta, now)
+    }
+
+    /// Verify signatures and the claims that need no database (the sync
+    /// client does this as a page arrives, before staging it in the inbox;
+    /// see [`keyring::Keyring::screen`]).
+    pub fn screen(&self, changes: Vec<ChangeEnvelope>, now: DateTime<Utc>) -> keyring::Screened {
+        keyring::lock(&self.keyring).screen(changes, now.timestamp_millis())
+    }
+
+    /// The keyring, for screening without the store's lock.
+    pub fn keyring(&self) -> keyring::SharedKeyring {
+        self.keyring.clone()
+    }
+
+    /// Apply screened changes (checking what they refer to against this
+    /// database as they are written) and set one meta value.
     ///
     /// Committed without waiting for the disk (`synchronous=NORMAL` for this
     /// transaction): these changes are already kept where they came from
@@ -491,24 +634,29 @@ impl Store {
     /// next local check-in's FULL commit makes them durable too. Under a
     /// stream of other desks' check-ins this is most of the cost of applying
     /// them (a disk flush per page).
-    pub fn apply_remote_and_set(
+    pub fn apply_screened_and_set(
         &mut self,
-        changes: &[ChangeEnvelope],
+        screened: keyring::Screened,
         meta: Option<(&str, &str)>,
         now: DateTime<Utc>,
     ) -> Result<usize> {
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let applied = self.apply_remote_inner(changes, meta, now);
+        let applied = self.apply_remote_inner(screened, meta, now);
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         applied
     }
 
     fn apply_remote_inner(
         &mut self,
-        changes: &[ChangeEnvelope],
+        screened: keyring::Screened,
         meta: Option<(&str, &str)>,
         now: DateTime<Utc>,
     ) -> Result<usize> {
+        let keyring::Screened {
+            accepted: changes,
+            mut refused,
+        } = screened;
+        let checking = keyring::lock(&self.keyring).clone();
         let mut hlc = self.hlc;
         let tx = self.conn.transaction()?;
         if let Some((key, value)) = meta {
@@ -519,7 +667,14 @@ impl Store {
         let mut reload = false;
         let mut touched = Vec::new();
         let mut keys = false;
-        for env in changes {
+        for env in &changes {
+            if checking.checks() {
+                let author = checking.author(env.device_id).unwrap_or(crate::claims::Author::Server);
+                if let Err(r) = crate::claims::check(&author, env, Some(&DbFacts(&tx)), now.timestamp_millis()) {
+                    refused.push(r);
+                    continue;
+                }
+            }
             if changes::apply(&tx, env, Origin::Remote)? {
                 new += 1;
                 match &env.change {
@@ -532,8 +687,21 @@ impl Store {
             }
             hlc = hlc.observe(env.hlc, now.timestamp_millis());
         }
+        for r in &refused {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO refused_changes (change_id, author, code, message, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                r.change.to_string(),
+                r.author.to_string(),
+                r.code,
+                r.message,
+                now.timestamp_millis()
+            ])?;
+        }
         tx.commit()?;
-        inbox::lock(&self.inbox).unstage(changes);
+        inbox::lock(&self.inbox).unstage(&changes);
         self.hlc = hlc;
         if reload || (self.ctx.is_none() && new > 0) {
             let had_event = self.ctx.is_some();
@@ -557,6 +725,106 @@ impl Store {
             }
         }
         Ok(new)
+    }
+
+    /// Save the central server's public key (from pairing): from now on
+    /// every change that arrives must be signed by an author it enrolled.
+    pub fn set_server_key(&mut self, public: &[u8; 32]) -> Result<()> {
+        self.set_meta(keyring::SERVER_KEY, Some(&changes::hex(public)))?;
+        keyring::lock(&self.keyring).server = Some(*public);
+        Ok(())
+    }
+
+    /// This desk's identity public key (the secret signs its changes).
+    pub fn identity_public(&self) -> [u8; 32] {
+        badge::public_from_secret(&self.identity)
+    }
+
+    /// Sign `msg` with this desk's identity key (proving the desk to a hub).
+    pub fn identity_sign(&self, msg: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        ed25519_dalek::SigningKey::from_bytes(&self.identity)
+            .sign(msg)
+            .to_bytes()
+    }
+
+    /// The hall hubs this event's coordinators authorised and did not
+    /// withdraw, from coordinators who are not revoked.
+    pub fn authorised_hubs(&self) -> Result<Vec<AuthorisedHub>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT h.hub_id, h.public_key, h.name, h.coordinator_id FROM hub_keys h
+             JOIN enrolled_devices d ON d.device_id = h.coordinator_id AND d.role = 'coordinator'
+             WHERE h.active = 1
+               AND NOT EXISTS (SELECT 1 FROM revoked_devices r WHERE r.device_id = h.coordinator_id)
+             ORDER BY h.hlc",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    parse_uuid(r, 0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    parse_uuid(r, 3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(hub_id, pk, name, coordinator)| {
+                Some(AuthorisedHub {
+                    hub_id,
+                    public_key: <[u8; 32]>::try_from(pk.as_slice()).ok()?,
+                    name,
+                    coordinator,
+                })
+            })
+            .collect())
+    }
+
+    /// Publish (or with `active: false` withdraw) a hall hub's key: a
+    /// coordinator desk does this when it starts a hub (see
+    /// [`crate::change::HubKey`]).
+    pub fn record_hub_key(
+        &mut self,
+        hub_id: Uuid,
+        hub_secret: &[u8; 32],
+        name: &str,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let event_id = self.ctx()?.event.id;
+        let me = self.device.id;
+        let public = badge::public_from_secret(hub_secret);
+        let proof = crate::change::hub_key_proof(hub_secret, event_id, me, hub_id);
+        self.write(now, |w| {
+            w.record(Change::HubKey(crate::change::HubKey {
+                hub_id,
+                public_key: changes::hex(&public),
+                proof: changes::hex(&proof),
+                name: name.chars().take(crate::claims::limits::SHORT).collect(),
+                active,
+            }))
+            .map(|_| ())
+        })
+    }
+
+    /// Changes this desk refused, per author, for Diagnostics.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT change_id, author, code, message, at_ms FROM refused_changes ORDER BY at_ms DESC LIMIT 1000",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(RefusedChange {
+                    change_id: parse_uuid(r, 0)?,
+                    author: parse_uuid(r, 1)?,
+                    code: r.get(2)?,
+                    message: r.get(3)?,
+                    at_ms: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// A fingerprint of the shared state (event, locations, attendees,
@@ -665,10 +933,16 @@ impl Store {
                         })?,
                         device_id: parse_uuid(r, 3)?,
                         change,
+                        sig: None,
                     },
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Signed as they leave: whoever relays them cannot alter them.
+        let mut rows = rows;
+        for (_, env) in &mut rows {
+            env.sign(&self.identity);
+        }
         Ok(rows)
     }
 
@@ -1244,11 +1518,12 @@ impl Writer<'_> {
     pub fn record(&mut self, change: Change) -> Result<ChangeEnvelope> {
         *self.hlc = self.hlc.tick(self.now_ms);
         let env = ChangeEnvelope {
-            id: new_id(self.now),
+            id: crate::model::new_id_by(self.device_id, self.now),
             event_id: self.event_id()?,
             hlc: *self.hlc,
             device_id: self.device_id,
             change,
+            sig: None,
         };
         changes::apply(&self.tx, &env, Origin::Local)?;
         Ok(env)

@@ -12,7 +12,7 @@ use super::{ATTENDEE_SELECT, Store, attendee_from_row, parse_uuid};
 use crate::badge;
 use crate::error::{CoreError, Result};
 use crate::model::BadgeLayout as Layout;
-use crate::model::{Attendee, new_id};
+use crate::model::{Attendee, new_id_by};
 
 /// Which badges a batch holds. The default is everyone who is not revoked.
 #[derive(Debug, Clone, Default)]
@@ -177,7 +177,7 @@ impl Store {
             return Err(CoreError::Invalid("no badges to log as printed".into()));
         }
         let print = BadgePrint {
-            id: new_id(now),
+            id: new_id_by(self.device.id, now),
             device_id: self.device.id,
             at_ms: now.timestamp_millis(),
             layout: layout.as_str().to_string(),
@@ -217,7 +217,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::demo;
-    use crate::model::Device;
+    use crate::model::{Device, new_id};
     use crate::store::changes::ChangeEnvelope;
     use chrono::Duration;
 

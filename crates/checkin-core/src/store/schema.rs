@@ -244,6 +244,37 @@ DROP TABLE checkin_facts;
 ALTER TABLE checkin_facts_v6 RENAME TO checkin_facts;
 "#;
 
+/// Who may author changes (see `store::keyring`): the devices the central
+/// server enrolled, the hall hubs coordinators authorised, and the changes
+/// this desk refused (reported in Diagnostics and to the coordinator).
+const V7_TRUST: &str = r#"
+CREATE TABLE enrolled_devices (
+    device_id  TEXT PRIMARY KEY,
+    role       TEXT NOT NULL,
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    name       TEXT NOT NULL,
+    hlc        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE hub_keys (
+    hub_id         TEXT PRIMARY KEY,
+    public_key     BLOB NOT NULL CHECK (length(public_key) = 32),
+    coordinator_id TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    active         INTEGER NOT NULL,
+    hlc            TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE refused_changes (
+    change_id TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    code      TEXT NOT NULL,
+    message   TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    PRIMARY KEY (change_id, author, code)
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -252,6 +283,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4_DEVICE_KEYS),
         M::up(V5_CHECKIN_FACTS),
         M::up(V6_PACKED_FACTS),
+        M::up(V7_TRUST),
     ])
 }
 

@@ -39,10 +39,13 @@ pub struct NewChange {
     pub json: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PushOutcome {
     pub accepted: usize,
     pub duplicates: usize,
+    /// Ids already stored with another body (JSON) than the one pushed now:
+    /// not stored, the stored one kept.
+    pub conflicts: Vec<Uuid>,
 }
 
 /// A page of stored changes (their JSON), oldest first.
@@ -62,12 +65,15 @@ pub struct NewPairing {
     pub event_id: Option<Uuid>,
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
+    /// Set for a code that re-pairs this existing device (and only it).
+    pub device_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Redeemed {
     pub role: Role,
     pub event_id: Option<Uuid>,
+    pub device_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +84,20 @@ pub struct NewDevice {
     pub event_id: Uuid,
     pub token_hash: String,
     pub paired_at_ms: i64,
+    /// Ed25519, 32 bytes.
+    pub public_key: [u8; 32],
+}
+
+/// What [`Storage::save_device`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// A new device row.
+    Inserted,
+    /// The existing row of this device, re-paired (new token and key).
+    Replaced,
+    /// A device with this id exists and the code was not issued for it:
+    /// nothing changed.
+    Taken,
 }
 
 #[async_trait]
@@ -95,8 +115,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Use a pairing code once: `None` if unknown, used or expired.
     async fn redeem_pairing(&self, code_hash: &str, now_ms: i64) -> Result<Option<Redeemed>>;
 
-    /// Register (or re-register, with a new token) a device.
-    async fn save_device(&self, d: NewDevice) -> Result<()>;
+    /// Register a new device. Never overwrites another device: when the id
+    /// exists, the row is replaced only with `replace` (a code issued for
+    /// that device), else [`Saved::Taken`] and nothing changes.
+    async fn save_device(&self, d: NewDevice, replace: bool) -> Result<Saved>;
 
     async fn device_by_token(&self, token_hash: &str) -> Result<Option<DeviceInfo>>;
 
@@ -120,8 +142,16 @@ pub trait Storage: Send + Sync + 'static {
     async fn device_records(&self, event_id: Uuid) -> Result<Vec<DeviceRecord>>;
 
     /// Take device records from the central server as they are (a hub's
-    /// mirror): new devices, new tokens, roles and revocations.
+    /// mirror): new devices, keys, roles and revocations.
     async fn mirror_devices(&self, records: Vec<DeviceRecord>) -> Result<()>;
+
+    /// Count `n` more refused changes against a device (audit trail; shown
+    /// as `refused` in [`DeviceInfo`]).
+    async fn count_refused(&self, device_id: Uuid, n: u64) -> Result<()>;
+
+    /// This server's Ed25519 secret key, made once with the storage (so
+    /// every instance over one PostgreSQL database signs with the same).
+    async fn server_secret(&self) -> Result<[u8; 32]>;
 }
 
 pub(crate) fn parse_role(s: &str) -> Result<Role> {
