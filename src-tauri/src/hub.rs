@@ -105,9 +105,16 @@ pub async fn start<R: Runtime>(app: &AppHandle<R>, desk: &Desk, port: u16) -> Cm
         listen: format!("0.0.0.0:{port}"),
         data: desk.options.data_dir.join(format!("hub-{}.db", pairing.event_id)),
         public_url: None,
-        mdns: MdnsOptions::from_env().map(|o| (o, name)),
+        mdns: MdnsOptions::from_env().map(|o| (o, name.clone())),
     })
     .await?;
+    // The event authorises the hub: its key goes into the change log and to
+    // the central server, and from there to every desk, which talks to the
+    // hub only once it has it.
+    handle
+        .desk
+        .authorise_hub(hub.hub_id, &hub.secret(), &name, true)
+        .await?;
     // Every status change (upstream online, counts) reaches the UI.
     let mut status = hub.status.clone();
     let a = app.clone();
@@ -179,6 +186,15 @@ pub async fn stop_hub(desk: State<'_, Desk>) -> CmdResult<HubView> {
     let port = match hub {
         Some(h) => {
             let port = h.addr.port();
+            // Stopped for good (not resumed at start): the key is withdrawn,
+            // so no desk trusts it any longer.
+            if let Some(handle) = desk.sync_handle() {
+                let name = desk.store()?.device().name.clone();
+                handle
+                    .desk
+                    .authorise_hub(h.hub_id, &h.secret(), &name, false)
+                    .await?;
+            }
             h.shutdown().await;
             port
         }

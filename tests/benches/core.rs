@@ -156,6 +156,7 @@ fn main() {
         };
         hlc = hlc.tick(at.timestamp_millis());
         changes.push(ChangeEnvelope {
+            sig: None,
             id: new_id(at),
             event_id,
             hlc,
@@ -460,6 +461,7 @@ fn stats_rows(
         let attendee_id = (pair % 5 != 0).then(|| attendees[pair % attendees.len()].id);
         hlc = hlc.tick(at.timestamp_millis());
         changes.push(ChangeEnvelope {
+            sig: None,
             id: new_id(at),
             event_id,
             hlc,

@@ -123,6 +123,7 @@ async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
                 event_id,
                 role: Role::Volunteer,
                 ttl_minutes: None,
+                            device_id: None,
             })
             .await
             .unwrap();
@@ -130,8 +131,9 @@ async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
             id: new_id(Utc::now()),
             name: format!("Стойка {i}"),
         };
+        let (secret, public) = checkin_core::badge::generate_keypair().unwrap();
         let resp = SyncClient::new(&server.url, None)
-            .pair(&code.code, &device, None)
+            .pair(&code.code, &device, None, &public)
             .await
             .unwrap();
         let batches: Vec<Vec<ChangeEnvelope>> = (0..sizes.per_desk)
@@ -142,13 +144,14 @@ async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
                     counter: k as u32,
                     node: device.id,
                 };
-                ChangeEnvelope {
-                    id: new_id(now),
+                let mut env = ChangeEnvelope {
+                    sig: None,
+                    id: checkin_core::model::new_id_by(device.id, now),
                     event_id,
                     hlc,
                     device_id: device.id,
                     change: Change::CheckIn(CheckIn {
-                        id: new_id(now),
+                        id: checkin_core::model::new_id_by(device.id, now),
                         attendee_id: Some(people[(i * sizes.per_desk + k) % people.len()]),
                         location_id: door,
                         device_id: device.id,
@@ -158,7 +161,9 @@ async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
                         day,
                         annulled_by: None,
                     }),
-                }
+                };
+                env.sign(&secret);
+                env
             })
             .collect::<Vec<_>>()
             .chunks(sizes.batch)

@@ -207,6 +207,7 @@ impl TestDesk {
                 event_id: coordinator.desk.pairing.event_id,
                 role,
                 ttl_minutes: None,
+                            device_id: None,
             })
             .await
             .expect("pairing code");
@@ -259,6 +260,8 @@ pub struct TestHub {
     pub url: String,
     pub data: std::path::PathBuf,
     pub status: tokio::sync::watch::Receiver<checkin_server::hub::HubStatus>,
+    pub hub_id: uuid::Uuid,
+    pub secret: [u8; 32],
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -266,7 +269,9 @@ pub struct TestHub {
 impl TestHub {
     /// Start a hub run by `coordinator` (its token), relaying to `upstream`,
     /// on `listen` (`127.0.0.1:0` for any port) with its database at `data`.
-    pub fn start(coordinator: &TestDesk, upstream: &str, data: &std::path::Path, listen: &str) -> TestHub {
+    /// The coordinator authorises the hub (its key goes up to the central
+    /// server, when it answers), as the app and the CLI do.
+    pub async fn start(coordinator: &TestDesk, upstream: &str, data: &std::path::Path, listen: &str) -> TestHub {
         let cfg = checkin_server::hub::HubConfig {
             upstream: upstream.to_string(),
             token: coordinator.desk.pairing.token.clone(),
@@ -276,7 +281,18 @@ impl TestHub {
             public_url: None,
             mdns: None,
         };
-        Self::start_with(cfg)
+        let hub = Self::start_with(cfg);
+        hub.authorise(coordinator, true).await;
+        hub
+    }
+
+    /// Publish (or withdraw) this hub's key from `coordinator`'s desk.
+    pub async fn authorise(&self, coordinator: &TestDesk, active: bool) {
+        coordinator
+            .desk
+            .authorise_hub(self.hub_id, &self.secret, "test hub", active)
+            .await
+            .expect("authorise the hub");
     }
 
     pub fn start_with(cfg: checkin_server::hub::HubConfig) -> TestHub {
@@ -292,16 +308,20 @@ impl TestHub {
             let hub = rt
                 .block_on(checkin_server::hub::Hub::start(cfg))
                 .expect("start the hub");
-            ready_tx.send((hub.url.clone(), hub.status.clone())).unwrap();
+            ready_tx
+                .send((hub.url.clone(), hub.status.clone(), hub.hub_id, hub.secret()))
+                .unwrap();
             let _ = stop_rx.recv();
             drop(hub);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
         });
-        let (url, status) = ready_rx.recv().expect("the hub starts");
+        let (url, status, hub_id, secret) = ready_rx.recv().expect("the hub starts");
         TestHub {
             url,
             data,
             status,
+            hub_id,
+            secret,
             stop: Some(stop_tx),
             thread: Some(thread),
         }

@@ -160,7 +160,10 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
         unreachable!()
     };
     let http = reqwest::Client::new();
-    let push = async |desk: &TestDesk, change: ChangeEnvelope| {
+    // Each hostile change is signed by the desk that pushes it, with ids
+    // made for the author it names: what the claims check sees is the claim.
+    let push = async |desk: &TestDesk, mut change: ChangeEnvelope| {
+        desk.store().sign_as_this_desk(&mut change);
         let body =
             serde_json::json!({"protocol": PROTOCOL_VERSION, "event_id": event_id, "changes": [change]});
         let r = http
@@ -175,7 +178,7 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
         (status, body["error"]["code"].as_str().unwrap_or("").to_string())
     };
     let fresh = |mut env: ChangeEnvelope, device: uuid::Uuid, change: Change| {
-        env.id = new_id(coord.now());
+        env.id = checkin_core::model::new_id_by(device, coord.now());
         env.device_id = device;
         env.change = change;
         env
@@ -192,7 +195,7 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
             fresh(published.clone(), vid, Change::DeviceKey(theirs))
         )
         .await,
-        (403, "forbidden".into())
+        (403, "not_the_author".into())
     );
     // Its own key with a proof that does not verify.
     let mut unproven = key.clone();
@@ -203,7 +206,7 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
             fresh(published.clone(), vid, Change::DeviceKey(unproven))
         )
         .await,
-        (400, "bad_device_key".into())
+        (400, "bad_key".into())
     );
     // A host desk with a well-made key of its own: hosts do not print.
     let (secret, public) = badge::generate_keypair().unwrap();
@@ -228,7 +231,7 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
     });
     assert_eq!(
         push(volunteer, fresh(published.clone(), vid, print)).await,
-        (403, "forbidden".into())
+        (403, "not_the_author".into())
     );
     // Only a coordinator revokes desks.
     let revoke = Change::DeviceRevoked {

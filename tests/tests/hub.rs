@@ -108,7 +108,8 @@ impl Hall {
             &self.internet.url,
             &self.dir.path().join(db),
             listen,
-        );
+        )
+        .await;
         if !self
             .internet
             .faults

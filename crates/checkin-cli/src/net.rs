@@ -256,7 +256,8 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
             pairing.role.as_str()
         );
     }
-    drop(store);
+    let store = Arc::new(std::sync::Mutex::new(store));
+    let desk = checkin_sync::client::Desk::new(store, pairing.clone(), Arc::new(chrono::Utc::now))?;
     let cfg = checkin_server::hub::HubConfig {
         upstream: pairing.server.clone(),
         token: pairing.token,
@@ -270,6 +271,10 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
     };
     runtime()?.block_on(async {
         let hub = checkin_server::hub::Hub::start(cfg).await?;
+        // The event authorises the hub: its key goes to the central server
+        // (now, or with the next push), and from there to every desk.
+        desk.authorise_hub(hub.hub_id, &hub.secret(), &args.name, true)
+            .await?;
         eprintln!(
             "hub for event {} listening on {}; relaying to {}{}",
             pairing.event_id,
@@ -313,6 +318,7 @@ pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()>
         event_id: pairing.event_id,
         role,
         ttl_minutes: Some(args.ttl_minutes),
+            device_id: None,
     }))?;
     print(j, json!(code), || {
         format!(

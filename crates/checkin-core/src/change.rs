@@ -110,6 +110,37 @@ impl ChangeEnvelope {
     }
 }
 
+/// Check a detached Ed25519 signature (a desk proving itself to a hub).
+pub fn verify_detached(public: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    VerifyingKey::from_bytes(public)
+        .ok()
+        .filter(|k| !k.is_weak())
+        .is_some_and(|k| k.verify_strict(msg, &Signature::from_bytes(sig)).is_ok())
+}
+
+/// A desk's identity key in a form the sync client can sign with, without
+/// reaching into the store (see `Store::identity_signer`).
+#[derive(Clone)]
+pub struct IdentitySigner(SigningKey);
+
+impl IdentitySigner {
+    pub fn new(secret: &[u8; 32]) -> IdentitySigner {
+        IdentitySigner(SigningKey::from_bytes(secret))
+    }
+    pub fn public(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).to_bytes()
+    }
+}
+
+impl std::fmt::Debug for IdentitySigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdentitySigner({})", hex(&self.public()))
+    }
+}
+
 /// Verify many signed changes at once, each with its author's key. Batch
 /// verification (about half the cost of one by one) when all are good;
 /// when the batch fails, each is checked alone so the answer says which.

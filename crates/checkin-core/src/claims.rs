@@ -486,6 +486,7 @@ pub fn check(
             }
         }
         Change::DeviceKey(k) => {
+            own("badge key", k.device_id)?;
             k.check(env.event_id, me)
                 .map_err(|why| Refusal::new(env, "bad_key", format!("the desk's badge key: {why}")))?;
         }

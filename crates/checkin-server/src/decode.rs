@@ -7,8 +7,12 @@
 use std::borrow::Cow;
 use std::io::Read;
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
-use checkin_core::store::changes::{Change, ChangeEnvelope};
+use checkin_core::change::{ChangeEnvelope, verify_all};
+use checkin_core::claims::{Author, Facts, Overlay, Refusal};
+use checkin_core::hlc::MAX_SKEW_MS;
 use checkin_sync::protocol::*;
 use uuid::Uuid;
 
@@ -81,78 +85,231 @@ pub fn push_request(content_encoding: Option<&str>, raw: &[u8]) -> ApiResult<Pus
     Ok(req)
 }
 
-/// Every change of a push checked against the device that sent it, as the
-/// rows to store. One bad change refuses the whole push.
-pub fn admit_push(device: &DeviceInfo, req: &PushRequest) -> ApiResult<Vec<NewChange>> {
-    if req.event_id != device.event_id {
-        return Err(ApiError::forbidden("this desk is paired with another event"));
+/// The author a device is, for the claims check.
+pub fn author_of(device: &DeviceInfo) -> Author {
+    Author::Device {
+        id: device.id,
+        role: device.role,
+        revoked_at_ms: device.revoked_at_ms,
     }
-    req.changes
-        .iter()
-        .map(|env| admit_change(device, req.event_id, env))
-        .collect()
 }
 
-/// Check one pushed change against the device that sent it.
-pub fn admit_change(device: &DeviceInfo, event_id: Uuid, env: &ChangeEnvelope) -> ApiResult<NewChange> {
-    if env.event_id != event_id {
-        return Err(ApiError::bad(
-            "wrong_event",
-            format!("change {} belongs to another event than the push", env.id),
-        ));
+/// The HTTP status a refusal is answered with.
+pub fn refusal_status(code: &str) -> StatusCode {
+    match code {
+        "bad_request" | "too_long" | "bad_day" | "wrong_event" | "bad_key" => StatusCode::BAD_REQUEST,
+        // Retried by the desk: the reference may arrive (another desk's
+        // change through a hub), the clock may be set right.
+        "unknown_reference" | "clock_ahead" | "conflict" => StatusCode::CONFLICT,
+        _ => StatusCode::FORBIDDEN,
     }
-    if env.device_id != device.id {
-        return Err(ApiError::forbidden(format!(
-            "change {} was made by another device; a desk pushes only its own changes",
-            env.id
-        )));
+}
+
+fn refusal_error(r: Refusal) -> ApiError {
+    ApiError::new(refusal_status(r.code), r.code, r.to_string())
+}
+
+/// The refusal as the protocol reports it.
+pub fn refused(r: &Refusal) -> RefusedChange {
+    RefusedChange {
+        id: r.change,
+        author: r.author,
+        code: r.code.to_string(),
+        message: r.message.clone(),
     }
-    let kind = env.change.kind();
-    if !device.role.may_push(kind) {
-        return Err(ApiError::forbidden(format!(
-            "a {} desk may not send {kind} changes: ask a coordinator",
-            device.role.as_str()
-        )));
+}
+
+fn public_key(device: &DeviceInfo) -> Option<[u8; 32]> {
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(device.public_key.as_bytes())
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+/// Every change of a push checked against the device that sent it, as the
+/// rows to store: made by that device and signed with its key (verified in
+/// one batch), and claiming only what it may ([`claims::check`], against
+/// `facts` and the changes before it in the push). One bad change refuses
+/// the whole push, with the refusal's code and message.
+pub fn admit_push(
+    device: &DeviceInfo,
+    req: &PushRequest,
+    facts: &dyn Facts,
+    now_ms: i64,
+) -> Result<Vec<NewChange>, (ApiError, Option<Refusal>)> {
+    if req.event_id != device.event_id {
+        return Err((ApiError::forbidden("this desk is paired with another event"), None));
     }
-    if let Change::Event(rec) = &env.change
-        && rec.event.id != event_id
-    {
-        return Err(ApiError::bad(
-            "wrong_event",
-            "an event change must describe the push's event",
-        ));
-    }
-    // The print log vouches for badges of revoked desks (docs/badge-format.md):
-    // a desk logs only its own prints.
-    if let Change::BadgePrinted(print) = &env.change
-        && print.device_id != device.id
-    {
-        return Err(ApiError::forbidden(format!(
-            "change {}: a desk logs only the badges it printed itself",
-            env.id
-        )));
-    }
-    if let Change::DeviceKey(key) = &env.change {
-        if key.device_id != device.id {
-            return Err(ApiError::forbidden(format!(
-                "change {}: a desk publishes only its own badge key",
-                env.id
-            )));
+    for env in &req.changes {
+        if env.event_id != req.event_id {
+            return Err((
+                ApiError::bad(
+                    "wrong_event",
+                    format!("change {} belongs to another event than the push", env.id),
+                ),
+                None,
+            ));
         }
-        key.check(event_id, device.id).map_err(|why| {
-            ApiError::bad(
-                "bad_device_key",
-                format!("change {}: the desk's badge key is not valid: {why}", env.id),
-            )
-        })?;
+        if env.device_id != device.id {
+            return Err((
+                ApiError::forbidden(format!(
+                    "change {} was made by another device; a desk pushes only its own changes",
+                    env.id
+                )),
+                None,
+            ));
+        }
     }
-    Ok(NewChange {
+    let key = public_key(device);
+    let items: Vec<_> = req.changes.iter().map(|e| (e, key)).collect();
+    for (env, verdict) in req.changes.iter().zip(verify_all(&items)) {
+        if let Err(e) = verdict {
+            let r = Refusal {
+                change: env.id,
+                author: env.device_id,
+                code: "bad_signature",
+                message: format!("{e}; the push is refused"),
+            };
+            return Err((refusal_error(r.clone()), Some(r)));
+        }
+    }
+    let author = author_of(device);
+    let mut overlay = Overlay::new(facts);
+    let mut rows = Vec::with_capacity(req.changes.len());
+    for env in &req.changes {
+        if let Err(r) = overlay.admit(&author, env, now_ms) {
+            return Err((refusal_error(r.clone()), Some(r)));
+        }
+        rows.push(row(env));
+    }
+    Ok(rows)
+}
+
+/// A change as the storage keeps it.
+pub fn row(env: &ChangeEnvelope) -> NewChange {
+    NewChange {
         id: env.id,
         device_id: env.device_id,
-        kind: kind.to_string(),
+        kind: env.change.kind().to_string(),
         hlc: env.hlc.to_string(),
         json: serde_json::to_string(env).expect("a change serialises"),
+    }
+}
+
+/// Changes a hub relays, each checked against its own author (a device of
+/// the event, by its key and role, as of the change's time): the good ones
+/// as rows to store, the others refused one by one (the hub moves on; the
+/// refusals are counted against their authors).
+pub fn admit_relayed(
+    devices: &HashMap<Uuid, DeviceInfo>,
+    event_id: Uuid,
+    changes: &[ChangeEnvelope],
+    facts: &dyn Facts,
+    now_ms: i64,
+) -> (Vec<NewChange>, Vec<Refusal>) {
+    let author_of_env = |env: &ChangeEnvelope| devices.get(&env.device_id).filter(|d| d.event_id == event_id);
+    let items: Vec<_> = changes
+        .iter()
+        .map(|e| (e, author_of_env(e).and_then(public_key)))
+        .collect();
+    let verdicts = verify_all(&items);
+    let mut overlay = Overlay::new(facts);
+    let mut rows = Vec::new();
+    let mut refusals = Vec::new();
+    for (env, verdict) in changes.iter().zip(verdicts) {
+        let refuse = |code: &'static str, message: String| Refusal {
+            change: env.id,
+            author: env.device_id,
+            code,
+            message,
+        };
+        if env.event_id != event_id {
+            refusals.push(refuse("wrong_event", "the change belongs to another event".into()));
+            continue;
+        }
+        let Some(maker) = author_of_env(env) else {
+            refusals.push(refuse(
+                "unknown_author",
+                "the change was made by a device this event does not know".into(),
+            ));
+            continue;
+        };
+        if let Err(e) = verdict {
+            refusals.push(refuse("bad_signature", e.to_string()));
+            continue;
+        }
+        match overlay.admit(&author_of(maker), env, now_ms) {
+            Ok(()) => rows.push(row(env)),
+            Err(r) => refusals.push(r),
+        }
+    }
+    (rows, refusals)
+}
+
+/// Check a desk's proof to a hall hub: a signature by its key over
+/// [`hub_auth_message`] for this hub's key and event, within
+/// [`MAX_SKEW_MS`] of the hub's clock. Returns the device id it names;
+/// the caller checks the device.
+pub fn hub_proof(header: &str, hub_key: &[u8; 32], event_id: Uuid, now_ms: i64) -> ApiResult<HubProof> {
+    let unauth = |why: &str| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            format!("{why}: a desk proves itself to a hall hub with its own key (update the app)"),
+        )
+    };
+    let rest = header
+        .strip_prefix(HUB_AUTH_SCHEME)
+        .ok_or_else(|| unauth("no desk signature"))?
+        .trim();
+    let mut device = None;
+    let mut ts = None;
+    let mut sig = None;
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=').ok_or_else(|| unauth("a malformed signature"))?;
+        match k {
+            "device" => device = v.parse::<Uuid>().ok(),
+            "ts" => ts = v.parse::<i64>().ok(),
+            "sig" => {
+                sig = data_encoding::BASE64
+                    .decode(v.as_bytes())
+                    .ok()
+                    .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            }
+            _ => {}
+        }
+    }
+    let (Some(device), Some(ts), Some(sig)) = (device, ts, sig) else {
+        return Err(unauth("a malformed signature"));
+    };
+    if (ts - now_ms).abs() > MAX_SKEW_MS {
+        return Err(unauth(
+            "the desk's signature is too old or from a clock far off (check the desk's clock)",
+        ));
+    }
+    Ok(HubProof {
+        device,
+        message: hub_auth_message(hub_key, event_id, device, ts),
+        sig,
     })
+}
+
+/// A desk's claimed identity at a hub, to check with its key.
+pub struct HubProof {
+    pub device: Uuid,
+    pub message: Vec<u8>,
+    pub sig: [u8; 64],
+}
+
+impl HubProof {
+    pub fn verify(&self, public_key_hex: &str) -> bool {
+        data_encoding::HEXLOWER_PERMISSIVE
+            .decode(public_key_hex.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .is_some_and(|k| checkin_core::change::verify_detached(&k, &self.message, &self.sig))
+    }
 }
 
 /// Longest desk name, in characters.
@@ -211,6 +368,23 @@ mod tests {
         );
     }
 
+    /// A receiver that knows nothing yet.
+    pub struct NoFacts;
+    impl Facts for NoFacts {
+        fn event_days(&self) -> Option<Vec<chrono::NaiveDate>> {
+            None
+        }
+        fn location_kind(&self, _: Uuid) -> Option<checkin_core::model::LocationKind> {
+            None
+        }
+        fn attendee_exists(&self, _: Uuid) -> bool {
+            false
+        }
+        fn checkin_exists(&self, _: Uuid) -> bool {
+            false
+        }
+    }
+
     #[test]
     fn push_bodies_are_checked_before_anything_is_stored() {
         let e = push_request(None, b"[]").unwrap_err();
@@ -237,8 +411,14 @@ mod tests {
             paired_at_ms: 0,
             last_seen_ms: None,
             revoked: false,
+            revoked_at_ms: None,
+            public_key: String::new(),
+            refused: 0,
         };
-        assert_eq!(admit_push(&device, &req).unwrap_err().code, "forbidden");
+        assert_eq!(
+            admit_push(&device, &req, &NoFacts, 0).unwrap_err().0.code,
+            "forbidden"
+        );
     }
 
     #[test]

@@ -109,6 +109,11 @@ pub struct HubStatus {
 pub struct Hub {
     pub addr: SocketAddr,
     pub url: String,
+    /// The hub's id and key pair, made with its database. The coordinator
+    /// desk that runs it publishes the public key (`Store::record_hub_key`
+    /// with [`Hub::secret`]); desks talk to it only once they have that.
+    pub hub_id: Uuid,
+    secret: [u8; 32],
     pub state: Arc<AppState>,
     pub status: watch::Receiver<HubStatus>,
     server: JoinHandle<()>,
@@ -126,6 +131,8 @@ impl Hub {
             Some(_) => {}
             None => storage.set_meta("event_id", &cfg.event_id.to_string()).await?,
         }
+        let (hub_id, secret) = hub_identity(&storage).await?;
+        let public_key = checkin_core::badge::public_from_secret(&secret);
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .map_err(|source| HubError::Listen {
@@ -137,7 +144,7 @@ impl Hub {
             source,
         })?;
         let url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState::new_hub(storage.clone(), url.clone(), cfg.event_id);
+        let state = AppState::new_hub(storage.clone(), url.clone(), cfg.event_id, public_key);
         let app = router(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -181,12 +188,24 @@ impl Hub {
         Ok(Hub {
             addr,
             url,
+            hub_id,
+            secret,
             state,
             status,
             server,
             relay,
             advertisement,
         })
+    }
+
+    /// The hub's secret key: for the coordinator's desk to prove, when it
+    /// publishes the hub's key, that the key is held.
+    pub fn secret(&self) -> [u8; 32] {
+        self.secret
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        checkin_core::badge::public_from_secret(&self.secret)
     }
 
     /// Whether the hub is announced by mDNS.
@@ -202,6 +221,26 @@ impl Hub {
         let _ = self.relay.await;
         let _ = self.server.await;
     }
+}
+
+/// The hub's id and secret key, made once and kept in its database.
+async fn hub_identity(storage: &SqliteStorage) -> Result<(Uuid, [u8; 32]), StorageError> {
+    let id = storage.meta("hub.id").await?.and_then(|v| v.parse().ok());
+    let secret = storage.meta("hub.secret").await?.and_then(|v| {
+        data_encoding::HEXLOWER
+            .decode(v.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    });
+    if let (Some(id), Some(secret)) = (id, secret) {
+        return Ok((id, secret));
+    }
+    let id = Uuid::now_v7();
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("the operating system's random source works");
+    storage.set_meta("hub.secret", &data_encoding::HEXLOWER.encode(&secret)).await?;
+    storage.set_meta("hub.id", &id.to_string()).await?;
+    Ok((id, secret))
 }
 
 /// A stored change as the storage takes it.

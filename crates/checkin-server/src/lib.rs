@@ -28,6 +28,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use checkin_core::change::SERVER_AUTHOR;
 use checkin_sync::protocol::*;
 use futures_util::Stream;
 use serde::Deserialize;
@@ -67,6 +68,9 @@ pub struct AppState {
 /// What a hub instance knows about itself, for `/health`.
 pub struct HubState {
     pub event_id: Uuid,
+    /// The hub's Ed25519 public key (a coordinator published it as a
+    /// `hub_key` change); desks sign their proofs for it.
+    pub public_key: [u8; 32],
     pub upstream_online: AtomicBool,
     /// 0: never.
     pub upstream_last_ms: AtomicI64,
@@ -84,8 +88,13 @@ impl AppState {
         })
     }
 
-    /// The state of a hall hub serving `event_id`.
-    pub fn new_hub(storage: Arc<dyn Storage>, public_url: String, event_id: Uuid) -> Arc<AppState> {
+    /// The state of a hall hub serving `event_id` with the key `public_key`.
+    pub fn new_hub(
+        storage: Arc<dyn Storage>,
+        public_url: String,
+        event_id: Uuid,
+        public_key: [u8; 32],
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             storage,
             head: watch::channel(0).0,
@@ -93,6 +102,7 @@ impl AppState {
             stats: stats::Replicas::default(),
             hub: Some(HubState {
                 event_id,
+                public_key,
                 upstream_online: AtomicBool::new(false),
                 upstream_last_ms: AtomicI64::new(0),
             }),
@@ -232,6 +242,18 @@ pub async fn issue_pairing_code(
     event_id: Option<Uuid>,
     ttl_minutes: u32,
 ) -> ApiResult<PairingCode> {
+    issue_pairing_code_for(state, role, event_id, ttl_minutes, None).await
+}
+
+/// [`issue_pairing_code`], for re-pairing one existing device when
+/// `device_id` is set.
+pub async fn issue_pairing_code_for(
+    state: &AppState,
+    role: Role,
+    event_id: Option<Uuid>,
+    ttl_minutes: u32,
+    device_id: Option<Uuid>,
+) -> ApiResult<PairingCode> {
     let code = new_pairing_code();
     let now = now_ms();
     let expires = now + i64::from(ttl_minutes) * 60_000;
@@ -243,6 +265,7 @@ pub async fn issue_pairing_code(
             event_id,
             created_at_ms: now,
             expires_at_ms: expires,
+            device_id,
         })
         .await?;
     let uri = pairing_uri(&state.public_url, &code);
@@ -263,33 +286,64 @@ pub async fn issue_pairing_code(
     })
 }
 
-/// The authenticated device of a request.
+/// The authenticated device of a request. The central server takes the
+/// device's bearer token; a hall hub takes only a desk's signature made for
+/// this hub's key ([`decode::hub_proof`]) and never a token, so nothing a
+/// desk shows a hub works anywhere else.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> ApiResult<DeviceInfo> {
     check_version(headers)?;
-    let token = headers
+    let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
+        .unwrap_or("");
+    let device = if let Some(hub) = &state.hub {
+        let proof = decode::hub_proof(auth, &hub.public_key, hub.event_id, state.now_ms())?;
+        let device = state
+            .storage
+            .devices()
+            .await?
+            .into_iter()
+            .find(|d| d.id == proof.device && d.event_id == hub.event_id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "this hub does not know the desk yet: sync once with the central server, or wait for the hub to hear of it",
+                )
+            })?;
+        if !proof.verify(&device.public_key) {
+            return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "no device token: pair this desk with a code from the coordinator",
-            )
-        })?;
-    let device = state
-        .storage
-        .device_by_token(&hash_secret(token))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "unknown device token: pair this desk again with a new code",
-            )
-        })?;
+                "the desk's signature does not match its key: pair this desk again",
+            ));
+        }
+        device
+    } else {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "no device token: pair this desk with a code from the coordinator",
+                )
+            })?;
+        state
+            .storage
+            .device_by_token(&hash_secret(token))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "unknown device token: pair this desk again with a new code",
+                )
+            })?
+    };
     if device.revoked {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -361,6 +415,7 @@ async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Health>> {
             event_id: h.event_id,
             upstream_online: h.upstream_online.load(Ordering::Relaxed),
             upstream_last_ms: Some(h.upstream_last_ms.load(Ordering::Relaxed)).filter(|&t| t > 0),
+            public_key: data_encoding::HEXLOWER.encode(&h.public_key),
         }),
     }))
 }
@@ -400,24 +455,78 @@ async fn pair(
             ));
         }
     };
+    if redeemed.device_id.is_some_and(|d| d != req.device_id) {
+        return Err(invalid());
+    }
+    let public_key: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(req.public_key.as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::bad(
+                "bad_request",
+                "the desk's public key is not 32 bytes of hex: update the app",
+            )
+        })?;
     let token = new_token();
+    let paired_at = now_ms();
+    let saved = state
+        .storage
+        .save_device(
+            NewDevice {
+                id: req.device_id,
+                name: req.device_name.clone(),
+                role: redeemed.role,
+                event_id,
+                token_hash: hash_secret(&token),
+                paired_at_ms: paired_at,
+                public_key,
+            },
+            redeemed.device_id == Some(req.device_id),
+        )
+        .await?;
+    if saved == storage::Saved::Taken {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "device_exists",
+            "a desk with this id is already paired, and this code was not made for it: pair from a new, empty database, or ask the coordinator for a re-pairing code for that desk",
+        ));
+    }
+    // The enrolment goes into the event's log, signed by this server: every
+    // desk learns the new desk's role and key from it, through hubs too.
+    let secret = state.storage.server_secret().await?;
+    let now = state.now_ms();
+    let mut env = checkin_core::change::ChangeEnvelope {
+        id: checkin_core::model::new_id_by(SERVER_AUTHOR, chrono::Utc::now()),
+        event_id,
+        hlc: checkin_core::hlc::Hlc {
+            ms: now,
+            counter: 0,
+            node: SERVER_AUTHOR,
+        },
+        device_id: SERVER_AUTHOR,
+        change: checkin_core::change::Change::Enrolled(checkin_core::change::Enrollment {
+            device_id: req.device_id,
+            role: redeemed.role,
+            public_key: data_encoding::HEXLOWER.encode(&public_key),
+            name: req.device_name.clone(),
+            at_ms: paired_at,
+        }),
+        sig: None,
+    };
+    env.sign(&secret);
     state
         .storage
-        .save_device(NewDevice {
-            id: req.device_id,
-            name: req.device_name.clone(),
-            role: redeemed.role,
-            event_id,
-            token_hash: hash_secret(&token),
-            paired_at_ms: now_ms(),
-        })
+        .push(event_id, vec![decode::row(&env)], paired_at)
         .await?;
+    state.changed();
     Ok(Json(PairResponse {
         device_id: req.device_id,
         token,
         role: redeemed.role,
         event_id,
         server_time_ms: state.now_ms(),
+        server_key: data_encoding::HEXLOWER.encode(&checkin_core::badge::public_from_secret(&secret)),
     }))
 }
 
@@ -445,8 +554,18 @@ async fn pairing_codes(
             "ttl_minutes must be between 1 and 1440",
         ));
     }
+    if let Some(id) = req.device_id {
+        let known = state.storage.devices().await?.into_iter().find(|d| d.id == id);
+        if known.is_none_or(|d| d.event_id != device.event_id) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such device at this event to re-pair: refresh the device list",
+            ));
+        }
+    }
     Ok(Json(
-        issue_pairing_code(&state, req.role, Some(req.event_id), ttl).await?,
+        issue_pairing_code_for(&state, req.role, Some(req.event_id), ttl, req.device_id).await?,
     ))
 }
 
@@ -501,19 +620,39 @@ async fn push(
     let device = authenticate(&state, &headers).await?;
     let req = decode::push_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     // Check every change before storing any: a bad push stores nothing.
-    let rows = decode::admit_push(&device, &req)?;
-    store_admitted(&state, &device, req.event_id, rows).await
+    let now = state.now_ms();
+    let (sender, event_id) = (device.clone(), req.event_id);
+    let checked = state
+        .stats
+        .with_facts(state.storage.as_ref(), event_id, chrono::Utc::now(), move |facts| {
+            decode::admit_push(&sender, &req, facts, now)
+        })
+        .await?;
+    let rows = match checked {
+        Ok(rows) => rows,
+        Err((e, refusal)) => {
+            if refusal.is_some() {
+                state.storage.count_refused(device.id, 1).await?;
+            }
+            return Err(e);
+        }
+    };
+    store_admitted(&state, &device, event_id, rows, Vec::new()).await
 }
 
-/// Store the checked rows of a push or relay (idempotent by change id),
-/// wake the live streams, note that the sender was seen, and answer.
+/// Store the checked rows of a push or relay (idempotent by change id: the
+/// very same change again is a duplicate; another body under a stored id
+/// is a conflict, refused and counted), wake the live streams, note that
+/// the sender was seen, and answer.
 async fn store_admitted(
     state: &AppState,
     sender: &DeviceInfo,
     event_id: Uuid,
     rows: Vec<storage::NewChange>,
+    mut refusals: Vec<checkin_core::claims::Refusal>,
 ) -> ApiResult<Json<PushResponse>> {
     let now = now_ms();
+    let authors: std::collections::HashMap<Uuid, Uuid> = rows.iter().map(|r| (r.id, r.device_id)).collect();
     let outcome = if rows.is_empty() {
         Default::default()
     } else {
@@ -522,36 +661,34 @@ async fn store_admitted(
     if outcome.accepted > 0 {
         state.changed();
     }
+    for id in &outcome.conflicts {
+        refusals.push(checkin_core::claims::Refusal {
+            change: *id,
+            author: authors.get(id).copied().unwrap_or(sender.id),
+            code: "conflict",
+            message: "another change is stored under this id: the stored one is kept, this one refused".into(),
+        });
+    }
+    let mut per_author: std::collections::HashMap<Uuid, u64> = std::collections::HashMap::new();
+    for r in &refusals {
+        *per_author.entry(r.author).or_default() += 1;
+    }
+    for (author, n) in per_author {
+        state.storage.count_refused(author, n).await?;
+    }
     state.storage.touch_device(sender.id, now).await?;
     Ok(Json(PushResponse {
         accepted: outcome.accepted,
         duplicates: outcome.duplicates,
         server_time_ms: state.now_ms(),
+        refused: refusals.iter().map(decode::refused).collect(),
     }))
 }
 
-/// Check one relayed change: it belongs to the hub's event and was made by a
-/// device of that event whose role may send it. The hub authenticated that
-/// device when it took the change.
-fn admit_relayed(
-    devices: &std::collections::HashMap<Uuid, DeviceInfo>,
-    event_id: Uuid,
-    env: &checkin_core::store::changes::ChangeEnvelope,
-) -> ApiResult<storage::NewChange> {
-    let maker = devices
-        .get(&env.device_id)
-        .filter(|d| d.event_id == event_id)
-        .ok_or_else(|| {
-            ApiError::forbidden(format!(
-                "change {} was made by a device this event does not know",
-                env.id
-            ))
-        })?;
-    decode::admit_change(maker, event_id, env)
-}
-
 /// `POST /v1/relay`: a hub (a coordinator device) hands over changes other
-/// desks gave it. Idempotent by change id like a push.
+/// desks gave it. Each is checked against its own author (signature, role,
+/// revocation as of its time, claims); the good ones are stored, the others
+/// refused one by one, so one forged change never holds up the rest.
 async fn relay(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -572,12 +709,15 @@ async fn relay(
         .into_iter()
         .map(|d| (d.id, d))
         .collect();
-    let rows = req
-        .changes
-        .iter()
-        .map(|env| admit_relayed(&devices, req.event_id, env))
-        .collect::<ApiResult<Vec<_>>>()?;
-    store_admitted(&state, &device, req.event_id, rows).await
+    let now = state.now_ms();
+    let event_id = req.event_id;
+    let (rows, refusals) = state
+        .stats
+        .with_facts(state.storage.as_ref(), event_id, chrono::Utc::now(), move |facts| {
+            decode::admit_relayed(&devices, event_id, &req.changes, facts, now)
+        })
+        .await?;
+    store_admitted(&state, &device, event_id, rows, refusals).await
 }
 
 /// `GET /v1/device-records`: the event's devices with token hashes and
@@ -709,12 +849,7 @@ async fn live(
     if q.event != device.event_id {
         return Err(ApiError::forbidden("this desk is paired with another event"));
     }
-    let token_hash = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| hash_secret(t.trim()))
-        .unwrap_or_default();
+    let device_id = device.id;
     let mut head = state.head.subscribe();
     let stream = async_stream(move |tx| async move {
         let mut cursor = q.after.max(0);
@@ -725,8 +860,8 @@ async fn live(
             // every stream on every push).
             if checked.elapsed() >= LIVE_POLL {
                 checked = std::time::Instant::now();
-                match state.storage.device_by_token(&token_hash).await {
-                    Ok(Some(d)) if !d.revoked => {}
+                match state.storage.devices().await {
+                    Ok(all) if all.iter().any(|d| d.id == device_id && !d.revoked) => {}
                     _ => return,
                 }
             }

@@ -1,4 +1,5 @@
-//! Statistics for coordinator desks (`GET /v1/stats`).
+//! Statistics for coordinator desks (`GET /v1/stats`), and what the claims
+//! check of a push knows about the event ([`Replicas::with_facts`]).
 //!
 //! The server stores changes without interpreting them; to answer with
 //! statistics it keeps, per event asked about, a *replica*: an in-memory core
@@ -12,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use checkin_core::claims::Facts;
 use checkin_core::model::Device;
 use checkin_core::stats::{Stats, StatsCache};
 use checkin_core::store::Store;
@@ -59,22 +61,20 @@ pub struct Replicas {
 }
 
 impl Replicas {
-    /// Statistics of `event_id` for `days`, after
-    /// applying whatever storage holds beyond the replica's cursor.
-    pub async fn stats(
+    /// The replica of `event_id`, caught up with storage, locked for the
+    /// caller (one request per event catches up at a time; the others wait
+    /// and then find little or nothing to apply).
+    async fn caught_up(
         &self,
         storage: &dyn Storage,
         event_id: Uuid,
-        days: Days,
         now: DateTime<Utc>,
-    ) -> Result<Stats, StatsError> {
+    ) -> Result<(tokio::sync::OwnedMutexGuard<Option<Replica>>, Replica), StatsError> {
         let slot = {
             let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
             events.entry(event_id).or_default().clone()
         };
-        // One request per event catches up at a time; the others wait and
-        // then find little or nothing to apply.
-        let mut guard = slot.lock().await;
+        let mut guard = slot.lock_owned().await;
         let mut replica = match guard.take() {
             Some(r) => r,
             None => Replica {
@@ -82,7 +82,7 @@ impl Replicas {
                     Store::open_in_memory(
                         Device {
                             id: Uuid::now_v7(),
-                            name: "server statistics".into(),
+                            name: "server replica".into(),
                         },
                         now,
                     )
@@ -94,7 +94,13 @@ impl Replicas {
             },
         };
         loop {
-            let page = storage.pull(event_id, replica.cursor, PAGE).await?;
+            let page = match storage.pull(event_id, replica.cursor, PAGE).await {
+                Ok(p) => p,
+                Err(e) => {
+                    *guard = Some(replica);
+                    return Err(e.into());
+                }
+            };
             let changes = page
                 .changes
                 .iter()
@@ -104,16 +110,55 @@ impl Replicas {
                 .collect::<Result<Vec<_>, _>>()?;
             let more = page.more;
             let cursor = page.cursor;
-            replica = run_blocking(move || {
-                replica.store.apply_remote(&changes, now)?;
+            if !changes.is_empty() {
+                // Stored changes were checked when they were pushed: the
+                // replica (never paired) applies them as they are.
+                replica = run_blocking(move || {
+                    replica.store.apply_remote(&changes, now)?;
+                    replica.cursor = cursor;
+                    Ok(replica)
+                })
+                .await?;
+            } else {
                 replica.cursor = cursor;
-                Ok(replica)
-            })
-            .await?;
+            }
             if !more {
                 break;
             }
         }
+        Ok((guard, replica))
+    }
+
+    /// Run `f` over what the event's stored log says (for the claims check
+    /// of a push: which attendees, locations and check-ins exist).
+    pub async fn with_facts<R: Send + 'static>(
+        &self,
+        storage: &dyn Storage,
+        event_id: Uuid,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&dyn Facts) -> R + Send + 'static,
+    ) -> Result<R, StatsError> {
+        let (mut guard, replica) = self.caught_up(storage, event_id, now).await?;
+        let (replica, out) = tokio::task::spawn_blocking(move || {
+            let out = replica.store.with_facts(f);
+            (replica, out)
+        })
+        .await
+        .expect("checking changes does not panic");
+        *guard = Some(replica);
+        Ok(out)
+    }
+
+    /// Statistics of `event_id` for `days`, after
+    /// applying whatever storage holds beyond the replica's cursor.
+    pub async fn stats(
+        &self,
+        storage: &dyn Storage,
+        event_id: Uuid,
+        days: Days,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StatsError> {
+        let (mut guard, replica) = self.caught_up(storage, event_id, now).await?;
         let (replica, result) = tokio::task::spawn_blocking(move || {
             let mut replica = replica;
             let result = (|| {

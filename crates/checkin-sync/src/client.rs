@@ -81,11 +81,15 @@ impl SyncError {
         }
     }
 
-    /// Whether retrying can help (the network), or a person must act.
+    /// Whether retrying can help (the network; a reference that another
+    /// desk's change, on its way through a hub, will bring; a clock that is
+    /// set right), or a person must act.
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Unreachable { .. } => true,
-            SyncError::Refused { status, .. } => *status >= 500 || *status == 429,
+            SyncError::Refused { status, code, .. } => {
+                *status >= 500 || *status == 429 || matches!(code.as_str(), "unknown_reference" | "clock_ahead")
+            }
             _ => false,
         }
     }
@@ -179,11 +183,27 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
         .expect("compressing into memory cannot fail")
 }
 
+/// How a client proves who it is.
+#[derive(Clone)]
+enum Auth {
+    None,
+    /// The central server: the device token.
+    Bearer(String),
+    /// A hall hub: a fresh signature by the desk's key for that hub's key
+    /// on every request. The token never goes to a hub.
+    Hub {
+        signer: checkin_core::change::IdentitySigner,
+        hub_key: [u8; 32],
+        event_id: Uuid,
+        device_id: Uuid,
+    },
+}
+
 #[derive(Clone)]
 pub struct SyncClient {
     http: reqwest::Client,
     server: String,
-    token: Option<String>,
+    auth: Auth,
 }
 
 impl SyncClient {
@@ -208,8 +228,28 @@ impl SyncClient {
         SyncClient {
             http,
             server: server.trim_end_matches('/').to_string(),
-            token: token.map(str::to_string),
+            auth: token.map_or(Auth::None, |t| Auth::Bearer(t.to_string())),
         }
+    }
+
+    /// A client for a hall hub whose key is `hub_key`: every request carries
+    /// the desk's signature for that key (see `protocol::hub_auth_header`),
+    /// never its token.
+    pub fn for_hub(
+        url: &str,
+        signer: checkin_core::change::IdentitySigner,
+        hub_key: [u8; 32],
+        event_id: Uuid,
+        device_id: Uuid,
+    ) -> SyncClient {
+        let mut c = Self::with_timeouts(url, None, Duration::from_secs(1), Duration::from_secs(10));
+        c.auth = Auth::Hub {
+            signer,
+            hub_key,
+            event_id,
+            device_id,
+        };
+        c
     }
 
     pub fn server(&self) -> &str {
@@ -225,8 +265,21 @@ impl SyncClient {
             .http
             .request(method, self.url(path))
             .header(VERSION_HEADER, PROTOCOL_VERSION.to_string());
-        if let Some(t) = &self.token {
-            rb = rb.bearer_auth(t);
+        match &self.auth {
+            Auth::None => {}
+            Auth::Bearer(t) => rb = rb.bearer_auth(t),
+            Auth::Hub {
+                signer,
+                hub_key,
+                event_id,
+                device_id,
+            } => {
+                let ts = chrono::Utc::now().timestamp_millis();
+                rb = rb.header(
+                    reqwest::header::AUTHORIZATION,
+                    hub_auth_header(signer, hub_key, *event_id, *device_id, ts),
+                );
+            }
         }
         rb
     }
@@ -271,13 +324,21 @@ impl SyncClient {
         self.send(self.request(reqwest::Method::GET, "/health")).await
     }
 
-    /// Trade a one-time pairing code for a device token.
-    pub async fn pair(&self, code: &str, device: &Device, event_id: Option<Uuid>) -> Result<PairResponse> {
+    /// Trade a one-time pairing code for a device token, registering the
+    /// desk's public key.
+    pub async fn pair(
+        &self,
+        code: &str,
+        device: &Device,
+        event_id: Option<Uuid>,
+        public_key: &[u8; 32],
+    ) -> Result<PairResponse> {
         let body = PairRequest {
             code: code.trim().to_string(),
             device_id: device.id,
             device_name: device.name.clone(),
             event_id,
+            public_key: data_encoding::HEXLOWER.encode(public_key),
         };
         self.send(self.request(reqwest::Method::POST, "/v1/pair").json(&body))
             .await
@@ -585,12 +646,17 @@ fn sse_data(raw: &[u8]) -> Option<String> {
 
 /// Pair this desk: trade the code, save the pairing in the desk's database.
 pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result<Pairing> {
-    let (device, local_event) = {
+    let (device, local_event, public) = {
         let s = lock(store);
-        (s.device().clone(), s.event().map(|e| e.id))
+        (s.device().clone(), s.event().map(|e| e.id), s.identity_public())
     };
     let client = SyncClient::new(server, None);
-    let resp = client.pair(code, &device, local_event).await?;
+    let resp = client.pair(code, &device, local_event, &public).await?;
+    let server_key: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(resp.server_key.as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| SyncError::Protocol("the server sent no valid key of its own".into()))?;
     let pairing = Pairing {
         server: client.server().to_string(),
         token: resp.token,
@@ -607,6 +673,7 @@ pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result
         ))));
     }
     pairing.save(&mut s)?;
+    s.set_server_key(&server_key)?;
     s.set_meta(keys::CURSOR, None)?;
     // A newly paired desk owes the central server all it has.
     s.set_meta(keys::CENTRAL_SEQ, Some("0"))?;
@@ -726,15 +793,13 @@ impl Desk {
     }
 
     /// A hub as a link, after asking it who it is: it must be a hub of this
-    /// desk's event and name its log.
+    /// desk's event, name its log, and hold a key a coordinator of the event
+    /// authorised (learnt by sync). Anything else is ignored and noted for
+    /// Diagnostics. The desk proves itself to the hub with a signature made
+    /// for that hub's key; its token never goes to a hub.
     pub async fn hub_link(&self, url: &str) -> Result<Link> {
-        let client = SyncClient::with_timeouts(
-            url,
-            Some(&self.pairing.token),
-            Duration::from_secs(1),
-            Duration::from_secs(10),
-        );
-        let health = tokio::time::timeout(Duration::from_secs(3), client.health())
+        let probe = SyncClient::with_timeouts(url, None, Duration::from_secs(1), Duration::from_secs(10));
+        let health = tokio::time::timeout(Duration::from_secs(3), probe.health())
             .await
             .map_err(|_| SyncError::Protocol(format!("the hub at {url} does not answer")))??;
         let hub = health
@@ -748,9 +813,23 @@ impl Desk {
         let log = health
             .log_id
             .ok_or_else(|| SyncError::Protocol(format!("the hub at {url} names no log")))?;
+        let (authorised, signer, device_id) = {
+            let s = lock(&self.store);
+            (s.authorised_hubs()?, s.identity_signer(), s.device().id)
+        };
+        let key = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(hub.public_key.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok());
+        let Some(key) = key.filter(|k| authorised.iter().any(|h| &h.public_key == k)) else {
+            self.hubs.note_unknown(url);
+            return Err(SyncError::Protocol(format!(
+                "an unknown hub announced itself at {url} and was ignored: no coordinator of this event authorised its key"
+            )));
+        };
         Ok(Link {
             route: Route::Hub,
-            client,
+            client: SyncClient::for_hub(url, signer, key, self.pairing.event_id, device_id),
             cursor_key: format!("{}{log}", keys::HUB_CURSOR_PREFIX),
         })
     }
@@ -955,6 +1034,20 @@ impl Desk {
         Ok(s.ensure_badge_key(now)?)
     }
 
+    /// Authorise (or with `active: false` withdraw) a hall hub this
+    /// coordinator desk runs: its key goes into the change log as a
+    /// `hub_key` change, and up to the central server now if it answers
+    /// (else with the next push). Desks talk to the hub once they have it.
+    pub async fn authorise_hub(&self, hub_id: Uuid, secret: &[u8; 32], name: &str, active: bool) -> Result<()> {
+        let now = self.now();
+        lock(&self.store).record_hub_key(hub_id, secret, name, active, now)?;
+        match self.push_outbox().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_transient() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Revoke a desk (coordinators): the server cuts it off at once, then
     /// the revocation goes into the change log, so every desk refuses badges
     /// signed with that desk's key that it had not logged as printed.
@@ -1037,7 +1130,10 @@ impl Desk {
         probe.tick().await;
         let mut hubs = self.hubs.watch();
         let on_server = link.route == Route::Server;
-        let own = lock(&self.store).device().id;
+        let (own, keyring) = {
+            let s = lock(&self.store);
+            (s.device().id, s.keyring())
+        };
         let mut bookkeeping: Option<JoinHandle<Result<u64>>> = None;
         let mut pushing: Option<
             std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize>> + Send + '_>>,
@@ -1059,8 +1155,17 @@ impl Desk {
             tokio::select! {
                 next = pages.recv(), if ended.is_none() && backlog.len() < LIVE_BACKLOG_MAX => {
                     match next {
-                        Some(Ok(Some(page))) => {
+                        Some(Ok(Some(mut page))) => {
                             self.clock.observe((self.system_clock)(), (self.system_clock)(), page.server_time_ms);
+                            // Only what its author signed and may claim is
+                            // staged for verdicts; the rest is refused (and
+                            // reported) when the page is written.
+                            let screened = checkin_core::store::keyring::lock(&keyring)
+                                .screen(std::mem::take(&mut page.changes), self.now().timestamp_millis());
+                            page.changes = screened.accepted().to_vec();
+                            if !screened.refused.is_empty() {
+                                let _ = lock(&self.store).note_refused(&screened.refused, self.now());
+                            }
                             checkin_core::store::inbox::lock(inbox).stage(&page.changes);
                             if self.received_tx.receiver_count() > 0 {
                                 let others: Vec<ChangeEnvelope> =
@@ -1410,6 +1515,7 @@ mod tests {
         use checkin_core::store::changes::Change;
         let t = Utc::now();
         let change = |i: u32| ChangeEnvelope {
+            sig: None,
             id: checkin_core::model::new_id(t),
             event_id: Uuid::nil(),
             hlc: Hlc {

@@ -72,6 +72,10 @@ pub struct HubDirectory {
     manual: Mutex<Option<String>>,
     found: Mutex<BTreeMap<String, String>>,
     version: watch::Sender<u64>,
+    /// Addresses where something announced itself as a hub of this event
+    /// without a key a coordinator authorised: ignored, shown in
+    /// Diagnostics.
+    unknown: Mutex<BTreeMap<String, i64>>,
 }
 
 impl Default for HubDirectory {
@@ -80,6 +84,7 @@ impl Default for HubDirectory {
             manual: Mutex::new(None),
             found: Mutex::new(BTreeMap::new()),
             version: watch::channel(0).0,
+            unknown: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -96,6 +101,30 @@ impl HubDirectory {
         let url = url.map(|u| normalise_url(&u)).filter(|u| !u.is_empty());
         *self.manual.lock().unwrap_or_else(|p| p.into_inner()) = url;
         self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Note that the hub announced at `url` was ignored (its key is not
+    /// one a coordinator authorised).
+    pub fn note_unknown(&self, url: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        self.unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(url.to_string(), now);
+    }
+
+    /// Unknown hubs that announced themselves, with when they were last
+    /// seen (ms): "an unknown hub announced itself at … and was ignored".
+    pub fn unknown(&self) -> Vec<(String, i64)> {
+        self.unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(u, t)| (u.clone(), *t))
+            .collect()
     }
 
     pub fn manual(&self) -> Option<String> {

@@ -27,6 +27,38 @@ pub const MAX_PULL_LIMIT: usize = 5000;
 /// changes against their author's role).
 pub use checkin_core::model::Role;
 
+/// The `Authorization` scheme a desk proves itself to a hall hub with. A
+/// desk never sends its central-server token to a hub.
+pub const HUB_AUTH_SCHEME: &str = "CheckinDesk ";
+
+/// What a desk signs to prove itself to a hall hub: bound to that hub's key
+/// and the event, and to a time the hub checks (at most 5 minutes off), so
+/// it is worth nothing at the central server, at another hub, or later.
+pub fn hub_auth_message(hub_key: &[u8; 32], event_id: Uuid, device_id: Uuid, ts_ms: i64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(96);
+    m.extend_from_slice(b"checkin-hub-auth-v1\0");
+    m.extend_from_slice(hub_key);
+    m.extend_from_slice(event_id.as_bytes());
+    m.extend_from_slice(device_id.as_bytes());
+    m.extend_from_slice(&ts_ms.to_be_bytes());
+    m
+}
+
+/// The `Authorization` header value for a hub.
+pub fn hub_auth_header(
+    signer: &checkin_core::change::IdentitySigner,
+    hub_key: &[u8; 32],
+    event_id: Uuid,
+    device_id: Uuid,
+    ts_ms: i64,
+) -> String {
+    let sig = signer.sign(&hub_auth_message(hub_key, event_id, device_id, ts_ms));
+    format!(
+        "{HUB_AUTH_SCHEME}device={device_id},ts={ts_ms},sig={}",
+        data_encoding::BASE64.encode(&sig)
+    )
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PairRequest {
     /// The one-time code from the coordinator (`XXXX-XXXX`).
@@ -167,6 +199,9 @@ pub struct HubHealth {
     pub upstream_online: bool,
     /// When the hub last completed a round with the central server.
     pub upstream_last_ms: Option<i64>,
+    /// The hub's public key (hex): a desk talks to it only when a
+    /// coordinator authorised this key, and signs its proof for it.
+    pub public_key: String,
 }
 
 /// A device as the central server shares it with a hub (a coordinator

@@ -44,7 +44,14 @@ pub struct Keyring {
     /// (a desk applies remote changes only from a server it paired with).
     pub server: Option<[u8; 32]>,
     pub devices: HashMap<Uuid, KnownDevice>,
+    /// Changes whose signature was verified recently (a digest of the
+    /// signed bytes, signature and key), so a page screened as it arrived
+    /// is not verified again when it is written.
+    verified: std::collections::HashSet<[u8; 32]>,
 }
+
+/// Most remembered verified signatures.
+const VERIFIED_MAX: usize = 50_000;
 
 /// What screening a page left: the changes to stage and write, and the ones
 /// refused (to report).
@@ -97,7 +104,11 @@ impl Keyring {
                 },
             );
         }
-        Ok(Keyring { server, devices })
+        Ok(Keyring {
+            server,
+            devices,
+            verified: Default::default(),
+        })
     }
 
     /// Whether changes are checked here (the database was paired).
@@ -158,10 +169,40 @@ impl Keyring {
                 }
             }
         }
-        let items: Vec<(&ChangeEnvelope, Option<[u8; 32]>)> =
-            changes.iter().map(|e| (e, self.key_of(e.device_id))).collect();
-        let verdicts = verify_all(&items);
+        let digests: Vec<Option<[u8; 32]>> = changes
+            .iter()
+            .map(|e| {
+                let key = self.key_of(e.device_id)?;
+                let sig = e.sig.as_ref()?;
+                use sha2::{Digest, Sha256};
+                let mut h = Sha256::new();
+                h.update(e.signed_bytes());
+                h.update(sig.as_bytes());
+                h.update(key);
+                Some(h.finalize().into())
+            })
+            .collect();
+        let fresh: Vec<usize> = (0..changes.len())
+            .filter(|&i| digests[i].is_none_or(|d| !self.verified.contains(&d)))
+            .collect();
+        let items: Vec<(&ChangeEnvelope, Option<[u8; 32]>)> = fresh
+            .iter()
+            .map(|&i| (&changes[i], self.key_of(changes[i].device_id)))
+            .collect();
+        let fresh_verdicts = verify_all(&items);
         drop(items);
+        let mut verdicts: Vec<Result<(), SignatureError>> = vec![Ok(()); changes.len()];
+        for (i, v) in fresh.into_iter().zip(fresh_verdicts) {
+            if v.is_ok() {
+                if self.verified.len() >= VERIFIED_MAX {
+                    self.verified.clear();
+                }
+                if let Some(d) = digests[i] {
+                    self.verified.insert(d);
+                }
+            }
+            verdicts[i] = v;
+        }
         let mut out = Screened::default();
         for (env, verdict) in changes.into_iter().zip(verdicts) {
             let Some(author) = self.author(env.device_id) else {

@@ -740,12 +740,15 @@ impl Store {
         badge::public_from_secret(&self.identity)
     }
 
-    /// Sign `msg` with this desk's identity key (proving the desk to a hub).
-    pub fn identity_sign(&self, msg: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer;
-        ed25519_dalek::SigningKey::from_bytes(&self.identity)
-            .sign(msg)
-            .to_bytes()
+    /// Sign a change as this desk (what leaving the outbox does; tests of
+    /// hostile desks sign their forgeries with it).
+    pub fn sign_as_this_desk(&self, env: &mut ChangeEnvelope) {
+        env.sign(&self.identity);
+    }
+
+    /// This desk's identity key, to sign with (proving the desk to a hub).
+    pub fn identity_signer(&self) -> crate::change::IdentitySigner {
+        crate::change::IdentitySigner::new(&self.identity)
     }
 
     /// The hall hubs this event's coordinators authorised and did not
@@ -782,8 +785,8 @@ impl Store {
     }
 
     /// Publish (or with `active: false` withdraw) a hall hub's key: a
-    /// coordinator desk does this when it starts a hub (see
-    /// [`crate::change::HubKey`]).
+    /// coordinator desk does this when it starts a hub, with the hub's
+    /// secret for the proof (see [`crate::change::HubKey`]).
     pub fn record_hub_key(
         &mut self,
         hub_id: Uuid,
@@ -796,6 +799,20 @@ impl Store {
         let me = self.device.id;
         let public = badge::public_from_secret(hub_secret);
         let proof = crate::change::hub_key_proof(hub_secret, event_id, me, hub_id);
+        // Published once per state: a hub restarted with the same key is
+        // not announced again.
+        let same: bool = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM hub_keys WHERE hub_id = ?1 AND public_key = ?2 AND active = ?3 AND coordinator_id = ?4",
+                params![hub_id.to_string(), public.as_slice(), active, me.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if same {
+            return Ok(());
+        }
         self.write(now, |w| {
             w.record(Change::HubKey(crate::change::HubKey {
                 hub_id,
@@ -806,6 +823,26 @@ impl Store {
             }))
             .map(|_| ())
         })
+    }
+
+    /// Keep refusals made while screening (see [`Store::screen`]).
+    pub fn note_refused(&mut self, refused: &[crate::claims::Refusal], now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for r in refused {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO refused_changes (change_id, author, code, message, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                r.change.to_string(),
+                r.author.to_string(),
+                r.code,
+                r.message,
+                now.timestamp_millis()
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Changes this desk refused, per author, for Diagnostics.

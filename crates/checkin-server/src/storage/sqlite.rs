@@ -58,6 +58,16 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (key, value) VALUES ('log_id', lower(hex(randomblob(16))));
 "#,
+    r#"
+-- Protocol 3: codes that re-pair one existing device, devices' public keys
+-- (hex; empty for rows paired before), refused changes counted against
+-- their author, and when a device was revoked. The server's secret key is
+-- made on first use (meta 'server_secret').
+ALTER TABLE pairing_codes ADD COLUMN device_id TEXT;
+ALTER TABLE devices ADD COLUMN public_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN revoked_at_ms INTEGER;
+"#,
 ];
 
 type Job = Box<dyn FnOnce(&rusqlite::Transaction<'_>) -> Box<dyn FnOnce(bool) + Send> + Send>;
@@ -66,6 +76,8 @@ pub struct SqliteStorage {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Mutex<Vec<Connection>>,
+    /// [`Storage::server_secret`] once read (it never changes once stored).
+    secret: std::sync::OnceLock<[u8; 32]>,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -100,6 +112,7 @@ impl SqliteStorage {
             path: path.to_path_buf(),
             writer: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
+            secret: std::sync::OnceLock::new(),
         })
     }
 
@@ -181,7 +194,8 @@ impl SqliteStorage {
 /// live in `meta`.
 impl SqliteStorage {
     /// Store changes pulled from the central server (idempotent by id, like
-    /// [`Storage::push`]), marked as coming from upstream.
+    /// [`Storage::push`]: an id stored with another body is a conflict, the
+    /// stored change kept), marked as coming from upstream.
     pub async fn push_from_upstream(
         &self,
         event_id: Uuid,
@@ -246,8 +260,9 @@ impl SqliteStorage {
             let ev = event_id.to_string();
             let mut out = PushOutcome::default();
             for c in &changes {
+                let id = c.id.to_string();
                 let n = st.execute(params![
-                    c.id.to_string(),
+                    id,
                     ev,
                     c.device_id.to_string(),
                     c.kind,
@@ -258,8 +273,18 @@ impl SqliteStorage {
                 ])?;
                 if n == 1 {
                     out.accepted += 1;
-                } else {
+                    continue;
+                }
+                // Only rows not inserted are looked up (by the unique id):
+                // a retry sends the same bytes; another body under a stored
+                // id is refused and the stored change kept.
+                let same: bool = tx
+                    .prepare_cached("SELECT body = ?2 FROM changes WHERE id = ?1")?
+                    .query_row(params![id, c.json], |r| r.get(0))?;
+                if same {
                     out.duplicates += 1;
+                } else {
+                    out.conflicts.push(c.id);
                 }
             }
             Ok(out)
@@ -310,34 +335,66 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// A device row as read: id, name, role, event, paired, last seen, revoked.
-type DeviceRow = (String, String, String, String, i64, Option<i64>, bool);
+/// A device row as read ([`DEVICE_COLS`]).
+struct DeviceRow {
+    id: String,
+    name: String,
+    role: String,
+    event_id: String,
+    paired_at_ms: i64,
+    last_seen_ms: Option<i64>,
+    revoked: bool,
+    public_key: String,
+    refused: i64,
+    revoked_at_ms: Option<i64>,
+}
+
+const DEVICE_COLS: &str =
+    "id, name, role, event_id, paired_at_ms, last_seen_ms, revoked, public_key, refused, revoked_at_ms";
 
 fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
+    Ok(DeviceRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        event_id: r.get(3)?,
+        paired_at_ms: r.get(4)?,
+        last_seen_ms: r.get(5)?,
+        revoked: r.get(6)?,
+        public_key: r.get(7)?,
+        refused: r.get(8)?,
+        revoked_at_ms: r.get(9)?,
+    })
 }
 
 fn to_info(t: DeviceRow) -> Result<DeviceInfo> {
     Ok(DeviceInfo {
-        id: parse_uuid(&t.0)?,
-        name: t.1,
-        role: parse_role(&t.2)?,
-        event_id: parse_uuid(&t.3)?,
-        paired_at_ms: t.4,
-        last_seen_ms: t.5,
-        revoked: t.6,
+        id: parse_uuid(&t.id)?,
+        name: t.name,
+        role: parse_role(&t.role)?,
+        event_id: parse_uuid(&t.event_id)?,
+        paired_at_ms: t.paired_at_ms,
+        last_seen_ms: t.last_seen_ms,
+        revoked: t.revoked,
+        revoked_at_ms: t.revoked_at_ms,
+        public_key: t.public_key,
+        refused: u64::try_from(t.refused).unwrap_or(0),
     })
 }
 
-const DEVICE_COLS: &str = "id, name, role, event_id, paired_at_ms, last_seen_ms, revoked";
+/// The wall clock in ms (when a device is revoked; the trait passes no time).
+fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The stored hex of [`Storage::server_secret`] as bytes.
+fn secret_from_hex(hex: &str) -> Result<[u8; 32]> {
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hex.as_bytes())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| StorageError::Corrupt("the server secret is not 32 bytes of hex".into()))
+}
 
 #[async_trait]
 impl Storage for SqliteStorage {
@@ -362,14 +419,15 @@ impl Storage for SqliteStorage {
     async fn create_pairing(&self, p: NewPairing) -> Result<()> {
         self.write(move |tx| {
             tx.execute(
-                "INSERT INTO pairing_codes (code_hash, role, event_id, created_at_ms, expires_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO pairing_codes (code_hash, role, event_id, created_at_ms, expires_at_ms, device_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     p.code_hash,
                     p.role.as_str(),
                     p.event_id.map(|e| e.to_string()),
                     p.created_at_ms,
-                    p.expires_at_ms
+                    p.expires_at_ms,
+                    p.device_id.map(|d| d.to_string())
                 ],
             )?;
             Ok(())
@@ -379,45 +437,71 @@ impl Storage for SqliteStorage {
 
     async fn redeem_pairing(&self, code_hash: &str, now_ms: i64) -> Result<Option<Redeemed>> {
         let code_hash = code_hash.to_string();
-        let row: Option<(String, Option<String>)> = self
+        let row: Option<(String, Option<String>, Option<String>)> = self
             .write(move |tx| {
                 tx.query_row(
                     "UPDATE pairing_codes SET used_at_ms = ?2
                      WHERE code_hash = ?1 AND used_at_ms IS NULL AND expires_at_ms > ?2
-                     RETURNING role, event_id",
+                     RETURNING role, event_id, device_id",
                     params![code_hash, now_ms],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()
             })
             .await?;
-        row.map(|(role, ev)| {
+        row.map(|(role, ev, device)| {
             Ok(Redeemed {
                 role: parse_role(&role)?,
                 event_id: ev.map(|e| parse_uuid(&e)).transpose()?,
+                device_id: device.map(|d| parse_uuid(&d)).transpose()?,
             })
         })
         .transpose()
     }
 
-    async fn save_device(&self, d: NewDevice) -> Result<()> {
+    async fn save_device(&self, d: NewDevice, replace: bool) -> Result<Saved> {
+        // One job, so one savepoint: the insert and the replacement are one
+        // atomic step.
         self.write(move |tx| {
-            tx.execute(
-                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
-                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                   event_id = excluded.event_id, token_hash = excluded.token_hash,
-                   paired_at_ms = excluded.paired_at_ms, revoked = 0",
+            let id = d.id.to_string();
+            let key = data_encoding::HEXLOWER.encode(&d.public_key);
+            let inserted = tx.execute(
+                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, public_key, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
+                 ON CONFLICT(id) DO NOTHING",
                 params![
-                    d.id.to_string(),
+                    id,
                     d.name,
                     d.role.as_str(),
                     d.event_id.to_string(),
                     d.token_hash,
-                    d.paired_at_ms
+                    d.paired_at_ms,
+                    key
                 ],
             )?;
-            Ok(())
+            if inserted == 1 {
+                return Ok(Saved::Inserted);
+            }
+            if !replace {
+                return Ok(Saved::Taken);
+            }
+            // Re-pairing this device: new name, token and key; a revoked
+            // device stays revoked.
+            tx.execute(
+                "UPDATE devices SET name = ?2, role = ?3, event_id = ?4, token_hash = ?5,
+                   paired_at_ms = ?6, public_key = ?7
+                 WHERE id = ?1",
+                params![
+                    id,
+                    d.name,
+                    d.role.as_str(),
+                    d.event_id.to_string(),
+                    d.token_hash,
+                    d.paired_at_ms,
+                    key
+                ],
+            )?;
+            Ok(Saved::Replaced)
         })
         .await
     }
@@ -463,9 +547,13 @@ impl Storage for SqliteStorage {
     async fn revoke_device(&self, id: Uuid) -> Result<Option<DeviceInfo>> {
         let row = self
             .write(move |tx| {
+                // The first revocation's time is kept.
                 tx.query_row(
-                    &format!("UPDATE devices SET revoked = 1 WHERE id = ?1 RETURNING {DEVICE_COLS}"),
-                    params![id.to_string()],
+                    &format!(
+                        "UPDATE devices SET revoked = 1, revoked_at_ms = coalesce(revoked_at_ms, ?2)
+                         WHERE id = ?1 RETURNING {DEVICE_COLS}"
+                    ),
+                    params![id.to_string(), wall_ms()],
                     device_from_row,
                 )
                 .optional()
@@ -494,34 +582,24 @@ impl Storage for SqliteStorage {
     async fn device_records(&self, event_id: Uuid) -> Result<Vec<DeviceRecord>> {
         let rows = self
             .read(move |c| {
-                c.prepare_cached(
-                    "SELECT id, name, role, event_id, token_hash, paired_at_ms, revoked FROM devices
-                     WHERE event_id = ?1 ORDER BY paired_at_ms, id",
-                )?
-                .query_map(params![event_id.to_string()], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, bool>(6)?,
-                    ))
-                })?
+                c.prepare_cached(&format!(
+                    "SELECT {DEVICE_COLS} FROM devices WHERE event_id = ?1 ORDER BY paired_at_ms, id"
+                ))?
+                .query_map(params![event_id.to_string()], device_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
         rows.into_iter()
-            .map(|(id, name, role, ev, token_hash, paired_at_ms, revoked)| {
+            .map(|d| {
                 Ok(DeviceRecord {
-                    id: parse_uuid(&id)?,
-                    name,
-                    role: parse_role(&role)?,
-                    event_id: parse_uuid(&ev)?,
-                    token_hash,
-                    paired_at_ms,
-                    revoked,
+                    id: parse_uuid(&d.id)?,
+                    name: d.name,
+                    role: parse_role(&d.role)?,
+                    event_id: parse_uuid(&d.event_id)?,
+                    public_key: d.public_key,
+                    paired_at_ms: d.paired_at_ms,
+                    revoked: d.revoked,
+                    revoked_at_ms: d.revoked_at_ms,
                 })
             })
             .collect()
@@ -529,12 +607,18 @@ impl Storage for SqliteStorage {
 
     async fn mirror_devices(&self, records: Vec<DeviceRecord>) -> Result<()> {
         self.write(move |tx| {
+            // A hub authenticates desks by signature, never by token: the
+            // mirrored rows get a token hash no token hashes to (a real one
+            // is 64 hex digits), which also replaces any real hash an older
+            // hub mirrored. The hub's own refused counts stay.
             let mut st = tx.prepare_cached(
-                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked,
+                   public_key, revoked_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, 'mirror:' || ?1, ?5, ?6, ?7, ?8)
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role,
                    event_id = excluded.event_id, token_hash = excluded.token_hash,
-                   paired_at_ms = excluded.paired_at_ms, revoked = excluded.revoked",
+                   paired_at_ms = excluded.paired_at_ms, revoked = excluded.revoked,
+                   public_key = excluded.public_key, revoked_at_ms = excluded.revoked_at_ms",
             )?;
             for d in &records {
                 st.execute(params![
@@ -542,13 +626,395 @@ impl Storage for SqliteStorage {
                     d.name,
                     d.role.as_str(),
                     d.event_id.to_string(),
-                    d.token_hash,
                     d.paired_at_ms,
-                    d.revoked
+                    d.revoked,
+                    d.public_key.to_ascii_lowercase(),
+                    d.revoked_at_ms
                 ])?;
             }
             Ok(())
         })
         .await
+    }
+
+    async fn count_refused(&self, device_id: Uuid, n: u64) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        self.write(move |tx| {
+            // Saturating: an overflowing SQLite integer would turn into a real.
+            tx.execute(
+                "UPDATE devices SET refused = CASE WHEN refused > 9223372036854775807 - ?2
+                   THEN 9223372036854775807 ELSE refused + ?2 END
+                 WHERE id = ?1",
+                params![device_id.to_string(), n],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn server_secret(&self) -> Result<[u8; 32]> {
+        if let Some(s) = self.secret.get() {
+            return Ok(*s);
+        }
+        let hex = match self.meta("server_secret").await? {
+            Some(hex) => hex,
+            None => {
+                let mut fresh = [0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| {
+                    StorageError::Corrupt(format!("the operating system's random source failed: {e}"))
+                })?;
+                let fresh = data_encoding::HEXLOWER.encode(&fresh);
+                // Kept if another call made one first: the first one stays.
+                self.write(move |tx| {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('server_secret', ?1)
+                         ON CONFLICT(key) DO NOTHING",
+                        params![fresh],
+                    )?;
+                    tx.query_row("SELECT value FROM meta WHERE key = 'server_secret'", [], |r| {
+                        r.get(0)
+                    })
+                })
+                .await?
+            }
+        };
+        let secret = secret_from_hex(&hex)?;
+        Ok(*self.secret.get_or_init(|| secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checkin_sync::protocol::Role;
+
+    /// A database file in the temp dir, removed (with its WAL) when dropped.
+    struct TempDb(PathBuf);
+
+    impl TempDb {
+        fn new() -> TempDb {
+            TempDb(std::env::temp_dir().join(format!("checkin-storage-{}.db", Uuid::now_v7())))
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for ext in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", self.0.display()));
+            }
+        }
+    }
+
+    fn device(id: Uuid, event_id: Uuid, name: &str, token_hash: &str, key: u8) -> NewDevice {
+        NewDevice {
+            id,
+            name: name.into(),
+            role: Role::Volunteer,
+            event_id,
+            token_hash: token_hash.into(),
+            paired_at_ms: 1_000 + key as i64,
+            public_key: [key; 32],
+        }
+    }
+
+    fn change(id: Uuid, device_id: Uuid, json: &str) -> NewChange {
+        NewChange {
+            id,
+            device_id,
+            kind: "checkin".into(),
+            hlc: "0000000001000-000000-x".into(),
+            json: json.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn pairing_codes_carry_the_device_they_re_pair() {
+        let db = TempDb::new();
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let (ev, dev) = (Uuid::now_v7(), Uuid::now_v7());
+        for (code, device_id) in [("plain", None), ("again", Some(dev))] {
+            s.create_pairing(NewPairing {
+                code_hash: code.into(),
+                role: Role::Host,
+                event_id: Some(ev),
+                created_at_ms: 1,
+                expires_at_ms: 100,
+                device_id,
+            })
+            .await
+            .unwrap();
+        }
+        let r = s.redeem_pairing("plain", 50).await.unwrap().unwrap();
+        assert_eq!((r.role, r.event_id, r.device_id), (Role::Host, Some(ev), None));
+        let r = s.redeem_pairing("again", 50).await.unwrap().unwrap();
+        assert_eq!(r.device_id, Some(dev));
+        assert!(
+            s.redeem_pairing("again", 50).await.unwrap().is_none(),
+            "used once"
+        );
+    }
+
+    #[tokio::test]
+    async fn pairing_never_overwrites_a_device_unless_replacing_it() {
+        let db = TempDb::new();
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let (ev, id) = (Uuid::now_v7(), Uuid::now_v7());
+
+        let saved = s
+            .save_device(device(id, ev, "desk 1", "hash-1", 1), false)
+            .await
+            .unwrap();
+        assert_eq!(saved, Saved::Inserted);
+        let first = s.device_by_token("hash-1").await.unwrap().unwrap();
+        assert_eq!(first.public_key, "01".repeat(32));
+        assert_eq!((first.refused, first.revoked_at_ms), (0, None));
+
+        // Same id, no code for it: nothing changes, the old token still works.
+        let saved = s
+            .save_device(device(id, ev, "intruder", "hash-2", 2), false)
+            .await
+            .unwrap();
+        assert_eq!(saved, Saved::Taken);
+        assert!(s.device_by_token("hash-2").await.unwrap().is_none());
+        let still = s.device_by_token("hash-1").await.unwrap().unwrap();
+        assert_eq!(
+            (still.name.as_str(), still.public_key.as_str()),
+            ("desk 1", first.public_key.as_str())
+        );
+        assert_eq!(s.devices().await.unwrap().len(), 1);
+
+        // Revoked, then re-paired with a code for it: new name, token and
+        // key; still revoked, at the same time.
+        let revoked = s.revoke_device(id).await.unwrap().unwrap();
+        let at = revoked.revoked_at_ms.expect("revocation time");
+        assert!(revoked.revoked && at > 1_600_000_000_000);
+        let mut again = device(id, ev, "desk 1b", "hash-3", 3);
+        again.role = Role::Host;
+        assert_eq!(s.save_device(again, true).await.unwrap(), Saved::Replaced);
+        assert!(
+            s.device_by_token("hash-1").await.unwrap().is_none(),
+            "old token gone"
+        );
+        let now = s.device_by_token("hash-3").await.unwrap().unwrap();
+        assert_eq!(now.name, "desk 1b");
+        assert_eq!(now.role, Role::Host);
+        assert_eq!(now.public_key, "03".repeat(32));
+        assert_eq!(now.paired_at_ms, 1_003);
+        assert!(now.revoked);
+        assert_eq!(now.revoked_at_ms, Some(at));
+        // Revoking again keeps the first time.
+        let twice = s.revoke_device(id).await.unwrap().unwrap();
+        assert_eq!(twice.revoked_at_ms, Some(at));
+
+        // replace with no row yet simply inserts.
+        let other = Uuid::now_v7();
+        let saved = s
+            .save_device(device(other, ev, "desk 2", "hash-4", 4), true)
+            .await
+            .unwrap();
+        assert_eq!(saved, Saved::Inserted);
+        assert_eq!(s.devices().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn refused_changes_are_counted() {
+        let db = TempDb::new();
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let (ev, id) = (Uuid::now_v7(), Uuid::now_v7());
+        s.save_device(device(id, ev, "desk", "hash", 7), false)
+            .await
+            .unwrap();
+        s.count_refused(id, 3).await.unwrap();
+        s.count_refused(id, 0).await.unwrap();
+        s.count_refused(id, 2).await.unwrap();
+        s.count_refused(Uuid::now_v7(), 5).await.unwrap(); // unknown: no error
+        assert_eq!(s.device_by_token("hash").await.unwrap().unwrap().refused, 5);
+        s.count_refused(id, u64::MAX).await.unwrap();
+        assert_eq!(
+            s.devices().await.unwrap()[0].refused,
+            i64::MAX as u64,
+            "saturates"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_server_secret_is_made_once_and_kept() {
+        let db = TempDb::new();
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let a = s.server_secret().await.unwrap();
+        assert_ne!(a, [0; 32]);
+        assert_eq!(s.server_secret().await.unwrap(), a);
+        drop(s);
+        let s = SqliteStorage::open(&db.0).unwrap();
+        assert_eq!(s.server_secret().await.unwrap(), a, "same after reopening");
+        assert_eq!(
+            s.meta("server_secret").await.unwrap(),
+            Some(data_encoding::HEXLOWER.encode(&a))
+        );
+        let other = TempDb::new();
+        let o = SqliteStorage::open(&other.0).unwrap();
+        assert_ne!(o.server_secret().await.unwrap(), a, "one per storage");
+    }
+
+    #[tokio::test]
+    async fn a_stored_id_with_another_body_is_a_conflict() {
+        let db = TempDb::new();
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let (ev, dev) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let out = s
+            .push(
+                ev,
+                vec![change(a, dev, r#"{"a":1}"#), change(b, dev, r#"{"b":1}"#)],
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            PushOutcome {
+                accepted: 2,
+                duplicates: 0,
+                conflicts: vec![]
+            }
+        );
+
+        let out = s
+            .push(
+                ev,
+                vec![
+                    change(a, dev, r#"{"a":1}"#),  // a retry
+                    change(b, dev, r#"{"b":2}"#),  // another body
+                    change(b, dev, r#"{"b":1} "#), // not byte-identical either
+                    change(c, dev, r#"{"c":1}"#),
+                    change(c, dev, r#"{"c":1}"#), // twice in one push
+                    change(c, dev, r#"{"c":9}"#),
+                ],
+                20,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            PushOutcome {
+                accepted: 1,
+                duplicates: 2,
+                conflicts: vec![b, b, c]
+            }
+        );
+        let page = s.pull(ev, 0, 100).await.unwrap();
+        assert_eq!(
+            page.changes,
+            [r#"{"a":1}"#, r#"{"b":1}"#, r#"{"c":1}"#],
+            "stored ones kept"
+        );
+
+        // From upstream: the same rule.
+        let d = Uuid::now_v7();
+        let out = s
+            .push_from_upstream(
+                ev,
+                vec![
+                    change(a, dev, r#"{"a":1}"#),
+                    change(b, dev, "{}"),
+                    change(d, dev, r#"{"d":1}"#),
+                ],
+                30,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            PushOutcome {
+                accepted: 1,
+                duplicates: 1,
+                conflicts: vec![b]
+            }
+        );
+        assert_eq!(s.pull_local(ev, 0, 100).await.unwrap().changes.len(), 3);
+        assert_eq!(s.pull(ev, 0, 100).await.unwrap().changes.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn mirrored_devices_carry_keys_and_no_token() {
+        let server_db = TempDb::new();
+        let server = SqliteStorage::open(&server_db.0).unwrap();
+        let (ev, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        server
+            .save_device(device(a, ev, "a", "hash-a", 0xab), false)
+            .await
+            .unwrap();
+        server
+            .save_device(device(b, ev, "b", "hash-b", 0xcd), false)
+            .await
+            .unwrap();
+        server
+            .save_device(
+                device(Uuid::now_v7(), Uuid::now_v7(), "elsewhere", "hash-x", 1),
+                false,
+            )
+            .await
+            .unwrap();
+        server.revoke_device(b).await.unwrap();
+        let records = server.device_records(ev).await.unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].public_key, "ab".repeat(32));
+        assert!(!records[0].revoked && records[0].revoked_at_ms.is_none());
+        assert!(records[1].revoked && records[1].revoked_at_ms.is_some());
+
+        let hub_db = TempDb::new();
+        let hub = SqliteStorage::open(&hub_db.0).unwrap();
+        // A row an older hub mirrored with the real token hash.
+        hub.save_device(device(a, ev, "a", "hash-a", 0xab), false)
+            .await
+            .unwrap();
+        hub.mirror_devices(records.clone()).await.unwrap();
+        hub.mirror_devices(records.clone()).await.unwrap(); // again: an update
+        assert_eq!(hub.device_records(ev).await.unwrap(), records);
+        assert!(
+            hub.device_by_token("hash-a").await.unwrap().is_none(),
+            "old hash replaced"
+        );
+        assert!(hub.device_by_token("hash-b").await.unwrap().is_none());
+        let token_hashes: Vec<String> = hub
+            .read(|c| {
+                c.prepare("SELECT token_hash FROM devices ORDER BY paired_at_ms")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .await
+            .unwrap();
+        assert_eq!(token_hashes, [format!("mirror:{a}"), format!("mirror:{b}")]);
+    }
+
+    #[tokio::test]
+    async fn devices_of_an_older_database_read_with_an_empty_key() {
+        let db = TempDb::new();
+        {
+            let conn = open(&db.0).unwrap();
+            for sql in &SCHEMA[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO devices (id, name, role, event_id, token_hash, paired_at_ms, revoked)
+                 VALUES ('0190b1a0-0000-7000-8000-000000000001', 'old', 'volunteer',
+                         '0190b1a0-0000-7000-8000-000000000002', 'old-hash', 5, 1);
+                 INSERT INTO pairing_codes (code_hash, role, event_id, created_at_ms, expires_at_ms)
+                 VALUES ('old-code', 'host', NULL, 1, 100);",
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&db.0).unwrap();
+        let d = s.device_by_token("old-hash").await.unwrap().unwrap();
+        assert_eq!(
+            (d.public_key.as_str(), d.refused, d.revoked, d.revoked_at_ms),
+            ("", 0, true, None)
+        );
+        let r = s.redeem_pairing("old-code", 50).await.unwrap().unwrap();
+        assert_eq!((r.event_id, r.device_id), (None, None));
     }
 }
