@@ -1,14 +1,19 @@
 //! A push body as the sync server decodes it (`checkin_server::decode`):
 //! Content-Encoding (plain, gzip, damaged gzip, unknown), JSON, protocol
-//! version, limits, and the per-change checks for a desk of some role. What
-//! the server admits goes into the log every desk applies, so an admitted
-//! push is also applied to a fresh desk database: it must not crash a desk.
+//! version, limits, the claims check (`checkin_core::claims`, run on every
+//! parsed change as it is, and by the server's `admit_push` on the changes
+//! signed with the desk's key, so the fuzzer's changes get past the
+//! signature) for a desk of some role. What the server admits goes into the
+//! log every desk applies, so an admitted push is also applied to a fresh
+//! desk database: it must not crash a desk.
 
 #![no_main]
 
 use std::io::Write;
 
+use checkin_core::claims::{self, Author, Facts};
 use checkin_core::hlc::Hlc;
+use checkin_core::model::LocationKind;
 use checkin_core::model::Device;
 use checkin_core::store::Store;
 use checkin_core::store::changes::ChangeEnvelope;
@@ -21,6 +26,33 @@ use uuid::Uuid;
 /// The ids the seed pushes use (fuzz/seeds/sync_push).
 const EVENT: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
 const DEVICE: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+
+/// The desk's identity key (the fuzzer's changes are signed with it).
+const SECRET: [u8; 32] = [7; 32];
+
+/// A receiver that knows every id, with the event on 2–3 June 2026.
+struct Known;
+impl Facts for Known {
+    fn event_days(&self) -> Option<Vec<chrono::NaiveDate>> {
+        Some(vec![
+            chrono::NaiveDate::from_ymd_opt(2026, 6, 2).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 6, 3).unwrap(),
+        ])
+    }
+    fn location_kind(&self, id: Uuid) -> Option<LocationKind> {
+        Some(if id.as_u128() % 2 == 0 {
+            LocationKind::Entrance
+        } else {
+            LocationKind::Zone
+        })
+    }
+    fn attendee_exists(&self, _: Uuid) -> bool {
+        true
+    }
+    fn checkin_exists(&self, _: Uuid) -> bool {
+        true
+    }
+}
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -55,6 +87,9 @@ fuzz_target!(|data: &[u8]| {
         paired_at_ms: 0,
         last_seen_ms: None,
         revoked: false,
+        revoked_at_ms: None,
+        public_key: data_encoding::HEXLOWER.encode(&checkin_core::badge::public_from_secret(&SECRET)),
+        refused: 0,
     };
     let req = match decode::push_request(encoding, body) {
         Ok(req) => req,
@@ -66,9 +101,28 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(req.protocol, PROTOCOL_VERSION);
     assert!(req.changes.len() <= MAX_PUSH_CHANGES);
-    let rows = match decode::admit_push(&device, &req) {
+    let now_ms = Utc.with_ymd_and_hms(2026, 6, 2, 9, 0, 0).unwrap().timestamp_millis();
+    let author = Author::Device {
+        id: DEVICE,
+        role,
+        revoked_at_ms: None,
+    };
+    // The claims check on every change as it came, against what knows
+    // everything and what knows nothing: refusals, never a panic.
+    for env in &req.changes {
+        if let Err(r) = claims::check(&author, env, Some(&Known), now_ms) {
+            assert!(decode::refusal_status(r.code).is_client_error());
+            assert!(r.message.len() > 10, "{r:?}");
+        }
+        let _ = claims::check(&author, env, None, now_ms);
+    }
+    let mut req = req;
+    for env in &mut req.changes {
+        env.sign(&SECRET);
+    }
+    let rows = match decode::admit_push(&device, &req, &Known, now_ms) {
         Ok(rows) => rows,
-        Err(e) => {
+        Err((e, _)) => {
             assert!(e.status.is_client_error(), "{e:?}");
             return;
         }

@@ -730,7 +730,7 @@ pub async fn create_pairing_code(
             event_id,
             role,
             ttl_minutes: None,
-                    device_id: None,
+            device_id: None,
         })
         .await?)
 }

@@ -828,7 +828,7 @@ fn sync_end_to_end() {
                 event_id: pairing.event_id,
                 role,
                 ttl_minutes: None,
-                            device_id: None,
+                device_id: None,
             }))
             .unwrap()
     };

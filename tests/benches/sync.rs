@@ -123,7 +123,7 @@ async fn run(backend: Backend, sizes: &Sizes) -> Option<Vec<String>> {
                 event_id,
                 role: Role::Volunteer,
                 ttl_minutes: None,
-                            device_id: None,
+                device_id: None,
             })
             .await
             .unwrap();

@@ -207,7 +207,7 @@ impl TestDesk {
                 event_id: coordinator.desk.pairing.event_id,
                 role,
                 ttl_minutes: None,
-                            device_id: None,
+                device_id: None,
             })
             .await
             .expect("pairing code");
@@ -271,7 +271,12 @@ impl TestHub {
     /// on `listen` (`127.0.0.1:0` for any port) with its database at `data`.
     /// The coordinator authorises the hub (its key goes up to the central
     /// server, when it answers), as the app and the CLI do.
-    pub async fn start(coordinator: &TestDesk, upstream: &str, data: &std::path::Path, listen: &str) -> TestHub {
+    pub async fn start(
+        coordinator: &TestDesk,
+        upstream: &str,
+        data: &std::path::Path,
+        listen: &str,
+    ) -> TestHub {
         let cfg = checkin_server::hub::HubConfig {
             upstream: upstream.to_string(),
             token: coordinator.desk.pairing.token.clone(),

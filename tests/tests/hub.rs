@@ -377,8 +377,17 @@ async fn a_revoked_desk_is_refused_by_the_hub_after_it_syncs() {
     let h = start_desk(&d, &hall.internet.url, Some(&hub_url));
     wait_status(&mut h.status.clone(), |s| s.connection == Connection::Refused).await;
     h.shutdown().await;
+    // A hub takes no token at all (a desk proves itself by signature), so
+    // a coordinator's token shown to a hub opens nothing there.
+    let with_token = checkin_sync::SyncClient::new(&hub_url, Some(&hall.hub_desk.desk.pairing.token));
+    match with_token.devices().await {
+        Err(SyncError::Refused {
+            status: 401, code, ..
+        }) => assert_eq!(code, "unauthenticated"),
+        other => panic!("a hub must not take a token: {other:?}"),
+    }
     // Pairing and revoking are for the central server only.
-    let hub_client = checkin_sync::SyncClient::new(&hub_url, Some(&hall.hub_desk.desk.pairing.token));
+    let hub_client = hall.hub_desk.desk.hub_link(&hub_url).await.unwrap().client;
     match hub_client.revoke_device(id).await {
         Err(SyncError::Refused {
             status: 409, code, ..
@@ -396,6 +405,8 @@ async fn moving_between_hub_and_server_skips_and_loses_nothing() {
     let addr = hall.hub.as_ref().unwrap().addr();
     let bd = b.via(&hall.internet.url);
     let central = bd.central();
+    // Desks learn that the hub is authorised by sync.
+    bd.sync_once_via(&central).await.unwrap();
     let zone_a = a.location("Остров 1");
     let zone_b = b.location("Остров 2");
     let count = |d: &TestDesk, zone| {
@@ -434,6 +445,9 @@ async fn moving_between_hub_and_server_skips_and_loses_nothing() {
     hall.hub.take().unwrap().kill();
     hall.internet_down(false);
     let new_url = hall.start_hub(&addr, "hub2.db").await;
+    // The new hub has a key of its own: B hears of it by pulling (only
+    // pulling: what only the dead hub had stays B's to re-send).
+    bd.pull_all_via(&central).await.unwrap();
     let new_link = bd.hub_link(&new_url).await.unwrap();
     // On the new hub's log B starts from the beginning of that log and
     // misses none of A's changes.
@@ -501,6 +515,7 @@ async fn a_desk_finds_the_hub_by_mdns_on_loopback() {
         mdns: Some((opts, "Зал 1".into())),
     };
     let hub = TestHub::start_with(cfg);
+    hub.authorise(&hall.hub_desk, true).await;
     let dir = std::sync::Arc::new(HubDirectory::default());
     let _browser = browse(opts, hall.coord.desk.pairing.event_id, dir.clone()).unwrap();
     let t = wait_until("the hub is found", Duration::from_secs(15), || {

@@ -113,7 +113,7 @@ async fn pairing_roles_and_revoked_devices(b: Backend) {
                 event_id: d.desk.pairing.event_id,
                 role: Role::Coordinator,
                 ttl_minutes: None,
-                            device_id: None,
+                device_id: None,
             })
             .await
             .unwrap_err();

@@ -92,6 +92,8 @@ export interface Joined { event_id: string; role: SyncRole; server: string; data
 export interface DeviceInfo {
   id: string; name: string; role: SyncRole; event_id: string;
   paired_at_ms: number; last_seen_ms: number | null; revoked: boolean;
+  /** Changes of this desk the server or a hub refused (forged claims, bad signatures, clocks far ahead). */
+  refused: number;
 }
 export interface PairingCode {
   code: string; role: SyncRole; event_id: string; expires_at_ms: number; pairing_uri: string; qr_svg: string;

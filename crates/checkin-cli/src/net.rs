@@ -318,7 +318,7 @@ pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()>
         event_id: pairing.event_id,
         role,
         ttl_minutes: Some(args.ttl_minutes),
-            device_id: None,
+        device_id: None,
     }))?;
     print(j, json!(code), || {
         format!(
@@ -344,11 +344,16 @@ pub fn devices(store: Store, cmd: &DevicesCmd, j: bool) -> Result<()> {
                 list.iter()
                     .map(|d| {
                         format!(
-                            "{}  {:<12} {}{}",
+                            "{}  {:<12} {}{}{}",
                             d.id,
                             d.role.as_str(),
                             d.name,
-                            if d.revoked { "  (revoked)" } else { "" }
+                            if d.revoked { "  (revoked)" } else { "" },
+                            if d.refused > 0 {
+                                format!("  ({} refused changes: revoke it if this grows)", d.refused)
+                            } else {
+                                String::new()
+                            }
                         )
                     })
                     .collect::<Vec<_>>()

@@ -456,4 +456,3 @@ pub(crate) fn unhex32(s: &str) -> Option<[u8; 32]> {
         .try_into()
         .ok()
 }
-

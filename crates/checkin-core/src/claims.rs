@@ -388,14 +388,10 @@ pub fn check(
             }
         }
         Change::Revocation {
-            attendee_id,
-            reason,
-            ..
+            attendee_id, reason, ..
         }
         | Change::BadgeRevoked {
-            attendee_id,
-            reason,
-            ..
+            attendee_id, reason, ..
         } => {
             bounded(env, "the reason", reason, limits::REASON)?;
             attendee(*attendee_id)?;
@@ -456,10 +452,7 @@ pub fn check(
                 return Err(Refusal::new(
                     env,
                     "too_long",
-                    format!(
-                        "a scanned code is at most {} bytes",
-                        limits::PAYLOAD_BYTES
-                    ),
+                    format!("a scanned code is at most {} bytes", limits::PAYLOAD_BYTES),
                 ));
             }
             bounded(env, "the verdict", &s.verdict, limits::CODE)?;
@@ -475,10 +468,7 @@ pub fn check(
                 return Err(Refusal::new(
                     env,
                     "too_long",
-                    format!(
-                        "a print job holds at most {} badges",
-                        limits::BADGES_PER_PRINT
-                    ),
+                    format!("a print job holds at most {} badges", limits::BADGES_PER_PRINT),
                 ));
             }
             for b in &p.badges {

@@ -139,7 +139,10 @@ pub fn admit_push(
     now_ms: i64,
 ) -> Result<Vec<NewChange>, (ApiError, Option<Refusal>)> {
     if req.event_id != device.event_id {
-        return Err((ApiError::forbidden("this desk is paired with another event"), None));
+        return Err((
+            ApiError::forbidden("this desk is paired with another event"),
+            None,
+        ));
     }
     for env in &req.changes {
         if env.event_id != req.event_id {
@@ -225,7 +228,10 @@ pub fn admit_relayed(
             message,
         };
         if env.event_id != event_id {
-            refusals.push(refuse("wrong_event", "the change belongs to another event".into()));
+            refusals.push(refuse(
+                "wrong_event",
+                "the change belongs to another event".into(),
+            ));
             continue;
         }
         let Some(maker) = author_of_env(env) else {
@@ -267,7 +273,10 @@ pub fn hub_proof(header: &str, hub_key: &[u8; 32], event_id: Uuid, now_ms: i64) 
     let mut ts = None;
     let mut sig = None;
     for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=').ok_or_else(|| unauth("a malformed signature"))?;
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| unauth("a malformed signature"))?;
         match k {
             "device" => device = v.parse::<Uuid>().ok(),
             "ts" => ts = v.parse::<i64>().ok(),
@@ -424,7 +433,7 @@ mod tests {
     #[test]
     fn pair_bodies_trim_the_name_and_normalise_the_code() {
         let body = format!(
-            r#"{{"code":"k7qm-2xwp","device_id":"{}","device_name":"  Вход A  "}}"#,
+            r#"{{"code":"k7qm-2xwp","device_id":"{}","device_name":"  Вход A  ","public_key":""}}"#,
             Uuid::nil()
         );
         let (req, code) = pair_request(None, body.as_bytes()).unwrap();

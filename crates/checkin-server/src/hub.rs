@@ -238,7 +238,9 @@ async fn hub_identity(storage: &SqliteStorage) -> Result<(Uuid, [u8; 32]), Stora
     let id = Uuid::now_v7();
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).expect("the operating system's random source works");
-    storage.set_meta("hub.secret", &data_encoding::HEXLOWER.encode(&secret)).await?;
+    storage
+        .set_meta("hub.secret", &data_encoding::HEXLOWER.encode(&secret))
+        .await?;
     storage.set_meta("hub.id", &id.to_string()).await?;
     Ok((id, secret))
 }

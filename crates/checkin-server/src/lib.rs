@@ -624,9 +624,12 @@ async fn push(
     let (sender, event_id) = (device.clone(), req.event_id);
     let checked = state
         .stats
-        .with_facts(state.storage.as_ref(), event_id, chrono::Utc::now(), move |facts| {
-            decode::admit_push(&sender, &req, facts, now)
-        })
+        .with_facts(
+            state.storage.as_ref(),
+            event_id,
+            chrono::Utc::now(),
+            move |facts| decode::admit_push(&sender, &req, facts, now),
+        )
         .await?;
     let rows = match checked {
         Ok(rows) => rows,
@@ -666,7 +669,8 @@ async fn store_admitted(
             change: *id,
             author: authors.get(id).copied().unwrap_or(sender.id),
             code: "conflict",
-            message: "another change is stored under this id: the stored one is kept, this one refused".into(),
+            message: "another change is stored under this id: the stored one is kept, this one refused"
+                .into(),
         });
     }
     let mut per_author: std::collections::HashMap<Uuid, u64> = std::collections::HashMap::new();
@@ -713,9 +717,12 @@ async fn relay(
     let event_id = req.event_id;
     let (rows, refusals) = state
         .stats
-        .with_facts(state.storage.as_ref(), event_id, chrono::Utc::now(), move |facts| {
-            decode::admit_relayed(&devices, event_id, &req.changes, facts, now)
-        })
+        .with_facts(
+            state.storage.as_ref(),
+            event_id,
+            chrono::Utc::now(),
+            move |facts| decode::admit_relayed(&devices, event_id, &req.changes, facts, now),
+        )
         .await?;
     store_admitted(&state, &device, event_id, rows, refusals).await
 }

@@ -88,7 +88,9 @@ impl SyncError {
         match self {
             SyncError::Unreachable { .. } => true,
             SyncError::Refused { status, code, .. } => {
-                *status >= 500 || *status == 429 || matches!(code.as_str(), "unknown_reference" | "clock_ahead")
+                *status >= 500
+                    || *status == 429
+                    || matches!(code.as_str(), "unknown_reference" | "clock_ahead")
             }
             _ => false,
         }
@@ -191,12 +193,17 @@ enum Auth {
     Bearer(String),
     /// A hall hub: a fresh signature by the desk's key for that hub's key
     /// on every request. The token never goes to a hub.
-    Hub {
-        signer: checkin_core::change::IdentitySigner,
-        hub_key: [u8; 32],
-        event_id: Uuid,
-        device_id: Uuid,
-    },
+    Hub(Box<HubAuth>),
+}
+
+#[derive(Clone)]
+struct HubAuth {
+    signer: checkin_core::change::IdentitySigner,
+    hub_key: [u8; 32],
+    event_id: Uuid,
+    device_id: Uuid,
+    /// The desk's corrected clock (the hub checks the signature's time).
+    now_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
 #[derive(Clone)]
@@ -241,14 +248,16 @@ impl SyncClient {
         hub_key: [u8; 32],
         event_id: Uuid,
         device_id: Uuid,
+        now_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
     ) -> SyncClient {
         let mut c = Self::with_timeouts(url, None, Duration::from_secs(1), Duration::from_secs(10));
-        c.auth = Auth::Hub {
+        c.auth = Auth::Hub(Box::new(HubAuth {
             signer,
             hub_key,
             event_id,
             device_id,
-        };
+            now_ms,
+        }));
         c
     }
 
@@ -268,16 +277,11 @@ impl SyncClient {
         match &self.auth {
             Auth::None => {}
             Auth::Bearer(t) => rb = rb.bearer_auth(t),
-            Auth::Hub {
-                signer,
-                hub_key,
-                event_id,
-                device_id,
-            } => {
-                let ts = chrono::Utc::now().timestamp_millis();
+            Auth::Hub(h) => {
+                let ts = (h.now_ms)();
                 rb = rb.header(
                     reqwest::header::AUTHORIZATION,
-                    hub_auth_header(signer, hub_key, *event_id, *device_id, ts),
+                    hub_auth_header(&h.signer, &h.hub_key, h.event_id, h.device_id, ts),
                 );
             }
         }
@@ -829,7 +833,10 @@ impl Desk {
         };
         Ok(Link {
             route: Route::Hub,
-            client: SyncClient::for_hub(url, signer, key, self.pairing.event_id, device_id),
+            client: SyncClient::for_hub(url, signer, key, self.pairing.event_id, device_id, {
+                let (clock, system) = (self.clock.clone(), self.system_clock.clone());
+                Arc::new(move || clock.correct(system()).timestamp_millis())
+            }),
             cursor_key: format!("{}{log}", keys::HUB_CURSOR_PREFIX),
         })
     }
@@ -1038,7 +1045,13 @@ impl Desk {
     /// coordinator desk runs: its key goes into the change log as a
     /// `hub_key` change, and up to the central server now if it answers
     /// (else with the next push). Desks talk to the hub once they have it.
-    pub async fn authorise_hub(&self, hub_id: Uuid, secret: &[u8; 32], name: &str, active: bool) -> Result<()> {
+    pub async fn authorise_hub(
+        &self,
+        hub_id: Uuid,
+        secret: &[u8; 32],
+        name: &str,
+        active: bool,
+    ) -> Result<()> {
         let now = self.now();
         lock(&self.store).record_hub_key(hub_id, secret, name, active, now)?;
         match self.push_outbox().await {

@@ -572,7 +572,7 @@ async fn rehearse(plan: Plan, short: bool) -> Res<bool> {
                 event_id: coord_desk.pairing.event_id,
                 role: *role,
                 ttl_minutes: None,
-                            device_id: None,
+                device_id: None,
             })
             .await?;
         let db = if i == names.len() - 1 {

@@ -382,7 +382,7 @@ function devices(): View {
       const devs = await api.devices();
       clear(
         list,
-        h("tr", {}, ...["coord.dev_name", "coord.dev_role", "coord.dev_paired", "coord.dev_seen", ""].map((k) => h("th", {}, k ? t(k as Key) : ""))),
+        h("tr", {}, ...["coord.dev_name", "coord.dev_role", "coord.dev_paired", "coord.dev_seen", "coord.dev_refused", ""].map((k) => h("th", {}, k ? t(k as Key) : ""))),
         ...devs.map((d) =>
           h(
             "tr",
@@ -391,6 +391,11 @@ function devices(): View {
             h("td", {}, t(`sync_role.${d.role}` as Key)),
             h("td", {}, dateTime(new Date(d.paired_at_ms).toISOString())),
             h("td", {}, d.last_seen_ms ? dateTime(new Date(d.last_seen_ms).toISOString()) : "—"),
+            h(
+              "td",
+              { class: d.refused > 0 ? "error" : "muted", testid: `refused-${d.name}`, title: t("coord.dev_refused_hint") },
+              String(d.refused ?? 0),
+            ),
             h(
               "td",
               {},

@@ -73,9 +73,11 @@ pub const SERVER_KEY: &str = "trust.server_key";
 impl Keyring {
     pub(crate) fn load(conn: &Connection) -> rusqlite::Result<Keyring> {
         let server = conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![SERVER_KEY], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![SERVER_KEY],
+                |r| r.get::<_, String>(0),
+            )
             .ok()
             .and_then(|h| crate::change::unhex32(&h));
         let revoked: HashMap<Uuid, i64> = conn

@@ -307,9 +307,11 @@ impl Store {
             |r| r.get(0),
         )?;
         let identity = match conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![IDENTITY_KEY], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![IDENTITY_KEY],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
             .and_then(|h| changes::unhex32(&h))
         {
@@ -669,8 +671,12 @@ impl Store {
         let mut keys = false;
         for env in &changes {
             if checking.checks() {
-                let author = checking.author(env.device_id).unwrap_or(crate::claims::Author::Server);
-                if let Err(r) = crate::claims::check(&author, env, Some(&DbFacts(&tx)), now.timestamp_millis()) {
+                let author = checking
+                    .author(env.device_id)
+                    .unwrap_or(crate::claims::Author::Server);
+                if let Err(r) =
+                    crate::claims::check(&author, env, Some(&DbFacts(&tx)), now.timestamp_millis())
+                {
                     refused.push(r);
                     continue;
                 }
