@@ -88,11 +88,11 @@ fn run_hub(args: &[String]) -> Res<bool> {
     let (desk_db, hub_db, addr, upstream) = (&args[0], &args[1], &args[2], &args[3]);
     let store = Store::open_local(desk_db.as_ref(), "hub", Utc::now())?;
     let pairing = Pairing::load(&store)?.ok_or("the hub's desk is not paired")?;
-    drop(store);
+    let store = Arc::new(Mutex::new(store));
     runtime().block_on(async {
         let hub = checkin_server::hub::Hub::start(checkin_server::hub::HubConfig {
             upstream: upstream.clone(),
-            token: pairing.token,
+            token: pairing.token.clone(),
             event_id: pairing.event_id,
             listen: addr.clone(),
             data: PathBuf::from(hub_db),
@@ -100,6 +100,14 @@ fn run_hub(args: &[String]) -> Res<bool> {
             mdns: None,
         })
         .await?;
+        // The coordinator desk running the hub authorises it, as the app
+        // does: desks use it once they have its key (a restarted hub keeps
+        // its key, so it is published once).
+        let mut pairing = pairing;
+        pairing.server = upstream.clone();
+        let desk = Desk::new(store, pairing, Arc::new(Utc::now))?;
+        desk.authorise_hub(hub.hub_id, &hub.secret(), "Хаб зала", true)
+            .await?;
         println!("READY {}", hub.url);
         std::future::pending::<()>().await;
         Ok(true)
