@@ -593,8 +593,9 @@ pub async fn join_event<R: Runtime>(
             "this desk already syncs with a server",
         ));
     }
-    let (server, code) = match nonblank(join.text) {
+    let (server, code, fingerprint) = match nonblank(join.text) {
         Some(text) if text.starts_with("checkin://") => checkin_sync::protocol::parse_pairing_uri(&text)
+            .map(|l| (l.server, l.code, l.fingerprint))
             .ok_or_else(|| {
                 CmdError::new(
                     "invalid",
@@ -603,32 +604,33 @@ pub async fn join_event<R: Runtime>(
             })?,
         other => {
             let server = nonblank(join.server).ok_or_else(|| {
-                CmdError::new("invalid", "enter the server address, e.g. http://10.0.0.5:8787")
+                CmdError::new("invalid", "enter the server address, e.g. https://10.0.0.5:8787")
             })?;
             let code = nonblank(join.code)
                 .or(other)
                 .ok_or_else(|| CmdError::new("invalid", "enter the pairing code from the coordinator"))?;
-            (server, code)
+            (server, code, None)
         }
     };
     let server = if server.contains("://") {
         server
     } else {
-        format!("http://{server}")
+        format!("https://{server}")
     };
     let name = nonblank(join.desk_name).unwrap_or_else(crate::default_desk_name);
     let now = chrono::Utc::now();
     let dir = desk.options.data_dir.clone();
     let tmp = dir.join(format!("joining-{}.db", Uuid::now_v7()));
     let fresh = std::sync::Mutex::new(checkin_core::store::Store::open_local(&tmp, &name, now)?);
-    let pairing = match checkin_sync::client::pair_desk(&fresh, &server, &code).await {
-        Ok(p) => p,
-        Err(e) => {
-            drop(fresh);
-            remove_db_files(&tmp);
-            return Err(e.into());
-        }
-    };
+    let pairing =
+        match checkin_sync::client::pair_desk_pinned(&fresh, &server, &code, fingerprint.as_deref()).await {
+            Ok(p) => p,
+            Err(e) => {
+                drop(fresh);
+                remove_db_files(&tmp);
+                return Err(e.into());
+            }
+        };
     drop(fresh); // closes the database (SQLite folds the WAL back in)
     let mut file = format!("event-{}.db", pairing.event_id);
     if dir.join(&file).exists() {

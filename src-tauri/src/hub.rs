@@ -113,7 +113,7 @@ pub async fn start<R: Runtime>(app: &AppHandle<R>, desk: &Desk, port: u16) -> Cm
     // hub only once it has it.
     handle
         .desk
-        .authorise_hub(hub.hub_id, &hub.secret(), &name, true)
+        .authorise_hub(hub.hub_id, &hub.secret(), &hub.tls_fingerprint, &name, true)
         .await?;
     // Every status change (upstream online, counts) reaches the UI.
     let mut status = hub.status.clone();
@@ -192,7 +192,7 @@ pub async fn stop_hub(desk: State<'_, Desk>) -> CmdResult<HubView> {
                 let name = desk.store()?.device().name.clone();
                 handle
                     .desk
-                    .authorise_hub(h.hub_id, &h.secret(), &name, false)
+                    .authorise_hub(h.hub_id, &h.secret(), &h.tls_fingerprint, &name, false)
                     .await?;
             }
             h.shutdown().await;

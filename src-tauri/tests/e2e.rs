@@ -1089,11 +1089,15 @@ fn sync_end_to_end() {
         }
     };
     // The hub learns a newly paired desk at its next refresh of the device
-    // records (every 5 s): until then it refuses the desk's token.
+    // records (every 5 s): until then it refuses the desk's signature. The
+    // desk talks to it over TLS pinned to the certificate the coordinator
+    // published, and shows it no token.
     let t = Instant::now();
     loop {
         let round = client_rt.block_on(async {
-            let link = hub_desk.hub_link(&format!("http://127.0.0.1:{hub_port}")).await?;
+            let link = hub_desk
+                .hub_link(&format!("https://127.0.0.1:{hub_port}"))
+                .await?;
             hub_desk.sync_once_via(&link).await
         });
         match round {

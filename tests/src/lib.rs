@@ -235,6 +235,7 @@ impl TestDesk {
             token: p.token.clone(),
             role: p.role,
             event_id: p.event_id,
+            server_fp: p.server_fp.clone(),
         };
         Desk::new(self.store.clone(), pairing, self.clock.as_system_clock()).unwrap()
     }
@@ -262,6 +263,7 @@ pub struct TestHub {
     pub status: tokio::sync::watch::Receiver<checkin_server::hub::HubStatus>,
     pub hub_id: uuid::Uuid,
     pub secret: [u8; 32],
+    pub tls_fingerprint: String,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -295,7 +297,13 @@ impl TestHub {
     pub async fn authorise(&self, coordinator: &TestDesk, active: bool) {
         coordinator
             .desk
-            .authorise_hub(self.hub_id, &self.secret, "test hub", active)
+            .authorise_hub(
+                self.hub_id,
+                &self.secret,
+                &self.tls_fingerprint,
+                "test hub",
+                active,
+            )
             .await
             .expect("authorise the hub");
     }
@@ -314,19 +322,26 @@ impl TestHub {
                 .block_on(checkin_server::hub::Hub::start(cfg))
                 .expect("start the hub");
             ready_tx
-                .send((hub.url.clone(), hub.status.clone(), hub.hub_id, hub.secret()))
+                .send((
+                    hub.url.clone(),
+                    hub.status.clone(),
+                    hub.hub_id,
+                    hub.secret(),
+                    hub.tls_fingerprint.clone(),
+                ))
                 .unwrap();
             let _ = stop_rx.recv();
             drop(hub);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
         });
-        let (url, status, hub_id, secret) = ready_rx.recv().expect("the hub starts");
+        let (url, status, hub_id, secret, tls_fingerprint) = ready_rx.recv().expect("the hub starts");
         TestHub {
             url,
             data,
             status,
             hub_id,
             secret,
+            tls_fingerprint,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -334,7 +349,7 @@ impl TestHub {
 
     /// The hub's address without the scheme (to start another on it).
     pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_string()
+        self.url.trim_start_matches("https://").to_string()
     }
 
     /// Stop everything at once: listener, live streams, relay.

@@ -379,7 +379,8 @@ async fn a_revoked_desk_is_refused_by_the_hub_after_it_syncs() {
     h.shutdown().await;
     // A hub takes no token at all (a desk proves itself by signature), so
     // a coordinator's token shown to a hub opens nothing there.
-    let with_token = checkin_sync::SyncClient::new(&hub_url, Some(&hall.hub_desk.desk.pairing.token));
+    let fp = checkin_sync::tls::parse_fingerprint(&hall.hub.as_ref().unwrap().tls_fingerprint);
+    let with_token = checkin_sync::SyncClient::pinned(&hub_url, Some(&hall.hub_desk.desk.pairing.token), fp);
     match with_token.devices().await {
         Err(SyncError::Refused {
             status: 401, code, ..
@@ -540,4 +541,190 @@ async fn a_desk_finds_the_hub_by_mdns_on_loopback() {
     let h = checkin_sync::spawn(desk).unwrap();
     wait_status(&mut h.status.clone(), |s| s.route == Route::Hub).await;
     h.shutdown().await;
+}
+
+/// A "hub" an attacker runs on the venue's Wi-Fi: answers `/health` as a
+/// hub of the event (the event id is in every real hub's mDNS
+/// announcement) and logs every request line, header and body it gets.
+struct Rogue {
+    url: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Rogue {
+    /// `tls`: serve HTTPS with a certificate of its own (else plain HTTP);
+    /// `claims_key`: the hub key it names in `/health` (a real hub's, to
+    /// pass for it).
+    async fn start(event_id: uuid::Uuid, claims_key: &str, tls: bool) -> Rogue {
+        use axum::body::Bytes;
+        use axum::http::{HeaderMap, Method, Uri};
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let health = serde_json::json!({
+            "status": "ok", "protocol": checkin_sync::protocol::PROTOCOL_VERSION, "version": "0.1.0",
+            "server_time_ms": 0, "log_id": "rogue",
+            "hub": {"event_id": event_id, "upstream_online": true, "upstream_last_ms": null, "public_key": claims_key}
+        });
+        let l = log.clone();
+        let app =
+            axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let l = l.clone();
+                let health = health.clone();
+                async move {
+                    let mut entry = format!("{method} {uri}");
+                    for (k, v) in &headers {
+                        entry.push_str(&format!("\n{k}: {}", v.to_str().unwrap_or("?")));
+                    }
+                    entry.push_str(&format!("\n\n{}", String::from_utf8_lossy(&body)));
+                    l.lock().unwrap().push(entry);
+                    axum::Json(health)
+                }
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = if tls {
+            let id = checkin_server::tls::Identity::generate(&[]).unwrap();
+            let config = id.server_config().unwrap();
+            tokio::spawn(async move {
+                let _ = checkin_server::serve_tls(listener, app, config).await;
+            })
+        } else {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            })
+        };
+        let scheme = if tls { "https" } else { "http" };
+        Rogue {
+            url: format!("{scheme}://{addr}"),
+            log,
+            task,
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Rogue {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The attack of the issue "Trust on the venue network": a rogue hub gets
+/// nothing reusable, no desk applies anything it sends, desks keep syncing
+/// through the real hub or the server meanwhile; and a hub the event
+/// withdraws is dropped within one sync round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rogue_hub_gets_nothing_and_a_withdrawn_hub_is_dropped() {
+    let mut hall = Hall::new(20).await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub.db").await;
+    let d = hall.join(Role::Volunteer, "Стойка у входа").await;
+    let event_id = d.desk.pairing.event_id;
+    let real_key = {
+        let health = checkin_sync::SyncClient::probe(
+            &hub_url,
+            vec![checkin_sync::tls::parse_fingerprint(&hall.hub.as_ref().unwrap().tls_fingerprint).unwrap()],
+        )
+        .health()
+        .await
+        .unwrap();
+        health.hub.unwrap().public_key
+    };
+    // One rogue speaks plain HTTP with a key of its own; the other speaks
+    // TLS and claims the real hub's key (it has not its certificate).
+    let plain = Rogue::start(event_id, &"ab".repeat(32), false).await;
+    let posing = Rogue::start(event_id, &real_key, true).await;
+    for rogue in [&plain, &posing] {
+        let e = d
+            .desk
+            .hub_link(&rogue.url)
+            .await
+            .err()
+            .expect("a rogue hub is refused");
+        eprintln!("{}: {e}", rogue.url);
+    }
+    let unknown: Vec<String> = d.desk.hubs.unknown().into_iter().map(|(u, _)| u).collect();
+    assert!(
+        unknown.contains(&posing.url),
+        "Diagnostics lists the rogue: {unknown:?}"
+    );
+    // A desk that has only the rogue as its hub keeps working through the
+    // central server: it admits someone, and the check-in reaches the server.
+    let h = start_desk(&d, &hall.internet.url, Some(&posing.url));
+    on_route(&h, Route::Server).await;
+    let (person, token) = token_of(&d, "а");
+    let door = d.location("Вход A");
+    assert_eq!(
+        d.store()
+            .scan(&token, door, Direction::In, d.now())
+            .unwrap()
+            .verdict
+            .name(),
+        "admitted"
+    );
+    h.kick();
+    wait_until("the check-in is on the server", Duration::from_secs(15), || {
+        d.store().outbox_status().unwrap().waiting == 0
+    })
+    .await;
+    assert!(
+        server_changes(&hall.coord)
+            .await
+            .iter()
+            .any(|c| matches!(&c.change, Change::CheckIn(ci) if ci.attendee_id == Some(person)))
+    );
+    h.shutdown().await;
+    // What the rogues got: no request with a credential (the TLS handshake
+    // fails before any request is sent, since neither holds a certificate a
+    // coordinator published).
+    let token = &d.desk.pairing.token;
+    for rogue in [&plain, &posing] {
+        for r in rogue.requests() {
+            assert!(!r.to_ascii_lowercase().contains("authorization"), "{r}");
+            assert!(!r.contains(token.as_str()), "{r}");
+        }
+        eprintln!("{} received {} requests", rogue.url, rogue.requests().len());
+    }
+    // What a desk shows the real hub is worth nothing at the central server.
+    let (signer, device_id) = {
+        let s = d.store();
+        (s.identity_signer(), s.device().id)
+    };
+    let proof = checkin_sync::protocol::hub_auth_header(
+        &signer,
+        &checkin_sync::tls::parse_fingerprint(&real_key).unwrap(),
+        event_id,
+        device_id,
+        chrono::Utc::now().timestamp_millis(),
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/devices", hall.internet.url))
+        .header("authorization", proof)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The desk uses the real hub; then the coordinator withdraws it, and
+    // one sync round later the desk no longer does.
+    let link = d.desk.hub_link(&hub_url).await.expect("the real hub is trusted");
+    // The hub hears of the new desk at its next refresh (every 5 s).
+    let t = Instant::now();
+    while let Err(e) = d.desk.sync_once_via(&link).await {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the hub never took the desk: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    hall.hub.as_ref().unwrap().authorise(&hall.hub_desk, false).await;
+    d.desk.sync_once().await.unwrap();
+    let e = d
+        .desk
+        .hub_link(&hub_url)
+        .await
+        .err()
+        .expect("a withdrawn hub is dropped");
+    eprintln!("withdrawn: {e}");
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use checkin_core::store::Store;
-use checkin_sync::client::{Desk, Pairing, SyncClient, pair_desk};
+use checkin_sync::client::{Desk, Pairing};
 use checkin_sync::protocol::{PairingCodeRequest, Role, parse_pairing_uri};
 
 use crate::out::print;
@@ -30,15 +30,25 @@ pub struct ServeArgs {
     #[arg(long, env = "CHECKIN_SERVER_DB", default_value = "checkin-server.db")]
     data: PathBuf,
     /// The address desks reach this server at (goes into pairing QR codes);
-    /// defaults to http://<listen address>.
+    /// defaults to https://<listen address>.
     #[arg(long, env = "CHECKIN_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    /// Serve HTTPS with this certificate chain (PEM, e.g. from a certificate
+    /// authority); needs --tls-key. Without it the server makes its own
+    /// certificate (in --tls-dir) and pairing links carry its fingerprint.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where the server keeps the certificate it makes itself (default:
+    /// beside the SQLite file, `<data>.tls/`).
+    #[arg(long, env = "CHECKIN_TLS_DIR")]
+    tls_dir: Option<PathBuf>,
+    /// Serve plain HTTP. For tests only: desks refuse to send their token
+    /// over plain HTTP to anything but this machine.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    insecure_http: bool,
 }
 
 #[derive(Args)]
@@ -72,7 +82,7 @@ pub struct HubArgs {
     /// The hub's own SQLite file (one per event).
     #[arg(long, default_value = "checkin-hub.db")]
     data: PathBuf,
-    /// The address to announce, when not http://<listen address>.
+    /// The address to announce, when not https://<listen address>.
     #[arg(long)]
     public_url: Option<String>,
     /// Do not announce the hub by mDNS (desks then need `sync --hub ADDRESS`).
@@ -119,10 +129,33 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
         let storage = checkin_server::open_storage(args.database_url.as_deref(), &args.data)
             .await
             .context("opening the server's database")?;
-        let server = checkin_server::Server::bind(storage, &args.listen, args.public_url.clone())
+        let scheme = if args.insecure_http { "http" } else { "https" };
+        let server = checkin_server::Server::bind_scheme(storage, &args.listen, args.public_url.clone(), scheme)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
-        let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+        // The certificate this server makes itself, pinned by desks.
+        let own = if args.insecure_http || args.tls_cert.is_some() {
+            None
+        } else {
+            let dir = args
+                .tls_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("{}.tls", args.data.display())));
+            let host = server.addr.ip().to_string();
+            let id = checkin_server::tls::Identity::load_or_create(&dir, &[host])?;
+            let fp = id.fingerprint()?;
+            server.state.set_tls_fingerprint(Some(fp.clone()));
+            eprintln!(
+                "TLS certificate: {} (made by this server; desks pin its fingerprint {fp})",
+                dir.display()
+            );
+            Some(id)
+        };
+        if args.insecure_http {
+            eprintln!(
+                "WARNING: --insecure-http: plain HTTP, for tests only. Desks send their tokens to this server in clear, and desks on other machines refuse to."
+            );
+        }
         eprintln!("checkin server listening on {scheme}://{}", server.addr);
         match &args.database_url {
             Some(_) => eprintln!("storage: PostgreSQL"),
@@ -134,12 +167,13 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
             .map_err(|e| anyhow!("{}", e.message))?
         {
             eprintln!(
-                "no coordinator desk yet: on the coordinator's desk, create the event, then run\n  checkin pair {} {}\n(the code is valid for 24 hours and works once)",
-                server.state.public_url, code.code
+                "no coordinator desk yet: on the coordinator's desk, create the event, then run\n  checkin pair '{}'\n(the code is valid for 24 hours and works once)",
+                code.pairing_uri
             );
         }
-        match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => server.run_tls(cert, key).await?,
+        match (&args.tls_cert, &args.tls_key, own) {
+            (Some(cert), Some(key), _) => server.run_tls(cert, key).await?,
+            (_, _, Some(id)) => server.run_tls_identity(&id, true).await?,
             _ => server.run().await?,
         }
         Ok(())
@@ -147,16 +181,16 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
 }
 
 pub fn pair(store: Store, args: &PairArgs, j: bool) -> Result<()> {
-    let (server, code) = match (&args.code, parse_pairing_uri(&args.target)) {
-        (None, Some(pair)) => pair,
-        (Some(code), _) => (args.target.clone(), code.clone()),
+    let (server, code, fp) = match (&args.code, parse_pairing_uri(&args.target)) {
+        (None, Some(link)) => (link.server, link.code, link.fingerprint),
+        (Some(code), _) => (args.target.clone(), code.clone(), None),
         (None, None) => {
             bail!("give the pairing QR's text (checkin://pair?…) or the server address and the code")
         }
     };
     let store = Arc::new(Mutex::new(store));
     let pairing = runtime()?.block_on(async {
-        let pairing = pair_desk(&store, &server, &code).await?;
+        let pairing = checkin_sync::client::pair_desk_pinned(&store, &server, &code, fp.as_deref()).await?;
         // Upload what this desk already has (a coordinator's event) and fetch the rest.
         let desk = Desk::new(store.clone(), pairing.clone(), Arc::new(Utc::now))?;
         desk.sync_once().await?;
@@ -243,7 +277,7 @@ pub fn sync(store: Store, args: &SyncArgs, j: bool) -> Result<()> {
 /// The event's statistics from the server this desk is paired with.
 pub fn server_stats(store: &Store, day: Option<&str>) -> Result<checkin_core::stats::Stats> {
     let pairing = paired(store)?;
-    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let client = pairing.client();
     Ok(runtime()?.block_on(client.stats(pairing.event_id, day))?)
 }
 
@@ -273,7 +307,7 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
         let hub = checkin_server::hub::Hub::start(cfg).await?;
         // The event authorises the hub: its key goes to the central server
         // (now, or with the next push), and from there to every desk.
-        desk.authorise_hub(hub.hub_id, &hub.secret(), &args.name, true)
+        desk.authorise_hub(hub.hub_id, &hub.secret(), &hub.tls_fingerprint, &args.name, true)
             .await?;
         eprintln!(
             "hub for event {} listening on {}; relaying to {}{}",
@@ -313,7 +347,7 @@ pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()>
     let pairing = paired(&store)?;
     let role = Role::parse(&args.role)
         .ok_or_else(|| anyhow!("unknown role {:?}: use volunteer, host or coordinator", args.role))?;
-    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let client = pairing.client();
     let code = runtime()?.block_on(client.create_pairing_code(&PairingCodeRequest {
         event_id: pairing.event_id,
         role,
@@ -334,7 +368,7 @@ pub fn pairing_code(store: Store, args: &PairingCodeArgs, j: bool) -> Result<()>
 
 pub fn devices(store: Store, cmd: &DevicesCmd, j: bool) -> Result<()> {
     let pairing = paired(&store)?;
-    let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+    let client = pairing.client();
     let store = Arc::new(Mutex::new(store));
     let rt = runtime()?;
     match cmd {

@@ -410,8 +410,9 @@ impl Served {
             if let Some(u) = line.strip_prefix("checkin server listening on ") {
                 url = Some(u.trim().to_string());
             }
+            // The pairing link, with the server's certificate fingerprint.
             if let Some(rest) = line.trim().strip_prefix("checkin pair ") {
-                bootstrap = rest.split_whitespace().nth(1).map(str::to_string);
+                bootstrap = Some(rest.trim().trim_matches('\'').to_string());
             }
         }
         // Keep draining stderr so the server never blocks on a full pipe.
@@ -437,7 +438,16 @@ fn served_statistics_and_names_stay_with_coordinators() {
     let server = Served::start();
     let coord = Cli::new();
     coord.json(&["demo", "--attendees", "20"]);
-    let paired = coord.json(&["pair", &server.url, &server.bootstrap]);
+    // `checkin serve` speaks TLS with a certificate of its own; the link
+    // carries its fingerprint, and a link with another one is refused.
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    assert!(server.bootstrap.contains("&fp="), "{}", server.bootstrap);
+    let (head, fp) = server.bootstrap.split_once("&fp=").unwrap();
+    let wrong = format!("{head}&fp={}", "0".repeat(64));
+    let err = coord.fails(&["pair", &wrong]);
+    assert!(err.contains("not the one this desk was paired with"), "{err}");
+    assert_eq!(fp.len(), 64);
+    let paired = coord.json(&["pair", &server.bootstrap]);
     assert_eq!(paired["role"], "coordinator");
     let code = coord.json(&["pairing-code", "--role", "volunteer"]);
     let vol = Cli::new();

@@ -262,6 +262,8 @@ pub struct HubKey {
     pub proof: String,
     /// The name shown in Diagnostics.
     pub name: String,
+    /// SHA-256 of the hub's TLS certificate (hex): desks pin it.
+    pub tls_fp: String,
     /// `false`: the hub was stopped for good.
     pub active: bool,
 }

@@ -490,6 +490,13 @@ pub fn check(
         }
         Change::HubKey(h) => {
             bounded(env, "the hub name", &h.name, limits::SHORT)?;
+            if h.tls_fp.len() != 64 || !h.tls_fp.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Refusal::new(
+                    env,
+                    "bad_key",
+                    "the hub's certificate fingerprint is not 64 hex digits",
+                ));
+            }
             h.check(env.event_id, me)
                 .map_err(|why| Refusal::new(env, "bad_key", format!("the hub key: {why}")))?;
         }

@@ -59,6 +59,8 @@ pub enum HubError {
     Discovery(#[from] discovery::DiscoveryError),
     #[error("the hub database {0} belongs to another event: give this event's hub a new --data file")]
     OtherEvent(PathBuf),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// How a hub is started.
@@ -73,7 +75,7 @@ pub struct HubConfig {
     pub listen: String,
     /// The hub's own SQLite file.
     pub data: PathBuf,
-    /// The address to announce, when not `http://{bound address}`.
+    /// The address to announce, when not `https://{bound address}`.
     pub public_url: Option<String>,
     /// Announce the hub by mDNS under this instance name.
     pub mdns: Option<(MdnsOptions, String)>,
@@ -114,6 +116,8 @@ pub struct Hub {
     /// with [`Hub::secret`]); desks talk to it only once they have that.
     pub hub_id: Uuid,
     secret: [u8; 32],
+    /// SHA-256 of the hub's TLS certificate (hex), published with its key.
+    pub tls_fingerprint: String,
     pub state: Arc<AppState>,
     pub status: watch::Receiver<HubStatus>,
     server: JoinHandle<()>,
@@ -133,6 +137,9 @@ impl Hub {
         }
         let (hub_id, secret) = hub_identity(&storage).await?;
         let public_key = checkin_core::badge::public_from_secret(&secret);
+        let tls = hub_certificate(&storage).await?;
+        let tls_fingerprint = tls.fingerprint()?;
+        let tls_config = tls.server_config()?;
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .map_err(|source| HubError::Listen {
@@ -143,11 +150,16 @@ impl Hub {
             addr: cfg.listen.clone(),
             source,
         })?;
-        let url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let url = cfg
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{addr}"));
         let state = AppState::new_hub(storage.clone(), url.clone(), cfg.event_id, public_key);
         let app = router(state.clone());
+        // Only TLS, with the certificate whose fingerprint the coordinator
+        // publishes: desks pin it, so nothing else can pass for this hub.
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = crate::serve_tls(listener, app, tls_config).await;
         });
         let devices = storage.devices().await?.len();
         let (tx, status) = watch::channel(HubStatus {
@@ -190,6 +202,7 @@ impl Hub {
             url,
             hub_id,
             secret,
+            tls_fingerprint,
             state,
             status,
             server,
@@ -243,6 +256,21 @@ async fn hub_identity(storage: &SqliteStorage) -> Result<(Uuid, [u8; 32]), Stora
         .await?;
     storage.set_meta("hub.id", &id.to_string()).await?;
     Ok((id, secret))
+}
+
+/// The hub's TLS certificate, made once and kept in its database (so its
+/// fingerprint, which desks pin, stays the same across restarts).
+async fn hub_certificate(storage: &SqliteStorage) -> Result<crate::tls::Identity, HubError> {
+    if let (Some(cert_pem), Some(key_pem)) = (
+        storage.meta("hub.tls_cert").await?,
+        storage.meta("hub.tls_key").await?,
+    ) {
+        return Ok(crate::tls::Identity { cert_pem, key_pem });
+    }
+    let id = crate::tls::Identity::generate(&["checkin-hub".into()])?;
+    storage.set_meta("hub.tls_key", &id.key_pem).await?;
+    storage.set_meta("hub.tls_cert", &id.cert_pem).await?;
+    Ok(id)
 }
 
 /// A stored change as the storage takes it.

@@ -41,6 +41,8 @@ pub mod decode;
 pub mod hub;
 pub mod stats;
 pub mod storage;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use storage::{NewDevice, NewPairing, Storage, StorageError};
 
@@ -55,6 +57,9 @@ pub struct AppState {
     head: watch::Sender<u64>,
     /// The address desks should use (goes into pairing QR codes).
     pub public_url: String,
+    /// The SHA-256 fingerprint of this server's TLS certificate, when it
+    /// serves a self-signed one: pairing links carry it and desks pin it.
+    pub tls_fingerprint: std::sync::RwLock<Option<String>>,
     /// In-memory replicas that answer `/v1/stats`.
     stats: stats::Replicas,
     /// Set when this instance is a hall hub (see [`hub`]).
@@ -82,6 +87,7 @@ impl AppState {
             storage,
             head: watch::channel(0).0,
             public_url,
+            tls_fingerprint: Default::default(),
             stats: stats::Replicas::default(),
             hub: None,
             clock_offset_ms: AtomicI64::new(0),
@@ -99,6 +105,7 @@ impl AppState {
             storage,
             head: watch::channel(0).0,
             public_url,
+            tls_fingerprint: Default::default(),
             stats: stats::Replicas::default(),
             hub: Some(HubState {
                 event_id,
@@ -113,6 +120,11 @@ impl AppState {
     /// This server's time: the machine's clock, corrected on a hub.
     pub fn now_ms(&self) -> i64 {
         now_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// The fingerprint pairing links carry (a self-signed certificate).
+    pub fn set_tls_fingerprint(&self, fp: Option<String>) {
+        *self.tls_fingerprint.write().unwrap_or_else(|p| p.into_inner()) = fp;
     }
 
     pub fn set_clock_offset_ms(&self, offset: i64) {
@@ -268,7 +280,12 @@ pub async fn issue_pairing_code_for(
             device_id,
         })
         .await?;
-    let uri = pairing_uri(&state.public_url, &code);
+    let fp = state
+        .tls_fingerprint
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let uri = pairing_uri(&state.public_url, &code, fp.as_deref());
     let qr_svg = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M)
         .map(|q| {
             q.render::<qrcode::render::svg::Color<'_>>()
@@ -943,6 +960,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Serve `app` over TLS on `listener`.
+#[cfg(feature = "tls")]
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    config: Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(config);
+    axum_server::from_tcp_rustls(listener.into_std()?, config)
+        .serve(app.into_make_service())
+        .await
+}
+
 /// Storage chosen from the command line: a PostgreSQL URL or a SQLite file.
 pub async fn open_storage(
     database_url: Option<&str>,
@@ -976,9 +1006,23 @@ impl Server {
         listen: &str,
         public_url: Option<String>,
     ) -> std::io::Result<Server> {
+        Self::bind_scheme(storage, listen, public_url, "http").await
+    }
+
+    /// [`Server::bind`], the public address defaulting to
+    /// `{scheme}://{bound address}`.
+    pub async fn bind_scheme(
+        storage: Arc<dyn Storage>,
+        listen: &str,
+        public_url: Option<String>,
+        scheme: &str,
+    ) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(storage, public_url.unwrap_or_else(|| format!("http://{addr}")));
+        let state = AppState::new(
+            storage,
+            public_url.unwrap_or_else(|| format!("{scheme}://{addr}")),
+        );
         Ok(Server {
             state,
             listener,
@@ -1003,10 +1047,22 @@ impl Server {
     /// Serve HTTPS with a certificate and key in PEM files (rustls).
     #[cfg(feature = "tls")]
     pub async fn run_tls(self, cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<()> {
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
-        let std_listener = self.listener.into_std()?;
-        axum_server::from_tcp_rustls(std_listener, config)
-            .serve(router(self.state).into_make_service())
-            .await
+        let identity = tls::Identity {
+            cert_pem: std::fs::read_to_string(cert)?,
+            key_pem: std::fs::read_to_string(key)?,
+        };
+        self.run_tls_identity(&identity, false).await
+    }
+
+    /// Serve HTTPS with `identity`. With `pin`, pairing links carry the
+    /// certificate's fingerprint (a self-signed certificate desks pin).
+    #[cfg(feature = "tls")]
+    pub async fn run_tls_identity(self, identity: &tls::Identity, pin: bool) -> std::io::Result<()> {
+        let config = identity.server_config().map_err(std::io::Error::other)?;
+        if pin {
+            self.state
+                .set_tls_fingerprint(Some(identity.fingerprint().map_err(std::io::Error::other)?));
+        }
+        serve_tls(self.listener, router(self.state), config).await
     }
 }

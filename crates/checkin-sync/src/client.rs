@@ -31,6 +31,8 @@ pub mod keys {
     pub const TOKEN: &str = "sync.token";
     pub const ROLE: &str = "sync.role";
     pub const EVENT: &str = "sync.event_id";
+    /// The pinned fingerprint of the server's TLS certificate.
+    pub const SERVER_FP: &str = "sync.server_fp";
     pub const CURSOR: &str = "sync.cursor";
     pub const OFFSET: &str = "sync.clock_offset_ms";
     pub const LAST_SYNC: &str = "sync.last_sync_ms";
@@ -65,6 +67,10 @@ pub enum SyncError {
     Protocol(String),
     #[error("this desk is not paired with a server: pair it with a code from the coordinator")]
     NotPaired,
+    #[error("refused to send: {0}")]
+    Insecure(String),
+    #[error("{server} showed a TLS certificate this desk does not trust: {cause}")]
+    Untrusted { server: String, cause: String },
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -77,6 +83,8 @@ impl SyncError {
             SyncError::Refused { code, .. } => code,
             SyncError::Protocol(_) => "protocol",
             SyncError::NotPaired => "not_paired",
+            SyncError::Insecure(_) => "insecure",
+            SyncError::Untrusted { .. } => "untrusted_server",
             SyncError::Core(e) => e.code(),
         }
     }
@@ -106,6 +114,9 @@ pub struct Pairing {
     pub token: String,
     pub role: Role,
     pub event_id: Uuid,
+    /// The fingerprint of the server's self-signed certificate (hex), from
+    /// the pairing link: the desk trusts only that certificate.
+    pub server_fp: Option<String>,
 }
 
 impl Pairing {
@@ -128,6 +139,7 @@ impl Pairing {
             token,
             role,
             event_id,
+            server_fp: store.meta(keys::SERVER_FP)?,
         }))
     }
 
@@ -136,7 +148,18 @@ impl Pairing {
         store.set_meta(keys::TOKEN, Some(&self.token))?;
         store.set_meta(keys::ROLE, Some(self.role.as_str()))?;
         store.set_meta(keys::EVENT, Some(&self.event_id.to_string()))?;
+        store.set_meta(keys::SERVER_FP, self.server_fp.as_deref())?;
         Ok(())
+    }
+
+    /// A client for the central server, pinned to its certificate when the
+    /// pairing link named one.
+    pub fn client(&self) -> SyncClient {
+        SyncClient::pinned(
+            &self.server,
+            Some(&self.token),
+            self.server_fp.as_deref().and_then(crate::tls::parse_fingerprint),
+        )
     }
 }
 
@@ -211,7 +234,14 @@ pub struct SyncClient {
     http: reqwest::Client,
     server: String,
     auth: Auth,
+    /// Set when this client must not send anything: it would carry a
+    /// credential over plain HTTP to another machine.
+    insecure: Option<String>,
 }
+
+/// Environment variable that lets a desk send its token over plain HTTP to
+/// another machine: for tests only, and loud about it.
+pub const INSECURE_HTTP_ENV: &str = "CHECKIN_INSECURE_HTTP";
 
 impl SyncClient {
     pub fn new(server: &str, token: Option<&str>) -> SyncClient {
@@ -226,39 +256,105 @@ impl SyncClient {
         connect: Duration,
         request: Duration,
     ) -> SyncClient {
-        let http = reqwest::Client::builder()
+        Self::build(
+            server,
+            token.map_or(Auth::None, |t| Auth::Bearer(t.to_string())),
+            None,
+            connect,
+            request,
+        )
+    }
+
+    /// A client for the central server that trusts only the certificate
+    /// with this fingerprint (a self-signed one, from the pairing link);
+    /// `None`: the usual certificate authorities.
+    pub fn pinned(server: &str, token: Option<&str>, fingerprint: Option<[u8; 32]>) -> SyncClient {
+        Self::build(
+            server,
+            token.map_or(Auth::None, |t| Auth::Bearer(t.to_string())),
+            fingerprint.map(|f| vec![f]),
+            Duration::from_secs(3),
+            Duration::from_secs(30),
+        )
+    }
+
+    fn build(
+        server: &str,
+        auth: Auth,
+        pins: Option<Vec<[u8; 32]>>,
+        connect: Duration,
+        request: Duration,
+    ) -> SyncClient {
+        let server = server.trim().trim_end_matches('/').to_string();
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(connect)
             .timeout(request)
-            .gzip(true)
-            .build()
-            .expect("the HTTP client builds");
+            .gzip(true);
+        if let Some(pins) = pins {
+            builder = builder.use_preconfigured_tls(crate::tls::pinned_config(pins));
+        }
+        let http = builder.build().expect("the HTTP client builds");
+        let plain_remote = server.starts_with("http://") && !crate::tls::is_loopback(&server);
+        let insecure = match (&auth, plain_remote) {
+            (Auth::None, _) | (_, false) => None,
+            _ if std::env::var(INSECURE_HTTP_ENV).as_deref() == Ok("1") => {
+                eprintln!(
+                    "WARNING: {INSECURE_HTTP_ENV}=1: this desk sends its credentials over plain HTTP to {server}; anyone on the network can read and reuse them. For tests only."
+                );
+                None
+            }
+            _ => Some(format!(
+                "{server} is plain HTTP on another machine: the desk's token would travel in clear over the venue network. Use the https:// address from the pairing link or QR (it carries the server's fingerprint)"
+            )),
+        };
         SyncClient {
             http,
-            server: server.trim_end_matches('/').to_string(),
-            auth: token.map_or(Auth::None, |t| Auth::Bearer(t.to_string())),
+            server,
+            auth,
+            insecure,
         }
     }
 
     /// A client for a hall hub whose key is `hub_key`: every request carries
     /// the desk's signature for that key (see `protocol::hub_auth_header`),
     /// never its token.
+    /// The hub's TLS certificate must be the one whose fingerprint the
+    /// coordinator published with the key.
+    #[allow(clippy::too_many_arguments)]
     pub fn for_hub(
         url: &str,
         signer: checkin_core::change::IdentitySigner,
         hub_key: [u8; 32],
+        tls_fingerprint: [u8; 32],
         event_id: Uuid,
         device_id: Uuid,
         now_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
     ) -> SyncClient {
-        let mut c = Self::with_timeouts(url, None, Duration::from_secs(1), Duration::from_secs(10));
-        c.auth = Auth::Hub(Box::new(HubAuth {
-            signer,
-            hub_key,
-            event_id,
-            device_id,
-            now_ms,
-        }));
-        c
+        Self::build(
+            url,
+            Auth::Hub(Box::new(HubAuth {
+                signer,
+                hub_key,
+                event_id,
+                device_id,
+                now_ms,
+            })),
+            Some(vec![tls_fingerprint]),
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
+    }
+
+    /// A client without credentials that trusts only the given
+    /// certificates (asking a hub who it is).
+    pub fn probe(url: &str, fingerprints: Vec<[u8; 32]>) -> SyncClient {
+        Self::build(
+            url,
+            Auth::None,
+            Some(fingerprints),
+            Duration::from_secs(1),
+            Duration::from_secs(10),
+        )
     }
 
     pub fn server(&self) -> &str {
@@ -289,6 +385,9 @@ impl SyncClient {
     }
 
     async fn send<T: serde::de::DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T> {
+        if let Some(why) = &self.insecure {
+            return Err(SyncError::Insecure(why.clone()));
+        }
         let resp = rb.send().await.map_err(|e| self.unreachable(e))?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| self.unreachable(e))?;
@@ -316,6 +415,12 @@ impl SyncClient {
             cause.push_str(": ");
             cause.push_str(&c.to_string());
             next = c.source();
+        }
+        if cause.contains("not the one this desk was paired with") {
+            return SyncError::Untrusted {
+                server: self.server.clone(),
+                cause,
+            };
         }
         SyncError::Unreachable {
             server: self.server.clone(),
@@ -423,6 +528,9 @@ impl SyncClient {
 
     /// Open the live stream of changes after `after`.
     pub async fn live(&self, event_id: Uuid, after: i64) -> Result<LiveStream> {
+        if let Some(why) = &self.insecure {
+            return Err(SyncError::Insecure(why.clone()));
+        }
         let resp = self
             .request(reqwest::Method::GET, "/v1/live")
             .query(&[("event", event_id.to_string()), ("after", after.to_string())])
@@ -650,11 +758,31 @@ fn sse_data(raw: &[u8]) -> Option<String> {
 
 /// Pair this desk: trade the code, save the pairing in the desk's database.
 pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result<Pairing> {
+    pair_desk_pinned(store, server, code, None).await
+}
+
+/// [`pair_desk`] with the server's certificate fingerprint from the pairing
+/// link: the desk talks to the server only if it shows that certificate
+/// (a wrong one fails with a message that says so).
+pub async fn pair_desk_pinned(
+    store: &Mutex<Store>,
+    server: &str,
+    code: &str,
+    fingerprint: Option<&str>,
+) -> Result<Pairing> {
+    let pin = match fingerprint {
+        None => None,
+        Some(fp) => Some(crate::tls::parse_fingerprint(fp).ok_or_else(|| {
+            SyncError::Protocol(format!(
+                "the pairing link's fingerprint {fp:?} is not 64 hex digits: scan the QR again"
+            ))
+        })?),
+    };
     let (device, local_event, public) = {
         let s = lock(store);
         (s.device().clone(), s.event().map(|e| e.id), s.identity_public())
     };
-    let client = SyncClient::new(server, None);
+    let client = SyncClient::pinned(server, None, pin);
     let resp = client.pair(code, &device, local_event, &public).await?;
     let server_key: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
         .decode(resp.server_key.as_bytes())
@@ -666,6 +794,7 @@ pub async fn pair_desk(store: &Mutex<Store>, server: &str, code: &str) -> Result
         token: resp.token,
         role: resp.role,
         event_id: resp.event_id,
+        server_fp: pin.map(|p| data_encoding::HEXLOWER.encode(&p)),
     };
     let mut s = lock(store);
     if let Some(ev) = s.event()
@@ -748,7 +877,7 @@ impl Desk {
                 s.meta(keys::HUB)?,
             )
         };
-        let client = SyncClient::new(&pairing.server, Some(&pairing.token));
+        let client = pairing.client();
         Ok(Desk {
             store,
             pairing,
@@ -802,10 +931,32 @@ impl Desk {
     /// Diagnostics. The desk proves itself to the hub with a signature made
     /// for that hub's key; its token never goes to a hub.
     pub async fn hub_link(&self, url: &str) -> Result<Link> {
-        let probe = SyncClient::with_timeouts(url, None, Duration::from_secs(1), Duration::from_secs(10));
-        let health = tokio::time::timeout(Duration::from_secs(3), probe.health())
-            .await
-            .map_err(|_| SyncError::Protocol(format!("the hub at {url} does not answer")))??;
+        // A hub speaks only TLS (an address typed as http:// means it).
+        let url = &crate::discovery::normalise_url(url);
+        let (authorised, signer, device_id) = {
+            let s = lock(&self.store);
+            (s.authorised_hubs()?, s.identity_signer(), s.device().id)
+        };
+        if authorised.is_empty() {
+            self.hubs.note_unknown(url);
+            return Err(SyncError::Protocol(format!(
+                "no hall hub is authorised for this event yet, so the one at {url} was ignored: a coordinator starts the hub, and desks learn of it by sync"
+            )));
+        }
+        // Only a server holding one of the authorised hubs' certificates
+        // gets past the TLS handshake.
+        let probe = SyncClient::probe(url, authorised.iter().map(|h| h.tls_fp).collect());
+        let health = match tokio::time::timeout(Duration::from_secs(3), probe.health()).await {
+            Err(_) => return Err(SyncError::Protocol(format!("the hub at {url} does not answer"))),
+            Ok(Err(SyncError::Untrusted { .. })) => {
+                self.hubs.note_unknown(url);
+                return Err(SyncError::Untrusted {
+                    server: url.clone(),
+                    cause: "an unknown hub announced itself there and was ignored: its certificate is not one a coordinator of this event authorised".into(),
+                });
+            }
+            Ok(r) => r?,
+        };
         let hub = health
             .hub
             .ok_or_else(|| SyncError::Protocol(format!("{url} is not a hall hub")))?;
@@ -817,15 +968,11 @@ impl Desk {
         let log = health
             .log_id
             .ok_or_else(|| SyncError::Protocol(format!("the hub at {url} names no log")))?;
-        let (authorised, signer, device_id) = {
-            let s = lock(&self.store);
-            (s.authorised_hubs()?, s.identity_signer(), s.device().id)
-        };
         let key = data_encoding::HEXLOWER_PERMISSIVE
             .decode(hub.public_key.as_bytes())
             .ok()
             .and_then(|b| <[u8; 32]>::try_from(b).ok());
-        let Some(key) = key.filter(|k| authorised.iter().any(|h| &h.public_key == k)) else {
+        let Some(hub_record) = key.and_then(|k| authorised.iter().find(|h| h.public_key == k)) else {
             self.hubs.note_unknown(url);
             return Err(SyncError::Protocol(format!(
                 "an unknown hub announced itself at {url} and was ignored: no coordinator of this event authorised its key"
@@ -833,10 +980,18 @@ impl Desk {
         };
         Ok(Link {
             route: Route::Hub,
-            client: SyncClient::for_hub(url, signer, key, self.pairing.event_id, device_id, {
-                let (clock, system) = (self.clock.clone(), self.system_clock.clone());
-                Arc::new(move || clock.correct(system()).timestamp_millis())
-            }),
+            client: SyncClient::for_hub(
+                url,
+                signer,
+                hub_record.public_key,
+                hub_record.tls_fp,
+                self.pairing.event_id,
+                device_id,
+                {
+                    let (clock, system) = (self.clock.clone(), self.system_clock.clone());
+                    Arc::new(move || clock.correct(system()).timestamp_millis())
+                },
+            ),
             cursor_key: format!("{}{log}", keys::HUB_CURSOR_PREFIX),
         })
     }
@@ -1049,11 +1204,12 @@ impl Desk {
         &self,
         hub_id: Uuid,
         secret: &[u8; 32],
+        tls_fingerprint: &str,
         name: &str,
         active: bool,
     ) -> Result<()> {
         let now = self.now();
-        lock(&self.store).record_hub_key(hub_id, secret, name, active, now)?;
+        lock(&self.store).record_hub_key(hub_id, secret, tls_fingerprint, name, active, now)?;
         match self.push_outbox().await {
             Ok(_) => Ok(()),
             Err(e) if e.is_transient() => Ok(()),
@@ -1578,6 +1734,25 @@ mod tests {
         let end2 = find_event_end(rest).unwrap();
         assert_eq!(sse_data(&rest[..end2]).as_deref(), Some("{\"a\":1}"));
         assert_eq!(find_event_end(&rest[end2..]), None);
+    }
+
+    /// A desk never sends its token over plain HTTP to another machine;
+    /// this machine (tests, a server on the same laptop) is fine.
+    #[tokio::test]
+    async fn no_token_in_clear_to_another_machine() {
+        let e = SyncClient::new("http://10.0.0.5:8787", Some("secret"))
+            .health()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "insecure");
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(!e.is_transient());
+        // This machine is fine (tests, a server on the same laptop).
+        let e = SyncClient::new("http://127.0.0.1:9", Some("secret"))
+            .health()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "offline");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub const SERVICE_TYPE: &str = "_checkin-hub._tcp.local.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
-    #[error("multicast DNS failed: {0}; give the hub's address by hand (e.g. `--hub http://10.0.0.7:8788`)")]
+    #[error("multicast DNS failed: {0}; give the hub's address by hand (e.g. `--hub https://10.0.0.7:8788`)")]
     Mdns(#[from] mdns_sd::Error),
 }
 
@@ -171,13 +171,18 @@ impl HubDirectory {
     }
 }
 
-/// `10.0.0.7:8788` → `http://10.0.0.7:8788`; no trailing slash.
+/// A hub's address: `10.0.0.7:8788` or `http://10.0.0.7:8788` →
+/// `https://10.0.0.7:8788` (a hub speaks only TLS); no trailing slash.
 pub fn normalise_url(s: &str) -> String {
     let s = s.trim().trim_end_matches('/');
-    if s.is_empty() || s.contains("://") {
+    if s.is_empty() {
+        s.to_string()
+    } else if let Some(rest) = s.strip_prefix("http://") {
+        format!("https://{rest}")
+    } else if s.contains("://") {
         s.to_string()
     } else {
-        format!("http://{s}")
+        format!("https://{s}")
     }
 }
 
@@ -262,8 +267,8 @@ pub fn browse(
                         addrs.sort_by_key(|a| (!a.is_ipv4(), *a));
                         if let Some(ip) = addrs.first() {
                             let url = match ip {
-                                IpAddr::V4(v4) => format!("http://{v4}:{}", s.port),
-                                IpAddr::V6(v6) => format!("http://[{v6}]:{}", s.port),
+                                IpAddr::V4(v4) => format!("https://{v4}:{}", s.port),
+                                IpAddr::V6(v6) => format!("https://[{v6}]:{}", s.port),
                             };
                             directory.found(&s.fullname, &url);
                         }

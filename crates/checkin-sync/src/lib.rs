@@ -14,6 +14,8 @@ pub mod client;
 #[cfg(feature = "client")]
 pub mod discovery;
 pub mod protocol;
+#[cfg(feature = "client")]
+pub mod tls;
 
 #[cfg(feature = "client")]
 pub use client::{

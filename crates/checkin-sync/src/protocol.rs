@@ -233,30 +233,51 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// Parse `checkin://pair?server=…&code=…` (what the pairing QR holds), or a
-/// bare code with the server given separately.
-pub fn parse_pairing_uri(uri: &str) -> Option<(String, String)> {
+/// What a pairing link (the pairing QR) holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairingLink {
+    pub server: String,
+    pub code: String,
+    /// The SHA-256 fingerprint (hex) of the server's self-signed TLS
+    /// certificate: the desk pins it.
+    pub fingerprint: Option<String>,
+}
+
+/// Parse `checkin://pair?server=…&code=…[&fp=…]` (what the pairing QR
+/// holds).
+pub fn parse_pairing_uri(uri: &str) -> Option<PairingLink> {
     let rest = uri.trim().strip_prefix("checkin://pair?")?;
     let mut server = None;
     let mut code = None;
+    let mut fingerprint = None;
     for part in rest.split('&') {
         let (k, v) = part.split_once('=')?;
         let v = percent_decode(v)?;
         match k {
             "server" => server = Some(v),
             "code" => code = Some(v),
+            "fp" => fingerprint = Some(v.to_ascii_lowercase()),
             _ => {}
         }
     }
-    Some((server?, code?))
+    Some(PairingLink {
+        server: server?,
+        code: code?,
+        fingerprint,
+    })
 }
 
-pub fn pairing_uri(server: &str, code: &str) -> String {
-    format!(
+pub fn pairing_uri(server: &str, code: &str, fingerprint: Option<&str>) -> String {
+    let mut uri = format!(
         "checkin://pair?server={}&code={}",
         percent_encode(server),
         percent_encode(code)
-    )
+    );
+    if let Some(fp) = fingerprint {
+        uri.push_str("&fp=");
+        uri.push_str(&percent_encode(fp));
+    }
+    uri
 }
 
 fn percent_encode(s: &str) -> String {
@@ -294,11 +315,19 @@ mod tests {
 
     #[test]
     fn pairing_uri_round_trips() {
-        let uri = pairing_uri("http://10.0.0.5:8787/base path", "ABCD-2345");
+        let uri = pairing_uri("http://10.0.0.5:8787/base path", "ABCD-2345", None);
         assert_eq!(
             parse_pairing_uri(&uri),
-            Some(("http://10.0.0.5:8787/base path".into(), "ABCD-2345".into()))
+            Some(PairingLink {
+                server: "http://10.0.0.5:8787/base path".into(),
+                code: "ABCD-2345".into(),
+                fingerprint: None
+            })
         );
+        let fp = "ab".repeat(32);
+        let uri = pairing_uri("https://10.0.0.5:8787", "ABCD-2345", Some(&fp));
+        assert!(uri.ends_with(&format!("&fp={fp}")));
+        assert_eq!(parse_pairing_uri(&uri).unwrap().fingerprint, Some(fp));
         assert_eq!(parse_pairing_uri("https://example.org"), None);
         assert_eq!(parse_pairing_uri("checkin://pair?server=x"), None);
     }

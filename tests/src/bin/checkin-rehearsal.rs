@@ -106,7 +106,7 @@ fn run_hub(args: &[String]) -> Res<bool> {
         let mut pairing = pairing;
         pairing.server = upstream.clone();
         let desk = Desk::new(store, pairing, Arc::new(Utc::now))?;
-        desk.authorise_hub(hub.hub_id, &hub.secret(), "Хаб зала", true)
+        desk.authorise_hub(hub.hub_id, &hub.secret(), &hub.tls_fingerprint, "Хаб зала", true)
             .await?;
         println!("READY {}", hub.url);
         std::future::pending::<()>().await;

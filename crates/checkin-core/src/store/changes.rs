@@ -298,11 +298,11 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
             // Like a desk key: logged everywhere, trusted only with its proof.
             if let Ok(public) = h.check(env.event_id, env.device_id) {
                 tx.prepare_cached(
-                    "INSERT INTO hub_keys (hub_id, public_key, coordinator_id, name, active, hlc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO hub_keys (hub_id, public_key, coordinator_id, name, tls_fp, active, hlc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT(hub_id) DO UPDATE SET public_key = excluded.public_key,
                        coordinator_id = excluded.coordinator_id, name = excluded.name,
-                       active = excluded.active, hlc = excluded.hlc
+                       tls_fp = excluded.tls_fp, active = excluded.active, hlc = excluded.hlc
                      WHERE excluded.hlc > hub_keys.hlc",
                 )?
                 .execute(params![
@@ -310,6 +310,7 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                     public.as_slice(),
                     env.device_id.to_string(),
                     h.name,
+                    h.tls_fp.to_ascii_lowercase(),
                     h.active,
                     hlc
                 ])?;

@@ -90,6 +90,9 @@ pub struct AuthorisedHub {
     pub public_key: [u8; 32],
     pub name: String,
     pub coordinator: Uuid,
+    /// SHA-256 of its TLS certificate: desks pin it.
+    #[serde(serialize_with = "serialize_hex")]
+    pub tls_fp: [u8; 32],
 }
 
 fn serialize_hex<S: serde::Serializer>(k: &[u8; 32], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -761,7 +764,7 @@ impl Store {
     /// withdraw, from coordinators who are not revoked.
     pub fn authorised_hubs(&self) -> Result<Vec<AuthorisedHub>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT h.hub_id, h.public_key, h.name, h.coordinator_id FROM hub_keys h
+            "SELECT h.hub_id, h.public_key, h.name, h.coordinator_id, h.tls_fp FROM hub_keys h
              JOIN enrolled_devices d ON d.device_id = h.coordinator_id AND d.role = 'coordinator'
              WHERE h.active = 1
                AND NOT EXISTS (SELECT 1 FROM revoked_devices r WHERE r.device_id = h.coordinator_id)
@@ -774,17 +777,19 @@ impl Store {
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, String>(2)?,
                     parse_uuid(r, 3)?,
+                    r.get::<_, String>(4)?,
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(hub_id, pk, name, coordinator)| {
+            .filter_map(|(hub_id, pk, name, coordinator, fp)| {
                 Some(AuthorisedHub {
                     hub_id,
                     public_key: <[u8; 32]>::try_from(pk.as_slice()).ok()?,
                     name,
                     coordinator,
+                    tls_fp: changes::unhex32(&fp)?,
                 })
             })
             .collect())
@@ -797,6 +802,7 @@ impl Store {
         &mut self,
         hub_id: Uuid,
         hub_secret: &[u8; 32],
+        tls_fp: &str,
         name: &str,
         active: bool,
         now: DateTime<Utc>,
@@ -810,8 +816,15 @@ impl Store {
         let same: bool = self
             .conn
             .query_row(
-                "SELECT 1 FROM hub_keys WHERE hub_id = ?1 AND public_key = ?2 AND active = ?3 AND coordinator_id = ?4",
-                params![hub_id.to_string(), public.as_slice(), active, me.to_string()],
+                "SELECT 1 FROM hub_keys WHERE hub_id = ?1 AND public_key = ?2 AND active = ?3 AND coordinator_id = ?4
+                   AND tls_fp = ?5",
+                params![
+                    hub_id.to_string(),
+                    public.as_slice(),
+                    active,
+                    me.to_string(),
+                    tls_fp.to_ascii_lowercase()
+                ],
                 |_| Ok(()),
             )
             .optional()?
@@ -825,6 +838,7 @@ impl Store {
                 public_key: changes::hex(&public),
                 proof: changes::hex(&proof),
                 name: name.chars().take(crate::claims::limits::SHORT).collect(),
+                tls_fp: tls_fp.to_ascii_lowercase(),
                 active,
             }))
             .map(|_| ())

@@ -261,6 +261,7 @@ CREATE TABLE hub_keys (
     public_key     BLOB NOT NULL CHECK (length(public_key) = 32),
     coordinator_id TEXT NOT NULL,
     name           TEXT NOT NULL,
+    tls_fp         TEXT NOT NULL,
     active         INTEGER NOT NULL,
     hlc            TEXT NOT NULL
 ) STRICT;
