@@ -202,7 +202,7 @@ fn some_attendee(desk: &TestDesk) -> Uuid {
     desk.store().attendees().unwrap()[0].id
 }
 
-/// 1. Device ids inside the data name the author: a volunteer cannot record
+/// Attack 1: Device ids inside the data name the author: a volunteer cannot record
 /// a check-in, scan or annulment as the coordinator's, nor rename it.
 async fn authorship_inside_the_data(b: Backend) {
     let Some(Scene {
@@ -294,7 +294,7 @@ async fn authorship_inside_the_data(b: Backend) {
     assert!(refused_count(&coord, me).await >= 4);
 }
 
-/// 2. An island host records check-ins only at zones.
+/// Attack 2: An island host records check-ins only at zones.
 async fn host_checks_in_only_at_zones(b: Backend) {
     let Some(Scene { server, coord, .. }) = scene(b, 10).await else {
         return;
@@ -336,7 +336,7 @@ async fn host_checks_in_only_at_zones(b: Backend) {
     assert!(refused_count(&coord, id_of(&host)).await >= 3);
 }
 
-/// 3. A clock far ahead, or an HLC that does not parse, is refused; the
+/// Attack 3: A clock far ahead, or an HLC that does not parse, is refused; the
 /// honest last-writer-wins order is not disturbed.
 async fn poisoned_clock(b: Backend) {
     let Some(Scene {
@@ -399,7 +399,7 @@ async fn poisoned_clock(b: Backend) {
     assert_eq!(other.digest(), v.digest(), "converged");
 }
 
-/// 4. A change id, or a check-in id, read from another desk's pending
+/// Attack 4: A change id, or a check-in id, read from another desk's pending
 /// change cannot be taken; the real author's change is still stored.
 async fn id_squatting(b: Backend) {
     let Some(Scene {
@@ -505,7 +505,7 @@ async fn id_squatting(b: Backend) {
     assert_eq!(cs[0].device_id, id_of(&victim));
 }
 
-/// 5. A pairing code cannot take over a paired desk's id.
+/// Attack 5: A pairing code cannot take over a paired desk's id.
 async fn pairing_takeover(b: Backend) {
     let Some(Scene { server, coord, .. }) = scene(b, 5).await else {
         return;
@@ -556,7 +556,7 @@ async fn pairing_takeover(b: Backend) {
     assert!(!me.revoked);
 }
 
-/// 6. References must exist, days be event days, check-ins arrive
+/// Attack 6: References must exist, days be event days, check-ins arrive
 /// unannulled and fields stay within their bounds.
 async fn references_and_sizes(b: Backend) {
     let Some(Scene {
@@ -636,7 +636,7 @@ async fn references_and_sizes(b: Backend) {
     assert_eq!(push_signed(&server, &v, ok).await, accepted());
 }
 
-/// 7. A hub relays changes one by one: a revoked desk's change made after
+/// Attack 7: A hub relays changes one by one: a revoked desk's change made after
 /// its revocation is refused and counted, a change signed by one desk in
 /// another's name is refused, the good ones are stored.
 async fn relay_refuses_one_by_one(b: Backend) {
@@ -696,7 +696,7 @@ async fn relay_refuses_one_by_one(b: Backend) {
     );
 }
 
-/// 8. Every refused claim is counted against the desk that pushed it, and
+/// Attack 8: Every refused claim is counted against the desk that pushed it, and
 /// the coordinator sees the count; honest desks stay at zero.
 async fn audit_counts_refusals(b: Backend) {
     let Some(Scene {
