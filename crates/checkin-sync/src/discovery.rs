@@ -291,24 +291,24 @@ mod tests {
         let d = HubDirectory::default();
         let mut w = d.watch();
         assert!(d.candidates().is_empty());
-        d.found("a._checkin-hub._tcp.local.", "http://10.0.0.7:8788");
+        d.found("a._checkin-hub._tcp.local.", "https://10.0.0.7:8788");
         assert!(w.has_changed().unwrap());
         w.borrow_and_update();
         d.set_manual(Some("10.0.0.9:8788/".into()));
         assert_eq!(
             d.candidates(),
             vec![
-                "http://10.0.0.9:8788".to_string(),
-                "http://10.0.0.7:8788".to_string()
+                "https://10.0.0.9:8788".to_string(),
+                "https://10.0.0.7:8788".to_string()
             ]
         );
         assert!(w.has_changed().unwrap());
         w.borrow_and_update();
         // The same address again is no change.
-        d.found("a._checkin-hub._tcp.local.", "http://10.0.0.7:8788");
+        d.found("a._checkin-hub._tcp.local.", "https://10.0.0.7:8788");
         assert!(!w.has_changed().unwrap());
         d.removed("a._checkin-hub._tcp.local.");
-        assert_eq!(d.candidates(), vec!["http://10.0.0.9:8788".to_string()]);
+        assert_eq!(d.candidates(), vec!["https://10.0.0.9:8788".to_string()]);
         d.set_manual(None);
         assert!(d.candidates().is_empty());
     }
