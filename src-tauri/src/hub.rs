@@ -101,6 +101,7 @@ pub async fn start<R: Runtime>(app: &AppHandle<R>, desk: &Desk, port: u16) -> Cm
     let hub = Hub::start(HubConfig {
         upstream: pairing.server.clone(),
         token: pairing.token.clone(),
+        upstream_fp: pairing.server_fp.clone(),
         event_id: pairing.event_id,
         listen: format!("0.0.0.0:{port}"),
         data: desk.options.data_dir.join(format!("hub-{}.db", pairing.event_id)),

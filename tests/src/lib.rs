@@ -282,6 +282,7 @@ impl TestHub {
         let cfg = checkin_server::hub::HubConfig {
             upstream: upstream.to_string(),
             token: coordinator.desk.pairing.token.clone(),
+            upstream_fp: coordinator.desk.pairing.server_fp.clone(),
             event_id: coordinator.desk.pairing.event_id,
             listen: listen.to_string(),
             data: data.to_path_buf(),

@@ -70,9 +70,14 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(target: &str) -> Proxy {
-        let target = target.trim_start_matches("http://").to_string();
+        // TCP underneath: TLS passes through untouched.
+        let scheme = if target.starts_with("https://") { "https" } else { "http" };
+        let target = target
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let faults = Arc::new(Faults::default());
         let f = faults.clone();
         tokio::spawn(async move {

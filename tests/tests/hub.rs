@@ -509,6 +509,7 @@ async fn a_desk_finds_the_hub_by_mdns_on_loopback() {
     let cfg = checkin_server::hub::HubConfig {
         upstream: hall.internet.url.clone(),
         token: hall.hub_desk.desk.pairing.token.clone(),
+        upstream_fp: None,
         event_id: hall.hub_desk.desk.pairing.event_id,
         listen: "127.0.0.1:0".into(),
         data: hall.dir.path().join("hub.db"),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use checkin_core::engine::Verdict;
 use checkin_core::model::{Direction, Method};
-use checkin_core::store::changes::Change;
+use checkin_core::store::changes::{Change, ChangeEnvelope};
 use checkin_sync::client::{Connection, SyncError};
 use checkin_sync::protocol::{PROTOCOL_VERSION, PullResponse, Role};
 use checkin_tests::proxy::Proxy;
@@ -748,6 +748,51 @@ enum Op {
     Sync {
         desk: usize,
     },
+    /// A hostile desk (0: a volunteer, 1: an island host; both paired as
+    /// honest ones are, with their own token and key) pushes one change it
+    /// signs itself, so the signature is good and the claims check is what
+    /// must refuse it.
+    Hostile {
+        desk: usize,
+        attack: Attack,
+        person: usize,
+    },
+}
+
+/// What a hostile desk tries. Each is one push (or, for `AlteredRelay`,
+/// one relay) the server must refuse whole.
+#[derive(Debug, Clone, Copy)]
+enum Attack {
+    /// A check-in naming an honest desk's device id in its data.
+    ForeignDevice { victim: usize },
+    /// A change stamped `minutes` (an hour or more) ahead.
+    ClockAhead { minutes: i64 },
+    /// The id of an honest desk's change read from the server's log (or,
+    /// `inner`, the id of an honest check-in inside it) for its own.
+    ReusedId { pick: usize, inner: bool },
+    /// A check-in at an entrance, always by the hostile island host.
+    HostAtEntrance,
+    /// An annulment of a check-in nobody made.
+    UnknownAnnulment,
+    /// A check-in `days` before the first (negative) or after the last
+    /// event day.
+    BadDay { days: i64 },
+    /// An honest desk's signed change from the server's log, altered (`how`:
+    /// its clock, a byte of its signature, its HLC counter) and handed to
+    /// `/v1/relay` with a coordinator's token, as a rogue hub would.
+    AlteredRelay { pick: usize, how: u8 },
+}
+
+fn attack() -> impl Strategy<Value = Attack> {
+    prop_oneof![
+        (0..4usize).prop_map(|victim| Attack::ForeignDevice { victim }),
+        (60..2_880i64).prop_map(|minutes| Attack::ClockAhead { minutes }),
+        (any::<usize>(), any::<bool>()).prop_map(|(pick, inner)| Attack::ReusedId { pick, inner }),
+        Just(Attack::HostAtEntrance),
+        Just(Attack::UnknownAnnulment),
+        prop_oneof![-1_000..0i64, 1..1_000i64].prop_map(|days| Attack::BadDay { days }),
+        (any::<usize>(), 0..3u8).prop_map(|(pick, how)| Attack::AlteredRelay { pick, how }),
+    ]
 }
 
 const PEOPLE: usize = 8;
@@ -761,8 +806,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => desk.clone().prop_map(|desk| Op::UndoLast { desk }),
         1 => (0..3usize, person.clone(), any::<u8>())
             .prop_map(|(desk, person, org)| Op::Edit { desk, person, org }),
-        1 => (person, any::<bool>()).prop_map(|(person, revoked)| Op::Revoke { person, revoked }),
+        1 => (person.clone(), any::<bool>()).prop_map(|(person, revoked)| Op::Revoke { person, revoked }),
         3 => desk.prop_map(|desk| Op::Sync { desk }),
+        1 => (0..2usize, attack(), person)
+            .prop_map(|(desk, attack, person)| Op::Hostile { desk, attack, person }),
     ]
 }
 
@@ -796,8 +843,11 @@ async fn random_interleavings_converge(b: Backend) {
     }
 }
 
-/// Runs `plan` on a fresh server with four desks, syncs everyone twice and
-/// checks that every desk holds the same state and the same counts.
+/// Runs `plan` on a fresh server with four honest desks (and up to two
+/// hostile ones, paired when the plan first uses them), syncs every honest
+/// desk twice and checks that every honest desk holds the same state and the
+/// same counts, that every honest change is on the server, and that every
+/// hostile attempt was refused, counted against its desk and reached no one.
 async fn converges(b: Backend, plan: Vec<Op>) -> Result<(), TestCaseError> {
     let server = TestServer::start(b).await.expect("the backend was checked");
     let coord = TestDesk::coordinator(&server, PEOPLE).await;
@@ -807,7 +857,17 @@ async fn converges(b: Backend, plan: Vec<Op>) -> Result<(), TestCaseError> {
         desks.push(TestDesk::join(&coord, &server.url, role, &format!("D{i}"), TestClock::default()).await);
     }
     let all: Vec<&TestDesk> = std::iter::once(&coord).chain(desks.iter()).collect();
+    let honest: Vec<uuid::Uuid> = all.iter().map(|d| d.store().device().id).collect();
     let people = coord.store().attendees().unwrap();
+    // Every change an honest desk made: what its outbox holds before each sync.
+    let mut made: HashSet<uuid::Uuid> = HashSet::new();
+    let mut hostile: [Option<TestDesk>; 2] = [None, None];
+    // Direct pushes refused, per hostile desk; altered relays refused, per
+    // honest author named in them.
+    let mut pushes = [0u64; 2];
+    let mut relayed: std::collections::HashMap<uuid::Uuid, u64> = Default::default();
+    // Every hostile attempt, to look for on the server afterwards.
+    let mut attempts: Vec<ChangeEnvelope> = vec![];
     for op in &plan {
         match op.clone() {
             Op::Scan { desk, person } if desk != 3 => {
@@ -844,13 +904,137 @@ async fn converges(b: Backend, plan: Vec<Op>) -> Result<(), TestCaseError> {
                     .unwrap();
             }
             Op::Sync { desk } => {
-                all[desk].desk.sync_once().await.unwrap();
+                sync_tracked(all[desk], &mut made).await;
+            }
+            Op::Hostile {
+                desk,
+                attack: Attack::AlteredRelay { pick, how },
+                ..
+            } => {
+                // Not a push of the hostile desk: a coordinator's token
+                // relays it, as a rogue hub would.
+                let _ = desk;
+                let log = server_changes(&coord).await;
+                let theirs: Vec<_> = log.iter().filter(|e| honest.contains(&e.device_id)).collect();
+                let mut forged = theirs[pick % theirs.len()].clone();
+                match how {
+                    0 => forged.hlc.ms -= 1,
+                    1 => {
+                        let mut sig = forged.sig.take().expect("a stored change is signed").into_bytes();
+                        sig[0] = if sig[0] == b'A' { b'B' } else { b'A' };
+                        forged.sig = Some(String::from_utf8(sig).unwrap());
+                    }
+                    _ => forged.hlc.counter += 1,
+                }
+                let answer = coord
+                    .desk
+                    .client
+                    .relay(coord.desk.pairing.event_id, vec![forged.clone()])
+                    .await
+                    .expect("a relay is answered change by change");
+                let codes: Vec<_> = answer.refused.iter().map(|r| (r.id, r.code.as_str())).collect();
+                prop_assert_eq!(answer.accepted, 0, "altered relay taken: {:?}", answer);
+                prop_assert_eq!(
+                    codes,
+                    vec![(forged.id, "bad_signature")],
+                    "altered relay ({}): {:?}",
+                    how,
+                    answer
+                );
+                *relayed.entry(forged.device_id).or_default() += 1;
+                attempts.push(forged);
+            }
+            Op::Hostile { desk, attack, person } => {
+                // The island host is the one that tries an entrance.
+                let desk = if matches!(attack, Attack::HostAtEntrance) {
+                    1
+                } else {
+                    desk
+                };
+                if hostile[desk].is_none() {
+                    let (role, name) = [(Role::Volunteer, "H0"), (Role::Host, "H1")][desk];
+                    hostile[desk] =
+                        Some(TestDesk::join(&coord, &server.url, role, name, TestClock::default()).await);
+                }
+                let h = hostile[desk].as_ref().unwrap();
+                let me = h.store().device().id;
+                let place = if desk == 1 && !matches!(attack, Attack::HostAtEntrance) {
+                    "Остров 1"
+                } else {
+                    "Вход A"
+                };
+                let mut c = own_checkin(h, people[person].id, h.location(place));
+                let expected: (u16, &str) = match attack {
+                    Attack::ForeignDevice { victim } => {
+                        c.device_id = honest[victim];
+                        (403, "not_the_author")
+                    }
+                    Attack::ClockAhead { .. } => (409, "clock_ahead"),
+                    Attack::ReusedId { .. } => (403, "id_not_yours"),
+                    Attack::HostAtEntrance => (403, "forbidden"),
+                    Attack::UnknownAnnulment => (409, "unknown_reference"),
+                    Attack::BadDay { days } => {
+                        let event_days = h.store().event().unwrap().days.clone();
+                        let (first, last) = (event_days[0], *event_days.last().unwrap());
+                        c.day = if days < 0 { first } else { last } + chrono::Duration::days(days);
+                        (400, "bad_day")
+                    }
+                    Attack::AlteredRelay { .. } => unreachable!(),
+                };
+                let mut env = envelope_by(h, Change::CheckIn(c));
+                match attack {
+                    Attack::ClockAhead { minutes } => env.hlc.ms += minutes * 60_000,
+                    Attack::ReusedId { pick, inner } => {
+                        let log = server_changes(h).await;
+                        let theirs: Vec<_> = log.iter().filter(|e| honest.contains(&e.device_id)).collect();
+                        let checkins: Vec<uuid::Uuid> = theirs
+                            .iter()
+                            .filter_map(|e| match &e.change {
+                                Change::CheckIn(c) => Some(c.id),
+                                _ => None,
+                            })
+                            .collect();
+                        match (&mut env.change, inner && !checkins.is_empty()) {
+                            (Change::CheckIn(c), true) => c.id = checkins[pick % checkins.len()],
+                            _ => env.id = theirs[pick % theirs.len()].id,
+                        }
+                    }
+                    Attack::UnknownAnnulment => {
+                        let now = h.now();
+                        env.change = Change::Annulment(checkin_core::change::Annulment {
+                            id: checkin_core::model::new_id_by(me, now),
+                            checkin_id: checkin_core::model::new_id_by(me, now),
+                            reason: "проба".into(),
+                            device_id: me,
+                            at_ms: now.timestamp_millis(),
+                        });
+                    }
+                    _ => {}
+                }
+                h.store().sign_as_this_desk(&mut env);
+                let got = push_raw(&server, h, &env).await;
+                prop_assert!(
+                    (400..500).contains(&got.0),
+                    "hostile push {:?} by H{} answered {:?}",
+                    attack,
+                    desk,
+                    got
+                );
+                prop_assert_eq!(
+                    (got.0, got.1.as_str()),
+                    expected,
+                    "hostile push {:?} by H{}",
+                    attack,
+                    desk
+                );
+                pushes[desk] += 1;
+                attempts.push(env);
             }
         }
     }
     for _ in 0..2 {
         for d in &all {
-            d.desk.sync_once().await.unwrap();
+            sync_tracked(d, &mut made).await;
         }
     }
     let digest = coord.digest();
@@ -872,7 +1056,120 @@ async fn converges(b: Backend, plan: Vec<Op>) -> Result<(), TestCaseError> {
         "checked-in counts {:?}",
         counts
     );
+    // No honest change lost: every one is on the server, none waits.
+    let on_server = server_changes(&coord).await;
+    let stored: HashSet<uuid::Uuid> = on_server.iter().map(|e| e.id).collect();
+    let lost: Vec<_> = made.iter().filter(|id| !stored.contains(id)).collect();
+    prop_assert!(lost.is_empty(), "honest changes not on the server: {:?}", lost);
+    for (i, d) in all.iter().enumerate() {
+        prop_assert_eq!(
+            d.store().outbox_status().unwrap().waiting,
+            0,
+            "desk {} has changes waiting",
+            i
+        );
+        // The server refused every forged change, so no honest desk ever
+        // received one to refuse.
+        let refused = d.store().refused_changes().unwrap();
+        prop_assert!(refused.is_empty(), "desk {} refused {:?}", i, refused);
+    }
+    // Nothing hostile was stored: no stored change is an attempted one.
+    let attempted: HashSet<String> = attempts
+        .iter()
+        .map(|e| serde_json::to_string(&(e.id, e.device_id, &e.hlc, &e.change)).unwrap())
+        .collect();
+    for e in &on_server {
+        let key = serde_json::to_string(&(e.id, e.device_id, &e.hlc, &e.change)).unwrap();
+        prop_assert!(!attempted.contains(&key), "a hostile change was stored: {:?}", e);
+    }
+    // Each refusal counted against the desk that pushed it; an altered
+    // relay is counted against the author it names (see docs/security.md:
+    // refusals are counted per author).
+    let devices = coord.desk.client.devices().await.unwrap();
+    let refused_of = |id: uuid::Uuid| devices.iter().find(|d| d.id == id).map(|d| d.refused);
+    for (i, h) in hostile.iter().enumerate() {
+        if let Some(h) = h {
+            let id = h.store().device().id;
+            prop_assert_eq!(refused_of(id), Some(pushes[i]), "refusals counted against H{}", i);
+        }
+    }
+    for (i, id) in honest.iter().enumerate() {
+        prop_assert_eq!(
+            refused_of(*id),
+            Some(relayed.get(id).copied().unwrap_or(0)),
+            "refusals counted against honest desk {}",
+            i
+        );
+    }
     Ok(())
+}
+
+/// Sync an honest desk, noting first every change it is about to push.
+async fn sync_tracked(d: &TestDesk, made: &mut HashSet<uuid::Uuid>) {
+    made.extend(d.store().outbox(100_000).unwrap().into_iter().map(|(_, e)| e.id));
+    d.desk.sync_once().await.unwrap();
+}
+
+/// A check-in `desk` could honestly make now: its own id, device and day.
+fn own_checkin(
+    desk: &TestDesk,
+    attendee: uuid::Uuid,
+    location_id: uuid::Uuid,
+) -> checkin_core::model::CheckIn {
+    let me = desk.store().device().id;
+    let now = desk.now();
+    let day = desk.store().day_of(now).unwrap();
+    checkin_core::model::CheckIn {
+        id: checkin_core::model::new_id_by(me, now),
+        attendee_id: Some(attendee),
+        location_id,
+        device_id: me,
+        direction: Direction::In,
+        method: Method::Search,
+        at: now,
+        day,
+        annulled_by: None,
+    }
+}
+
+/// An unsigned change by `desk`, with an id made for it and its clock.
+fn envelope_by(desk: &TestDesk, change: Change) -> ChangeEnvelope {
+    let me = desk.store().device().id;
+    let now = desk.now();
+    ChangeEnvelope {
+        id: checkin_core::model::new_id_by(me, now),
+        event_id: desk.desk.pairing.event_id,
+        hlc: checkin_core::hlc::Hlc {
+            ms: now.timestamp_millis(),
+            counter: 0,
+            node: me,
+        },
+        device_id: me,
+        change,
+        sig: None,
+    }
+}
+
+/// Push `env` alone, as it is, with `desk`'s token: (status, error code).
+async fn push_raw(server: &TestServer, desk: &TestDesk, env: &ChangeEnvelope) -> (u16, String) {
+    let body = serde_json::to_vec(&serde_json::json!({
+        "protocol": PROTOCOL_VERSION,
+        "event_id": desk.desk.pairing.event_id,
+        "changes": [env],
+    }))
+    .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&desk.desk.pairing.token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value =
+        serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or_default();
+    (status, body["error"]["code"].as_str().unwrap_or("").to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

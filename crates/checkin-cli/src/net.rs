@@ -294,7 +294,8 @@ pub fn hub(store: Store, args: &HubArgs, j: bool) -> Result<()> {
     let desk = checkin_sync::client::Desk::new(store, pairing.clone(), Arc::new(chrono::Utc::now))?;
     let cfg = checkin_server::hub::HubConfig {
         upstream: pairing.server.clone(),
-        token: pairing.token,
+        token: pairing.token.clone(),
+        upstream_fp: pairing.server_fp.clone(),
         event_id: pairing.event_id,
         listen: args.listen.clone(),
         data: args.data.clone(),

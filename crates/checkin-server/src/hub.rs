@@ -70,6 +70,9 @@ pub struct HubConfig {
     pub upstream: String,
     /// The token of the coordinator device running the hub.
     pub token: String,
+    /// The central server's pinned certificate fingerprint (hex), from the
+    /// coordinator desk's pairing; `None`: the usual certificate authorities.
+    pub upstream_fp: Option<String>,
     pub event_id: Uuid,
     /// Where desks reach it, e.g. `0.0.0.0:8788` (port 0: any free port).
     pub listen: String,
@@ -175,7 +178,13 @@ impl Hub {
         let relay = Relay {
             storage,
             state: state.clone(),
-            client: SyncClient::new(&cfg.upstream, Some(&cfg.token)),
+            client: SyncClient::pinned(
+                &cfg.upstream,
+                Some(&cfg.token),
+                cfg.upstream_fp
+                    .as_deref()
+                    .and_then(checkin_sync::tls::parse_fingerprint),
+            ),
             event_id: cfg.event_id,
             status: tx,
         };

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use checkin_core::model::Direction;
 use checkin_core::store::Store;
 use checkin_core::store::changes::Change;
-use checkin_sync::client::{Desk, Pairing, pair_desk};
+use checkin_sync::client::{Desk, Pairing, pair_desk_pinned};
 use checkin_sync::protocol::{PairingCodeRequest, Role};
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -74,12 +74,19 @@ fn run_server(args: &[String]) -> Res<bool> {
     let (db, addr) = (&args[0], &args[1]);
     runtime().block_on(async {
         let storage = Arc::new(checkin_server::storage::sqlite::SqliteStorage::open(db.as_ref())?);
-        let server = checkin_server::Server::bind(storage, addr, None).await?;
+        // HTTPS with a certificate of its own, as `checkin serve` does; the
+        // desks pin its fingerprint (what the pairing link carries).
+        let server = checkin_server::Server::bind_scheme(storage, addr, None, "https").await?;
+        let tls = checkin_server::tls::Identity::load_or_create(
+            &PathBuf::from(format!("{db}.tls")),
+            &["127.0.0.1".into()],
+        )?;
+        println!("FP {}", tls.fingerprint()?);
         if let Ok(Some(code)) = server.bootstrap_code().await {
             println!("BOOTSTRAP {}", code.code);
         }
-        println!("READY http://{}", server.addr);
-        server.run().await?;
+        println!("READY https://{}", server.addr);
+        server.run_tls_identity(&tls, true).await?;
         Ok(true)
     })
 }
@@ -93,6 +100,7 @@ fn run_hub(args: &[String]) -> Res<bool> {
         let hub = checkin_server::hub::Hub::start(checkin_server::hub::HubConfig {
             upstream: upstream.clone(),
             token: pairing.token.clone(),
+            upstream_fp: pairing.server_fp.clone(),
             event_id: pairing.event_id,
             listen: addr.clone(),
             data: PathBuf::from(hub_db),
@@ -324,6 +332,16 @@ struct World {
 }
 
 async fn start_line(exe: &Path, args: &[&str], log: &Path) -> Res<(Child, String, Option<String>)> {
+    start_line_fp(exe, args, log).await.map(|(c, u, b, _)| (c, u, b))
+}
+
+/// [`start_line`], also returning the certificate fingerprint a server
+/// prints (`FP …`).
+async fn start_line_fp(
+    exe: &Path,
+    args: &[&str],
+    log: &Path,
+) -> Res<(Child, String, Option<String>, Option<String>)> {
     let mut child = Command::new(exe)
         .args(args)
         .stdout(Stdio::piped())
@@ -332,6 +350,7 @@ async fn start_line(exe: &Path, args: &[&str], log: &Path) -> Res<(Child, String
         .spawn()?;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut bootstrap = None;
+    let mut fp = None;
     loop {
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
@@ -340,8 +359,11 @@ async fn start_line(exe: &Path, args: &[&str], log: &Path) -> Res<(Child, String
         if let Some(c) = line.strip_prefix("BOOTSTRAP ") {
             bootstrap = Some(c.to_string());
         }
+        if let Some(f) = line.strip_prefix("FP ") {
+            fp = Some(f.to_string());
+        }
         if let Some(url) = line.strip_prefix("READY ") {
-            return Ok((child, url.to_string(), bootstrap));
+            return Ok((child, url.to_string(), bootstrap, fp));
         }
     }
 }
@@ -362,7 +384,7 @@ impl World {
             &self.dir.join("hub.log"),
         )
         .await?;
-        self.hub_addr = url.trim_start_matches("http://").to_string();
+        self.hub_addr = url.trim_start_matches("https://").to_string();
         self.hub_url = url;
         self.hub_child = Some(child);
         Ok(())
@@ -510,7 +532,7 @@ async fn rehearse(plan: Plan, short: bool) -> Res<bool> {
     );
 
     // The central server (a process) and the internet (a proxy here).
-    let (server, server_url, bootstrap) = start_line(
+    let (server, server_url, bootstrap, server_fp) = start_line_fp(
         &exe,
         &["server", dir.join("server.db").to_str().unwrap(), "127.0.0.1:0"],
         &dir.join("server.log"),
@@ -523,7 +545,13 @@ async fn rehearse(plan: Plan, short: bool) -> Res<bool> {
     let mut coord = Store::open_local(&dir.join("coord.db"), "Координатор", now)?;
     checkin_core::demo::create_event(&mut coord, plan.attendees, now)?;
     let coord = Arc::new(Mutex::new(coord));
-    let pairing = pair_desk(&coord, &server_url, &bootstrap.ok_or("no bootstrap code")?).await?;
+    let pairing = pair_desk_pinned(
+        &coord,
+        &server_url,
+        &bootstrap.ok_or("no bootstrap code")?,
+        server_fp.as_deref(),
+    )
+    .await?;
     let coord_desk = Desk::new(coord.clone(), pairing, Arc::new(Utc::now))?;
     coord_desk.sync_once().await?;
     let (people, tokens, entrances, islands, today) = {
@@ -588,11 +616,11 @@ async fn rehearse(plan: Plan, short: bool) -> Res<bool> {
         } else {
             dir.join(format!("desk-{i}.db"))
         };
-        let (name, url) = (name.clone(), server_url.clone());
+        let (name, url, fp) = (name.clone(), server_url.clone(), server_fp.clone());
         pair_jobs.push(tokio::spawn(async move {
             let store = Store::open_local(&db, &name, Utc::now())?;
             let store = Arc::new(Mutex::new(store));
-            let p = pair_desk(&store, &url, &code.code).await?;
+            let p = pair_desk_pinned(&store, &url, &code.code, fp.as_deref()).await?;
             Desk::new(store, p, Arc::new(Utc::now))?.sync_once().await?;
             Ok::<_, checkin_sync::SyncError>(db)
         }));
