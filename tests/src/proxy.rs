@@ -71,7 +71,11 @@ pub struct Proxy {
 impl Proxy {
     pub async fn start(target: &str) -> Proxy {
         // TCP underneath: TLS passes through untouched.
-        let scheme = if target.starts_with("https://") { "https" } else { "http" };
+        let scheme = if target.starts_with("https://") {
+            "https"
+        } else {
+            "http"
+        };
         let target = target
             .trim_start_matches("http://")
             .trim_start_matches("https://")
