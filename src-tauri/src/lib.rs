@@ -385,10 +385,19 @@ pub struct Status {
     pub sync_role: Option<String>,
     pub last_error: Option<String>,
     pub clock_offset_ms: i64,
+    /// Addresses where a hub announced itself that no coordinator of this
+    /// event authorised: ignored, shown as a warning.
+    pub unknown_hubs: Vec<String>,
+    /// Changes from other desks this desk refused (forged, altered, or
+    /// claiming what their author may not).
+    pub refused: u64,
 }
 
 pub fn status_of(desk: &Desk) -> CmdResult<Status> {
-    let waiting = desk.store()?.outbox_status()?.waiting;
+    let (waiting, refused) = {
+        let s = desk.store()?;
+        (s.outbox_status()?.waiting, s.refused_count()?)
+    };
     Ok(match desk.sync_handle() {
         None => Status {
             mode: "standalone",
@@ -399,6 +408,8 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
             sync_role: None,
             last_error: None,
             clock_offset_ms: 0,
+            unknown_hubs: Vec::new(),
+            refused,
         },
         Some(h) => {
             let s = h.status.borrow().clone();
@@ -416,6 +427,8 @@ pub fn status_of(desk: &Desk) -> CmdResult<Status> {
                 sync_role: Some(s.role.as_str().to_string()),
                 last_error: s.last_error,
                 clock_offset_ms: s.clock_offset_ms,
+                unknown_hubs: h.desk.hubs.unknown().into_iter().map(|(url, _)| url).collect(),
+                refused,
             }
         }
     })

@@ -68,6 +68,17 @@ export function statusBar(): HTMLElement {
       // A standalone desk uploads nothing: no queue, no last sync to show.
       st.mode === "standalone" ? null : h("span", {}, `${t("status.waiting")}: `, h("b", { testid: "status-waiting" }, num(st.waiting))),
       st.mode === "standalone" ? null : h("span", {}, `${t("status.last_sync")}: ${st.last_sync ? dateTime(st.last_sync) : t("status.never")}`),
+      // Trust warnings: a hub nobody authorised, changes this desk refused.
+      st.unknown_hubs && st.unknown_hubs.length > 0
+        ? h(
+            "span",
+            { class: "warn", testid: "status-unknown-hub", title: st.unknown_hubs.map((u) => t("status.unknown_hub", { url: u })).join("\n") },
+            `⚠ ${t("status.unknown_hub", { url: st.unknown_hubs[0] })}`,
+          )
+        : null,
+      st.refused && st.refused > 0
+        ? h("span", { class: "warn", testid: "status-refused", title: t("status.refused_hint") }, `⚠ ${t("status.refused_changes")}: ${num(st.refused)}`)
+        : null,
       h("span", { class: "grow" }),
       h("span", {}, `${t("status.desk")}: `, h("b", {}, info().device.name)),
       st.sync_role && st.sync_role !== s.role ? h("span", { testid: "status-sync-role" }, t(`sync_role.${st.sync_role}` as Key)) : null,

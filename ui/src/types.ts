@@ -84,6 +84,10 @@ export interface Status {
   sync_role: string | null;
   last_error: string | null;
   clock_offset_ms: number;
+  /** Addresses where a hub no coordinator authorised announced itself (ignored). */
+  unknown_hubs?: string[];
+  /** Changes from other desks this desk refused (forged or altered). */
+  refused?: number;
 }
 
 export type SyncRole = "volunteer" | "host" | "coordinator";

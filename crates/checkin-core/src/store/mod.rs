@@ -865,6 +865,14 @@ impl Store {
         Ok(())
     }
 
+    /// How many changes this desk refused (for the status bar).
+    pub fn refused_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM refused_changes")?
+            .query_row([], |r| r.get::<_, i64>(0))? as u64)
+    }
+
     /// Changes this desk refused, per author, for Diagnostics.
     pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
         let mut st = self.conn.prepare_cached(
