@@ -729,3 +729,58 @@ async fn a_rogue_hub_gets_nothing_and_a_withdrawn_hub_is_dropped() {
         .expect("a withdrawn hub is dropped");
     eprintln!("withdrawn: {e}");
 }
+
+/// A hub applies the same claims check as the central server (the same
+/// function): a paired volunteer's forged claims pushed to the hub are
+/// refused there, counted, and never reach the other desks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_hub_refuses_what_the_server_would() {
+    let mut hall = Hall::new(10).await;
+    let hub_url = hall.start_hub("127.0.0.1:0", "hub.db").await;
+    let v = hall.join(Role::Volunteer, "Любопытный волонтёр").await;
+    let link = v.desk.hub_link(&hub_url).await.unwrap();
+    let t = Instant::now();
+    while let Err(e) = v.desk.sync_once_via(&link).await {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the hub never took the desk: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let coord_id = hall.coord.store().device().id;
+    let event_id = v.desk.pairing.event_id;
+    // A real check-in of the volunteer's, made into claims it may not make.
+    let (_, token) = token_of(&v, "а");
+    let door = v.location("Вход A");
+    v.store().scan(&token, door, Direction::In, v.now()).unwrap();
+    let mine = v
+        .store()
+        .outbox(100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .find(|e| matches!(e.change, Change::CheckIn(_)))
+        .unwrap();
+    let forge = |f: &dyn Fn(&mut ChangeEnvelope)| {
+        let mut e = mine.clone();
+        e.id = checkin_core::model::new_id_by(e.device_id, v.now());
+        f(&mut e);
+        v.store().sign_as_this_desk(&mut e);
+        e
+    };
+    let as_coordinator = forge(&|e| {
+        if let Change::CheckIn(c) = &mut e.change {
+            c.device_id = coord_id;
+        }
+    });
+    let ahead = forge(&|e| e.hlc.ms += 3_600_000);
+    for (env, code) in [(as_coordinator, "not_the_author"), (ahead, "clock_ahead")] {
+        match link.client.push(event_id, vec![env]).await {
+            Err(SyncError::Refused { code: c, .. }) => assert_eq!(c, code),
+            other => panic!("the hub took a forged claim: {other:?}"),
+        }
+    }
+    // The honest check-in goes through the hub as usual.
+    v.desk.sync_once_via(&link).await.unwrap();
+    assert_eq!(v.store().outbox_status().unwrap().waiting, 0);
+}
