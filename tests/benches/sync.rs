@@ -315,7 +315,11 @@ fn main() {
             desks: 50,
             per_desk: 2000,
             batch: 50,
-            attendees: 20_000,
+            // `CHECKIN_BENCH_ATTENDEES=100000`: the forum's full list.
+            attendees: std::env::var("CHECKIN_BENCH_ATTENDEES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20_000),
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
