@@ -741,6 +741,16 @@ async fn relay(
             move |facts| decode::admit_relayed(&devices, event_id, &req.changes, facts, now),
         )
         .await?;
+    // A change that is not what its named author signed (or names no
+    // device of the event) is the relaying hub's doing: counted against the
+    // hub's coordinator desk, never against the honest desk it names. A
+    // change its author did sign, claiming what it may not, is the author's.
+    let mut refusals = refusals;
+    for r in &mut refusals {
+        if matches!(r.code, "bad_signature" | "unknown_author" | "wrong_event") {
+            r.author = device.id;
+        }
+    }
     store_admitted(&state, &device, event_id, rows, refusals).await
 }
 
