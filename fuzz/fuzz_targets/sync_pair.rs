@@ -1,5 +1,6 @@
 //! A pairing body as the sync server decodes it (`checkin_server::decode`),
-//! and the pairing text a volunteer pastes (`checkin://pair?server=…&code=…`).
+//! and the pairing text a volunteer pastes
+//! (`checkin://pair?server=…&code=…&fp=…`).
 
 #![no_main]
 
@@ -15,10 +16,10 @@ fuzz_target!(|data: &[u8]| {
         let Ok(text) = std::str::from_utf8(body) else {
             return;
         };
-        if let Some((server, code)) = parse_pairing_uri(text) {
+        if let Some(link) = parse_pairing_uri(text) {
             assert_eq!(
-                parse_pairing_uri(&pairing_uri(&server, &code)),
-                Some((server, code))
+                parse_pairing_uri(&pairing_uri(&link.server, &link.code, link.fingerprint.as_deref())),
+                Some(link)
             );
         }
         return;
