@@ -109,6 +109,28 @@ pub struct RefusedChange {
     pub at_ms: i64,
 }
 
+/// Keep refused changes (one row per change, author and reason).
+fn record_refusals(
+    tx: &Transaction<'_>,
+    refused: &[crate::claims::Refusal],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO refused_changes (change_id, author, code, message, at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for r in refused {
+        st.execute(params![
+            r.change.to_string(),
+            r.author.to_string(),
+            r.code,
+            r.message,
+            now.timestamp_millis()
+        ])?;
+    }
+    Ok(())
+}
+
 /// What [`crate::claims::check`] needs, read from the database (inside the
 /// transaction that writes a page, so earlier changes of it count).
 pub(crate) struct DbFacts<'a>(pub &'a Connection);
@@ -661,7 +683,17 @@ impl Store {
             accepted: changes,
             mut refused,
         } = screened;
-        let checking = keyring::lock(&self.keyring).clone();
+        // Only the authors are needed (not a copy of the keyring and its
+        // cache of verified signatures); `None` when nothing is checked.
+        let authors: Option<Vec<crate::claims::Author>> = {
+            let k = keyring::lock(&self.keyring);
+            k.checks().then(|| {
+                changes
+                    .iter()
+                    .map(|e| k.author(e.device_id).unwrap_or(crate::claims::Author::Server))
+                    .collect()
+            })
+        };
         let mut hlc = self.hlc;
         let tx = self.conn.transaction()?;
         if let Some((key, value)) = meta {
@@ -672,17 +704,13 @@ impl Store {
         let mut reload = false;
         let mut touched = Vec::new();
         let mut keys = false;
-        for env in &changes {
-            if checking.checks() {
-                let author = checking
-                    .author(env.device_id)
-                    .unwrap_or(crate::claims::Author::Server);
-                if let Err(r) =
-                    crate::claims::check(&author, env, Some(&DbFacts(&tx)), now.timestamp_millis())
-                {
-                    refused.push(r);
-                    continue;
-                }
+        for (i, env) in changes.iter().enumerate() {
+            if let Some(authors) = &authors
+                && let Err(r) =
+                    crate::claims::check(&authors[i], env, Some(&DbFacts(&tx)), now.timestamp_millis())
+            {
+                refused.push(r);
+                continue;
             }
             if changes::apply(&tx, env, Origin::Remote)? {
                 new += 1;
@@ -696,19 +724,7 @@ impl Store {
             }
             hlc = hlc.observe(env.hlc, now.timestamp_millis());
         }
-        for r in &refused {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO refused_changes (change_id, author, code, message, at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                r.change.to_string(),
-                r.author.to_string(),
-                r.code,
-                r.message,
-                now.timestamp_millis()
-            ])?;
-        }
+        record_refusals(&tx, &refused, now)?;
         tx.commit()?;
         inbox::lock(&self.inbox).unstage(&changes);
         self.hlc = hlc;
@@ -848,19 +864,7 @@ impl Store {
     /// Keep refusals made while screening (see [`Store::screen`]).
     pub fn note_refused(&mut self, refused: &[crate::claims::Refusal], now: DateTime<Utc>) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for r in refused {
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO refused_changes (change_id, author, code, message, at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                r.change.to_string(),
-                r.author.to_string(),
-                r.code,
-                r.message,
-                now.timestamp_millis()
-            ])?;
-        }
+        record_refusals(&tx, refused, now)?;
         tx.commit()?;
         Ok(())
     }
