@@ -27,7 +27,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::change::{Change, ChangeEnvelope, SERVER_AUTHOR};
-use crate::hlc::MAX_SKEW_MS;
+use crate::hlc::{Hlc, MAX_SKEW_MS};
 use crate::model::{LocationKind, Role, made_by};
 
 /// Longest text per field, in characters (bytes for scan payloads).
@@ -102,32 +102,32 @@ impl Refusal {
     }
 }
 
-/// The facts, plus what earlier changes of the same push or page created.
-pub struct Overlay<'a> {
-    base: &'a dyn Facts,
-    days: Option<Vec<NaiveDate>>,
-    locations: HashMap<Uuid, LocationKind>,
+/// What a stream of accepted changes created, as far as checks need it: the
+/// event's days, locations, attendees and check-ins. An [`Overlay`] keeps
+/// one for the changes of a push before the one being checked; the central
+/// server keeps one per event, caught up from its stored log, instead of a
+/// whole replica database.
+#[derive(Debug, Default, Clone)]
+pub struct Known {
+    /// Last writer wins by HLC, as a desk's database has it.
+    days: Option<(Hlc, Vec<NaiveDate>)>,
+    locations: HashMap<Uuid, (Hlc, LocationKind)>,
     attendees: HashSet<Uuid>,
     checkins: HashSet<Uuid>,
 }
 
-impl<'a> Overlay<'a> {
-    pub fn new(base: &'a dyn Facts) -> Overlay<'a> {
-        Overlay {
-            base,
-            days: None,
-            locations: HashMap::new(),
-            attendees: HashSet::new(),
-            checkins: HashSet::new(),
-        }
-    }
-
-    /// Remember what an accepted change creates, for the changes after it.
+impl Known {
+    /// Remember what an accepted change creates.
     pub fn note(&mut self, env: &ChangeEnvelope) {
         match &env.change {
-            Change::Event(rec) => self.days = Some(rec.event.days.clone()),
+            Change::Event(rec) if self.days.as_ref().is_none_or(|(at, _)| *at < env.hlc) => {
+                self.days = Some((env.hlc, rec.event.days.clone()));
+            }
             Change::Location(l) => {
-                self.locations.insert(l.id, l.kind);
+                let slot = self.locations.entry(l.id).or_insert((env.hlc, l.kind));
+                if slot.0 < env.hlc {
+                    *slot = (env.hlc, l.kind);
+                }
             }
             Change::Attendee(a) => {
                 self.attendees.insert(a.id);
@@ -137,6 +137,50 @@ impl<'a> Overlay<'a> {
             }
             _ => {}
         }
+    }
+
+    /// How many things it knows (for tests and diagnostics).
+    pub fn len(&self) -> usize {
+        self.locations.len() + self.attendees.len() + self.checkins.len() + usize::from(self.days.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Facts for Known {
+    fn event_days(&self) -> Option<Vec<NaiveDate>> {
+        self.days.as_ref().map(|(_, d)| d.clone())
+    }
+    fn location_kind(&self, id: Uuid) -> Option<LocationKind> {
+        self.locations.get(&id).map(|(_, k)| *k)
+    }
+    fn attendee_exists(&self, id: Uuid) -> bool {
+        self.attendees.contains(&id)
+    }
+    fn checkin_exists(&self, id: Uuid) -> bool {
+        self.checkins.contains(&id)
+    }
+}
+
+/// The facts, plus what earlier changes of the same push or page created.
+pub struct Overlay<'a> {
+    base: &'a dyn Facts,
+    added: Known,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(base: &'a dyn Facts) -> Overlay<'a> {
+        Overlay {
+            base,
+            added: Known::default(),
+        }
+    }
+
+    /// Remember what an accepted change creates, for the changes after it.
+    pub fn note(&mut self, env: &ChangeEnvelope) {
+        self.added.note(env);
     }
 
     /// [`check`] against the facts and this overlay, and on success
@@ -150,19 +194,18 @@ impl<'a> Overlay<'a> {
 
 impl Facts for Overlay<'_> {
     fn event_days(&self) -> Option<Vec<NaiveDate>> {
-        self.days.clone().or_else(|| self.base.event_days())
+        self.added.event_days().or_else(|| self.base.event_days())
     }
     fn location_kind(&self, id: Uuid) -> Option<LocationKind> {
-        self.locations
-            .get(&id)
-            .copied()
+        self.added
+            .location_kind(id)
             .or_else(|| self.base.location_kind(id))
     }
     fn attendee_exists(&self, id: Uuid) -> bool {
-        self.attendees.contains(&id) || self.base.attendee_exists(id)
+        self.added.attendee_exists(id) || self.base.attendee_exists(id)
     }
     fn checkin_exists(&self, id: Uuid) -> bool {
-        self.checkins.contains(&id) || self.base.checkin_exists(id)
+        self.added.checkin_exists(id) || self.base.checkin_exists(id)
     }
 }
 
@@ -502,4 +545,61 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Location;
+
+    fn location(kind: LocationKind, ms: i64) -> ChangeEnvelope {
+        let node = Uuid::from_u128(7);
+        ChangeEnvelope {
+            id: Uuid::now_v7(),
+            event_id: Uuid::from_u128(1),
+            hlc: Hlc { ms, counter: 0, node },
+            device_id: node,
+            change: Change::Location(Location {
+                id: Uuid::from_u128(42),
+                name: "Вход А".into(),
+                kind,
+                allow_reentry: false,
+            }),
+            sig: None,
+        }
+    }
+
+    #[test]
+    fn known_keeps_the_last_writer_by_hlc_not_by_arrival() {
+        let mut known = Known::default();
+        assert!(known.is_empty());
+        known.note(&location(LocationKind::Zone, 2_000));
+        // An older edit that arrives later does not win.
+        known.note(&location(LocationKind::Entrance, 1_000));
+        assert_eq!(known.location_kind(Uuid::from_u128(42)), Some(LocationKind::Zone));
+        known.note(&location(LocationKind::Entrance, 3_000));
+        assert_eq!(
+            known.location_kind(Uuid::from_u128(42)),
+            Some(LocationKind::Entrance)
+        );
+        assert_eq!(known.len(), 1);
+        assert!(!known.attendee_exists(Uuid::from_u128(42)));
+    }
+
+    #[test]
+    fn an_overlay_sees_its_own_changes_first_and_then_the_base() {
+        let mut base = Known::default();
+        base.note(&location(LocationKind::Zone, 2_000));
+        let mut overlay = Overlay::new(&base);
+        assert_eq!(
+            overlay.location_kind(Uuid::from_u128(42)),
+            Some(LocationKind::Zone)
+        );
+        overlay.note(&location(LocationKind::Entrance, 3_000));
+        assert_eq!(
+            overlay.location_kind(Uuid::from_u128(42)),
+            Some(LocationKind::Entrance)
+        );
+        assert_eq!(base.location_kind(Uuid::from_u128(42)), Some(LocationKind::Zone));
+    }
 }

@@ -128,16 +128,23 @@ fn public_key(device: &DeviceInfo) -> Option<[u8; 32]> {
 }
 
 /// Every change of a push checked against the device that sent it, as the
-/// rows to store: made by that device and signed with its key (verified in
-/// one batch), and claiming only what it may ([`claims::check`], against
-/// `facts` and the changes before it in the push). One bad change refuses
-/// the whole push, with the refusal's code and message.
+/// rows to store: [`signed_push`], then [`claimed_push`]. One bad change
+/// refuses the whole push, with the refusal's code and message.
 pub fn admit_push(
     device: &DeviceInfo,
     req: &PushRequest,
     facts: &dyn Facts,
     now_ms: i64,
 ) -> Result<Vec<NewChange>, (ApiError, Option<Refusal>)> {
+    signed_push(device, req)?;
+    claimed_push(device, req, facts, now_ms)
+}
+
+/// The part of a push check that needs nothing of the event (so the server
+/// runs it before taking the event's lock): every change is of the push's
+/// event, made by the device that sent it, and signed with its key (verified
+/// in one batch).
+pub fn signed_push(device: &DeviceInfo, req: &PushRequest) -> Result<(), (ApiError, Option<Refusal>)> {
     if req.event_id != device.event_id {
         return Err((
             ApiError::forbidden("this desk is paired with another event"),
@@ -177,6 +184,18 @@ pub fn admit_push(
             return Err((refusal_error(r.clone()), Some(r)));
         }
     }
+    Ok(())
+}
+
+/// The part of a push check that needs the event ([`claims::check`] against
+/// `facts` and the changes before it in the push), for a push that passed
+/// [`signed_push`].
+pub fn claimed_push(
+    device: &DeviceInfo,
+    req: &PushRequest,
+    facts: &dyn Facts,
+    now_ms: i64,
+) -> Result<Vec<NewChange>, (ApiError, Option<Refusal>)> {
     let author = author_of(device);
     let mut overlay = Overlay::new(facts);
     let mut rows = Vec::with_capacity(req.changes.len());
@@ -203,7 +222,8 @@ pub fn row(env: &ChangeEnvelope) -> NewChange {
 /// Changes a hub relays, each checked against its own author (a device of
 /// the event, by its key and role, as of the change's time): the good ones
 /// as rows to store, the others refused one by one (the hub moves on; the
-/// refusals are counted against their authors).
+/// refusals are counted against their authors). [`signed_relayed`], then
+/// [`claimed_relayed`].
 pub fn admit_relayed(
     devices: &HashMap<Uuid, DeviceInfo>,
     event_id: Uuid,
@@ -211,43 +231,70 @@ pub fn admit_relayed(
     facts: &dyn Facts,
     now_ms: i64,
 ) -> (Vec<NewChange>, Vec<Refusal>) {
+    let signed = signed_relayed(devices, event_id, changes);
+    claimed_relayed(changes, &signed, facts, now_ms)
+}
+
+/// Per relayed change, what needs nothing of the event: it is of this
+/// event, its author is a device of the event, and the author signed it
+/// (one batch). `Ok` holds the author as the claims check knows it.
+pub fn signed_relayed(
+    devices: &HashMap<Uuid, DeviceInfo>,
+    event_id: Uuid,
+    changes: &[ChangeEnvelope],
+) -> Vec<Result<Author, Refusal>> {
     let author_of_env = |env: &ChangeEnvelope| devices.get(&env.device_id).filter(|d| d.event_id == event_id);
     let items: Vec<_> = changes
         .iter()
         .map(|e| (e, author_of_env(e).and_then(public_key)))
         .collect();
     let verdicts = verify_all(&items);
+    changes
+        .iter()
+        .zip(verdicts)
+        .map(|(env, verdict)| {
+            let refuse = |code: &'static str, message: String| Refusal {
+                change: env.id,
+                author: env.device_id,
+                code,
+                message,
+            };
+            if env.event_id != event_id {
+                return Err(refuse(
+                    "wrong_event",
+                    "the change belongs to another event".into(),
+                ));
+            }
+            let Some(maker) = author_of_env(env) else {
+                return Err(refuse(
+                    "unknown_author",
+                    "the change was made by a device this event does not know".into(),
+                ));
+            };
+            verdict.map_err(|e| refuse("bad_signature", e.to_string()))?;
+            Ok(author_of(maker))
+        })
+        .collect()
+}
+
+/// The claims check of relayed changes that passed [`signed_relayed`]
+/// (the others are refused as it said).
+pub fn claimed_relayed(
+    changes: &[ChangeEnvelope],
+    signed: &[Result<Author, Refusal>],
+    facts: &dyn Facts,
+    now_ms: i64,
+) -> (Vec<NewChange>, Vec<Refusal>) {
     let mut overlay = Overlay::new(facts);
     let mut rows = Vec::new();
     let mut refusals = Vec::new();
-    for (env, verdict) in changes.iter().zip(verdicts) {
-        let refuse = |code: &'static str, message: String| Refusal {
-            change: env.id,
-            author: env.device_id,
-            code,
-            message,
-        };
-        if env.event_id != event_id {
-            refusals.push(refuse(
-                "wrong_event",
-                "the change belongs to another event".into(),
-            ));
-            continue;
-        }
-        let Some(maker) = author_of_env(env) else {
-            refusals.push(refuse(
-                "unknown_author",
-                "the change was made by a device this event does not know".into(),
-            ));
-            continue;
-        };
-        if let Err(e) = verdict {
-            refusals.push(refuse("bad_signature", e.to_string()));
-            continue;
-        }
-        match overlay.admit(&author_of(maker), env, now_ms) {
-            Ok(()) => rows.push(row(env)),
-            Err(r) => refusals.push(r),
+    for (env, signed) in changes.iter().zip(signed) {
+        match signed {
+            Err(r) => refusals.push(r.clone()),
+            Ok(author) => match overlay.admit(author, env, now_ms) {
+                Ok(()) => rows.push(row(env)),
+                Err(r) => refusals.push(r),
+            },
         }
     }
     (rows, refusals)

@@ -637,17 +637,27 @@ async fn push(
     let device = authenticate(&state, &headers).await?;
     let req = decode::push_request(content_encoding(&headers)?, &body_or_limit(body)?)?;
     // Check every change before storing any: a bad push stores nothing.
+    // Signatures first, on a blocking thread and outside the event's lock
+    // (they need nothing of the event); then the claims, under it.
     let now = state.now_ms();
-    let (sender, event_id) = (device.clone(), req.event_id);
-    let checked = state
-        .stats
-        .with_facts(
-            state.storage.as_ref(),
-            event_id,
-            chrono::Utc::now(),
-            move |facts| decode::admit_push(&sender, &req, facts, now),
-        )
-        .await?;
+    let event_id = req.event_id;
+    let req = Arc::new(req);
+    let (sender, signed_req) = (device.clone(), req.clone());
+    let signed = tokio::task::spawn_blocking(move || decode::signed_push(&sender, &signed_req))
+        .await
+        .expect("verifying signatures does not panic");
+    let checked = match signed {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let sender = device.clone();
+            state
+                .stats
+                .with_facts(state.storage.as_ref(), event_id, move |facts| {
+                    decode::claimed_push(&sender, &req, facts, now)
+                })
+                .await?
+        }
+    };
     let rows = match checked {
         Ok(rows) => rows,
         Err((e, refusal)) => {
@@ -732,14 +742,16 @@ async fn relay(
         .collect();
     let now = state.now_ms();
     let event_id = req.event_id;
+    let changes = Arc::new(req.changes);
+    let to_verify = changes.clone();
+    let signed = tokio::task::spawn_blocking(move || decode::signed_relayed(&devices, event_id, &to_verify))
+        .await
+        .expect("verifying signatures does not panic");
     let (rows, refusals) = state
         .stats
-        .with_facts(
-            state.storage.as_ref(),
-            event_id,
-            chrono::Utc::now(),
-            move |facts| decode::admit_relayed(&devices, event_id, &req.changes, facts, now),
-        )
+        .with_facts(state.storage.as_ref(), event_id, move |facts| {
+            decode::claimed_relayed(&changes, &signed, facts, now)
+        })
         .await?;
     // A change that is not what its named author signed (or names no
     // device of the event) is the relaying hub's doing: counted against the

@@ -1,6 +1,11 @@
 //! Statistics for coordinator desks (`GET /v1/stats`), and what the claims
 //! check of a push knows about the event ([`Replicas::with_facts`]).
 //!
+//! The claims check needs only which attendees, locations and check-ins
+//! exist and the event's days: a [`Known`] per event, caught up from the
+//! stored log by parsing what arrived since (no database writes), behind its
+//! own lock, so pushes never wait on a statistics replica applying changes.
+//!
 //! The server stores changes without interpreting them; to answer with
 //! statistics it keeps, per event asked about, a *replica*: an in-memory core
 //! [`Store`] that applies the event's log with the same `apply` every desk
@@ -13,7 +18,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use checkin_core::claims::Facts;
+use checkin_core::claims::{Facts, Known};
 use checkin_core::model::Device;
 use checkin_core::stats::{Stats, StatsCache};
 use checkin_core::store::Store;
@@ -58,6 +63,14 @@ pub enum Days {
 #[derive(Default)]
 pub struct Replicas {
     events: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<Option<Replica>>>>>,
+    facts: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<KnownSoFar>>>>,
+}
+
+/// What the stored log of one event says, up to `cursor`.
+#[derive(Default)]
+struct KnownSoFar {
+    known: Known,
+    cursor: i64,
 }
 
 impl Replicas {
@@ -130,22 +143,52 @@ impl Replicas {
     }
 
     /// Run `f` over what the event's stored log says (for the claims check
-    /// of a push: which attendees, locations and check-ins exist).
+    /// of a push: which attendees, locations and check-ins exist). One
+    /// check per event at a time, so two pushes never both count on the
+    /// same log; the caller stores what `f` admitted before the next push
+    /// of the same desk.
     pub async fn with_facts<R: Send + 'static>(
         &self,
         storage: &dyn Storage,
         event_id: Uuid,
-        now: DateTime<Utc>,
         f: impl FnOnce(&dyn Facts) -> R + Send + 'static,
     ) -> Result<R, StatsError> {
-        let (mut guard, replica) = self.caught_up(storage, event_id, now).await?;
-        let (replica, out) = tokio::task::spawn_blocking(move || {
-            let out = replica.store.with_facts(f);
-            (replica, out)
+        let slot = {
+            let mut facts = self.facts.lock().unwrap_or_else(|p| p.into_inner());
+            facts.entry(event_id).or_default().clone()
+        };
+        let mut guard = slot.lock_owned().await;
+        loop {
+            let page = storage.pull(event_id, guard.cursor, PAGE).await?;
+            let more = page.more;
+            let cursor = page.cursor;
+            if !page.changes.is_empty() {
+                let mut so_far = std::mem::take(&mut *guard);
+                so_far = tokio::task::spawn_blocking(move || {
+                    for j in &page.changes {
+                        let env = serde_json::from_str::<ChangeEnvelope>(j)
+                            .map_err(|e| StatsError::Damaged(e.to_string()))?;
+                        so_far.known.note(&env);
+                    }
+                    Ok::<_, StatsError>(so_far)
+                })
+                .await
+                .expect("reading stored changes does not panic")?;
+                *guard = so_far;
+            }
+            guard.cursor = cursor;
+            if !more {
+                break;
+            }
+        }
+        let so_far = std::mem::take(&mut *guard);
+        let (so_far, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&so_far.known);
+            (so_far, out)
         })
         .await
         .expect("checking changes does not panic");
-        *guard = Some(replica);
+        *guard = so_far;
         Ok(out)
     }
 
