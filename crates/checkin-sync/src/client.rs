@@ -1114,10 +1114,16 @@ impl Desk {
         let cursor_key = cursor_key.to_string();
         let now = self.now();
         tokio::task::spawn_blocking(move || {
+            // Screened before the store is locked, so the desk's own scans
+            // never wait on signatures (a page screened as it arrived is
+            // found in the keyring's cache of verified signatures).
+            let keyring = lock(&store).keyring();
+            let screened =
+                checkin_core::store::keyring::lock(&keyring).screen(changes.clone(), now.timestamp_millis());
             let mut s = lock(&store);
             let cursor = cursor.map(|c| c.to_string());
             let applied =
-                s.apply_remote_and_set(&changes, cursor.as_deref().map(|c| (cursor_key.as_str(), c)), now)?;
+                s.apply_screened_and_set(screened, cursor.as_deref().map(|c| (cursor_key.as_str(), c)), now)?;
             let own = s.device().id;
             // For the status bar, while the store is at hand.
             let waiting = s.outbox_status()?.waiting;
@@ -1329,8 +1335,16 @@ impl Desk {
                             // Only what its author signed and may claim is
                             // staged for verdicts; the rest is refused (and
                             // reported) when the page is written.
-                            let screened = checkin_core::store::keyring::lock(&keyring)
-                                .screen(std::mem::take(&mut page.changes), self.now().timestamp_millis());
+                            // Verifying a page's signatures is CPU work:
+                            // off the async workers, so the desk's own scans
+                            // and the stream are not held up by it.
+                            let (changes, now_ms, kr) =
+                                (std::mem::take(&mut page.changes), self.now().timestamp_millis(), keyring.clone());
+                            let screened = tokio::task::spawn_blocking(move || {
+                                checkin_core::store::keyring::lock(&kr).screen(changes, now_ms)
+                            })
+                            .await
+                            .map_err(join_failed)?;
                             page.changes = screened.accepted().to_vec();
                             if !screened.refused.is_empty() {
                                 let _ = lock(&self.store).note_refused(&screened.refused, self.now());
