@@ -9,7 +9,7 @@ use uuid::Uuid;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::hlc::Hlc;
-use crate::model::{Attendee, CheckIn, Device, Event, Location, Role};
+use crate::model::{Attendee, CategoryEdit, CheckIn, Device, Event, Location, Role};
 
 /// The author id of changes the central server makes itself
 /// ([`Change::Enrolled`]), signed with the server's key.
@@ -260,6 +260,9 @@ pub enum Change {
     /// hub: desks talk to a hub only over TLS whose key is an active one of
     /// these, from a coordinator who is not revoked.
     HubKey(HubKey),
+    /// A coordinator added, edited or removed one of the event's categories
+    /// (last writer wins per code; see [`crate::model::CategoryEdit`]).
+    Category(CategoryEdit),
 }
 
 /// A paired device as the central server vouches for it.
@@ -358,6 +361,7 @@ impl Change {
             Change::DeviceRevoked { .. } => "device_revoked",
             Change::Enrolled(_) => "enrolled",
             Change::HubKey(_) => "hub_key",
+            Change::Category(_) => "category",
         }
     }
 
@@ -377,8 +381,18 @@ impl Change {
             Change::DeviceRevoked { device_id, .. } => *device_id,
             Change::Enrolled(e) => e.device_id,
             Change::HubKey(h) => h.hub_id,
+            Change::Category(c) => category_entity(&c.category.code),
         }
     }
+}
+
+/// The entity id of a category in the change log: a name-based UUID of
+/// its code, the same on every desk.
+pub fn category_entity(code: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("checkin-category:{code}").as_bytes(),
+    )
 }
 
 /// An event with its public keys (secret keys never travel in changes).

@@ -389,10 +389,7 @@ pub fn check(
                 ));
             }
             for c in &rec.event.categories {
-                bounded(env, "a category code", &c.code, limits::CODE)?;
-                bounded(env, "a category name", &c.label_ru, limits::SHORT)?;
-                bounded(env, "a category name", &c.label_en, limits::SHORT)?;
-                bounded(env, "a category colour", &c.color, limits::CODE)?;
+                category(env, c)?;
             }
         }
         Change::Location(l) => bounded(env, "the location name", &l.name, limits::NAME)?,
@@ -543,6 +540,56 @@ pub fn check(
             h.check(env.event_id, me)
                 .map_err(|why| Refusal::new(env, "bad_key", format!("the hub key: {why}")))?;
         }
+        Change::Category(edit) => {
+            category(env, &edit.category)?;
+            if !crate::model::is_color(&edit.category.color) {
+                return Err(Refusal::new(
+                    env,
+                    "bad_request",
+                    "a category colour is written #rrggbb",
+                ));
+            }
+            if edit.category.code.is_empty()
+                || !edit
+                    .category
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(Refusal::new(
+                    env,
+                    "bad_request",
+                    "a category code is Latin letters, digits, '_' and '-'",
+                ));
+            }
+            if let Some(facts) = facts
+                && let Some(days) = facts.event_days()
+                && let Some(day) = edit.category.days.iter().find(|d| !days.contains(d))
+            {
+                return Err(Refusal::new(
+                    env,
+                    "bad_day",
+                    format!("the category's day {day} is not a day of the event"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A category's fields within their bounds, its code plain and its colour
+/// `#rrggbb`.
+fn category(env: &ChangeEnvelope, c: &crate::model::Category) -> Result<(), Refusal> {
+    bounded(env, "a category code", &c.code, limits::CODE)?;
+    bounded(env, "a category name", &c.label_ru, limits::SHORT)?;
+    bounded(env, "a category name", &c.label_en, limits::SHORT)?;
+    bounded(env, "a category colour", &c.color, limits::CODE)?;
+    if c.days.len() > limits::DAYS {
+        return Err(Refusal::new(
+            env,
+            "too_long",
+            format!("a category has at most {} days", limits::DAYS),
+        ));
     }
     Ok(())
 }

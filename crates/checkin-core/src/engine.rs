@@ -721,6 +721,29 @@ impl Store {
                 )));
             }
         }
+        let category = ctx.event.categories.iter().find(|c| c.code == a.category);
+        if let Some(c) = category
+            && ctx.event.days.contains(&day)
+            && a.valid_on(day)
+            && !c.valid_on(day)
+        {
+            let valid_days: Vec<NaiveDate> = c.days.iter().copied().filter(|d| a.valid_on(*d)).collect();
+            let list = valid_days
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Ok(Some((
+                Verdict::NotValidToday {
+                    attendee: summary,
+                    valid_days,
+                },
+                format!(
+                    "the category \"{}\" is admitted only on {list}, not on {day}: send the person to the coordinator",
+                    c.label_ru
+                ),
+            )));
+        }
         if !ctx.event.days.contains(&day) || !a.valid_on(day) {
             let valid_days = if a.days.is_empty() {
                 ctx.event.days.clone()

@@ -116,6 +116,11 @@ pub struct Category {
     pub label_en: String,
     /// Badge band colour, `#rrggbb`.
     pub color: String,
+    /// Days people of this category are admitted (e.g. press on day 2
+    /// only); empty means every day of the event. A person's own days
+    /// narrow it further.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days: Vec<NaiveDate>,
 }
 
 impl Category {
@@ -135,9 +140,58 @@ impl Category {
             label_ru: ru.into(),
             label_en: en.into(),
             color: color.into(),
+            days: Vec::new(),
         })
         .collect()
     }
+
+    /// The colour a category gets when nobody chose one (a neutral grey).
+    pub const NEUTRAL_COLOR: &'static str = "#607d8b";
+
+    /// Whether people of this category are admitted on `day`.
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        self.days.is_empty() || self.days.contains(&day)
+    }
+
+    /// A code for a category named `name` (Latin letters, digits and `_`;
+    /// Cyrillic transliterated), unique among `taken`.
+    pub fn code_for(name: &str, taken: &[&str]) -> String {
+        let latin = checkin_search::transliterate(&name.to_lowercase());
+        let mut code: String = latin
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        while code.contains("__") {
+            code = code.replace("__", "_");
+        }
+        let mut code = code.trim_matches('_').chars().take(40).collect::<String>();
+        if code.is_empty() {
+            code = "category".into();
+        }
+        let base = code.clone();
+        let mut n = 2;
+        while taken.contains(&code.as_str()) {
+            code = format!("{base}_{n}");
+            n += 1;
+        }
+        code
+    }
+}
+
+/// Whether `s` is a colour written `#rrggbb`.
+pub fn is_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// A coordinator's edit of one category (`category` change), last writer
+/// wins per code. `removed` takes it out of the event; the same code may be
+/// added again later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryEdit {
+    #[serde(flatten)]
+    pub category: Category,
+    #[serde(default)]
+    pub removed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

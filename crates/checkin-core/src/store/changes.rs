@@ -294,6 +294,27 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 ])?;
             }
         }
+        Change::Category(edit) => {
+            let c = &edit.category;
+            tx.prepare_cached(
+                "INSERT INTO categories (event_id, code, label_ru, label_en, color, days, removed, hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(event_id, code) DO UPDATE SET label_ru = excluded.label_ru,
+                   label_en = excluded.label_en, color = excluded.color, days = excluded.days,
+                   removed = excluded.removed, hlc = excluded.hlc
+                 WHERE excluded.hlc > categories.hlc",
+            )?
+            .execute(params![
+                event_id,
+                c.code,
+                c.label_ru,
+                c.label_en,
+                c.color,
+                json(&c.days),
+                edit.removed,
+                hlc
+            ])?;
+        }
         Change::HubKey(h) => {
             // Like a desk key: logged everywhere, trusted only with its proof.
             if let Ok(public) = h.check(env.event_id, env.device_id) {

@@ -4,6 +4,7 @@
 //! hybrid clock. Every mutation goes through [`Store::write`], which applies a
 //! [`Change`] via [`changes::apply`] and so also lands in the outbox.
 
+pub mod categories;
 pub mod changes;
 pub(crate) mod facts;
 mod importer;
@@ -423,7 +424,7 @@ impl Store {
                 },
             )
             .optional()?;
-        let Some(event) = event else {
+        let Some(mut event) = event else {
             self.ctx = None;
             self.index = SearchIndex::new();
             self.index_pending = None;
@@ -435,6 +436,7 @@ impl Store {
                 event.timezone
             ))
         })?;
+        event.categories = merge_categories(&self.conn, event.id, std::mem::take(&mut event.categories))?;
         let keys = self.load_keys(event.id)?;
         let locations = {
             let mut st = self.conn.prepare(
@@ -715,7 +717,7 @@ impl Store {
             if changes::apply(&tx, env, Origin::Remote)? {
                 new += 1;
                 match &env.change {
-                    Change::Event(_) | Change::Location(_) => reload = true,
+                    Change::Event(_) | Change::Location(_) | Change::Category(_) => reload = true,
                     Change::DeviceKey(_) | Change::DeviceRevoked { .. } => keys = true,
                     Change::Attendee(a) => touched.push(a.id),
                     Change::Revocation { attendee_id, .. } => touched.push(*attendee_id),
@@ -1747,6 +1749,44 @@ fn validate_attendee(a: &Attendee, event: &Event) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The event record's categories with the coordinators' edits laid over
+/// them (`categories` table, last writer wins per code): edited ones in
+/// place, removed ones out, new ones after, in the order they were added.
+fn merge_categories(
+    conn: &Connection,
+    event_id: Uuid,
+    mut categories: Vec<Category>,
+) -> Result<Vec<Category>> {
+    let mut st = conn.prepare_cached(
+        "SELECT code, label_ru, label_en, color, days, removed FROM categories WHERE event_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = st.query_map(params![event_id.to_string()], |r| {
+        Ok((
+            Category {
+                code: r.get(0)?,
+                label_ru: r.get(1)?,
+                label_en: r.get(2)?,
+                color: r.get(3)?,
+                days: parse_json(r, 4)?,
+            },
+            r.get::<_, bool>(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (c, removed) = row?;
+        let at = categories.iter().position(|k| k.code == c.code);
+        match (at, removed) {
+            (Some(i), true) => {
+                categories.remove(i);
+            }
+            (Some(i), false) => categories[i] = c,
+            (None, false) => categories.push(c),
+            (None, true) => {}
+        }
+    }
+    Ok(categories)
 }
 
 fn validate_event(new: &NewEvent) -> Result<()> {

@@ -276,6 +276,22 @@ CREATE TABLE refused_changes (
 ) STRICT;
 "#;
 
+/// The event's categories as coordinators edit them (`category` changes),
+/// last writer wins per code; laid over the categories of the event record.
+const V8_CATEGORIES: &str = r#"
+CREATE TABLE categories (
+    event_id TEXT NOT NULL,
+    code     TEXT NOT NULL,
+    label_ru TEXT NOT NULL,
+    label_en TEXT NOT NULL,
+    color    TEXT NOT NULL,
+    days     TEXT NOT NULL DEFAULT '[]',   -- JSON array; empty = every day
+    removed  INTEGER NOT NULL DEFAULT 0,
+    hlc      TEXT NOT NULL,
+    PRIMARY KEY (event_id, code)
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -285,6 +301,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5_CHECKIN_FACTS),
         M::up(V6_PACKED_FACTS),
         M::up(V7_TRUST),
+        M::up(V8_CATEGORIES),
     ])
 }
 
