@@ -165,8 +165,10 @@ def sync_push():
         change(12, "revocation", {"attendee_id": PERSON, "revoked": True, "reason": "потерян"}),
         change(14, "device_revoked", {"device_id": OTHER, "reason": "украден", "at_ms": 1780390800000}),
         change(13, "badge_revoked", {"attendee_id": PERSON, "issue": 0, "reason": "потерян", "at_ms": 1780390800000}),
+        change(15, "category", {"code": "smi", "label_ru": "СМИ", "label_en": "Media", "color": "#607d8b",
+                                "days": ["2026-06-03"], "removed": False}),
     ] + volunteer
-    def body(changes, protocol=2):
+    def body(changes, protocol=4):
         return json.dumps({"protocol": protocol, "event_id": EVENT, "changes": changes}, ensure_ascii=False).encode()
     # mode: bits 0-1 encoding (0 plain, 1 the target gzips), bits 2-3 role
     # (0 volunteer, 1 host, 2 coordinator).

@@ -14,7 +14,7 @@ use checkin_core::engine::{ScanOutcome, Verdict};
 use checkin_core::model::{Attendee, Direction, Method};
 use checkin_core::store::Store;
 
-use crate::out::{hex, print};
+use crate::out::{hex, outln, print};
 
 #[derive(clap::Args)]
 pub(crate) struct ScanArgs {
@@ -136,9 +136,11 @@ pub(crate) fn desk(store: &mut Store, args: &DeskArgs, fixed_now: Option<DateTim
     let clock = || fixed_now.unwrap_or_else(Utc::now);
     let show_counts = |store: &Store| -> Result<()> {
         let c = store.counters(clock())?;
-        println!(
+        outln!(
             "[{}] checked in {} / expected {}",
-            loc.name, c.checked_in, c.expected
+            loc.name,
+            c.checked_in,
+            c.expected
         );
         Ok(())
     };
@@ -146,11 +148,11 @@ pub(crate) fn desk(store: &mut Store, args: &DeskArgs, fixed_now: Option<DateTim
         .event()
         .ok_or(checkin_core::error::CoreError::NoEvent)?
         .clone();
-    println!("{} — {}", e.name, loc.name);
+    outln!("{} — {}", e.name, loc.name);
     if let Some((a, _)) = store.search("Чупшева", 1)?.first()
         && let Ok(token) = store.badge_token(a.id)
     {
-        println!("try scanning {}'s badge:\n{token}", a.full_name);
+        outln!("try scanning {}'s badge:\n{token}", a.full_name);
     }
     show_counts(store)?;
     let mut last_results: Vec<Attendee> = Vec::new();
@@ -164,7 +166,7 @@ pub(crate) fn desk(store: &mut Store, args: &DeskArgs, fixed_now: Option<DateTim
             if let Some(q) = line.strip_prefix('/') {
                 last_results = store.search(q, 8)?.into_iter().map(|(a, _)| a).collect();
                 for (i, a) in last_results.iter().enumerate() {
-                    println!(
+                    outln!(
                         "  +{}  {}  {}",
                         i + 1,
                         a.full_name,
@@ -172,7 +174,7 @@ pub(crate) fn desk(store: &mut Store, args: &DeskArgs, fixed_now: Option<DateTim
                     );
                 }
                 if last_results.is_empty() {
-                    println!("  no matches");
+                    outln!("  no matches");
                 }
             } else if let Some(n) = line.strip_prefix('+').and_then(|n| n.parse::<usize>().ok()) {
                 let a = last_results
@@ -191,7 +193,7 @@ pub(crate) fn desk(store: &mut Store, args: &DeskArgs, fixed_now: Option<DateTim
                     reason
                 };
                 store.annul(last.id, reason, clock())?;
-                println!("undone");
+                outln!("undone");
                 show_counts(store)?;
             } else {
                 let out = store.scan(line, loc.id, Direction::In, clock())?;
@@ -281,12 +283,12 @@ pub(crate) fn decode_cmd(store: Option<&Store>, args: &DecodeArgs, j: bool) -> R
                     }
                 }
             }
-            println!("{s}");
+            outln!("{s}");
         }
         all.push(json!({"image": path, "codes": codes, "ms": (ms * 1000.0).round() / 1000.0}));
     }
     if j {
-        println!("{}", serde_json::to_string_pretty(&all).expect("json"));
+        outln!("{}", serde_json::to_string_pretty(&all).expect("json"));
     }
     if unread > 0 {
         bail!(

@@ -1,5 +1,6 @@
-//! `checkin event`, `checkin location` and `checkin demo`: the event, its
-//! entrances and zones, and a generated demo event.
+//! `checkin event`, `checkin location`, `checkin category` and `checkin
+//! demo`: the event, its entrances and zones, its categories, and a
+//! generated demo event.
 
 use std::path::Path;
 
@@ -9,7 +10,8 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 
 use checkin_core::demo;
-use checkin_core::model::LocationKind;
+use checkin_core::model::{Category, LocationKind};
+use checkin_core::store::categories::CategoryPatch;
 use checkin_core::store::{NewEvent, Store};
 
 use crate::out::{hex, print};
@@ -41,6 +43,50 @@ pub(crate) enum LocationCmd {
         reentry: bool,
     },
     List,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CategoryCmd {
+    /// Add a category, e.g. `checkin category add СМИ --en Media --color '#f9a825' --days 2026-06-03`.
+    Add {
+        /// Its name in Russian.
+        name: String,
+        /// Its name in English (the Russian one when not given).
+        #[arg(long)]
+        en: Option<String>,
+        /// Its code in data (made from the name when not given).
+        #[arg(long)]
+        code: Option<String>,
+        /// Badge band colour, #rrggbb (a neutral grey when not given).
+        #[arg(long)]
+        color: Option<String>,
+        /// Comma-separated event days it is admitted on (every day when not given).
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<NaiveDate>,
+    },
+    List,
+    /// Rename, recolour or set the days of a category (by code or name).
+    Edit {
+        category: String,
+        /// New name in Russian.
+        #[arg(long)]
+        ru: Option<String>,
+        /// New name in English.
+        #[arg(long)]
+        en: Option<String>,
+        #[arg(long)]
+        color: Option<String>,
+        /// Comma-separated event days it is admitted on.
+        #[arg(long, value_delimiter = ',', conflicts_with = "every_day")]
+        days: Option<Vec<NaiveDate>>,
+        /// Admitted on every day of the event again.
+        #[arg(long)]
+        every_day: bool,
+    },
+    /// Remove a category nobody is in (by code or name).
+    Remove {
+        category: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -139,6 +185,89 @@ pub(crate) fn location(store: &mut Store, cmd: &LocationCmd, j: bool, now: DateT
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+fn category_line(c: &Category) -> String {
+    let days = if c.days.is_empty() {
+        "every day".to_string()
+    } else {
+        c.days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",")
+    };
+    format!("{}\t{}\t{}\t{}\t{days}", c.code, c.label_ru, c.label_en, c.color)
+}
+
+pub(crate) fn category(store: &mut Store, cmd: &CategoryCmd, j: bool, now: DateTime<Utc>) -> Result<()> {
+    match cmd {
+        CategoryCmd::Add {
+            name,
+            en,
+            code,
+            color,
+            days,
+        } => {
+            let c = store.add_category(
+                code.as_deref(),
+                name,
+                en.as_deref(),
+                color.as_deref(),
+                days.clone(),
+                now,
+            )?;
+            print(j, json!(c), || format!("added category {}", category_line(&c)));
+        }
+        CategoryCmd::List => {
+            let all = store.categories()?.to_vec();
+            let counts = store.category_counts()?;
+            let rows: Vec<_> = all
+                .iter()
+                .map(|c| {
+                    let mut v = json!(c);
+                    v["attendees"] = json!(counts.get(&c.code).copied().unwrap_or(0));
+                    v
+                })
+                .collect();
+            print(j, json!(rows), || {
+                all.iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}",
+                            category_line(c),
+                            counts.get(&c.code).copied().unwrap_or(0)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        CategoryCmd::Edit {
+            category,
+            ru,
+            en,
+            color,
+            days,
+            every_day,
+        } => {
+            let patch = CategoryPatch {
+                label_ru: ru.clone(),
+                label_en: en.clone(),
+                color: color.clone(),
+                days: if *every_day {
+                    Some(Vec::new())
+                } else {
+                    days.clone()
+                },
+            };
+            let c = store.edit_category(category, patch, now)?;
+            print(j, json!(c), || format!("changed category {}", category_line(&c)));
+        }
+        CategoryCmd::Remove { category } => {
+            let c = store.remove_category(category, now)?;
+            print(j, json!(c), || {
+                format!("removed category {} ({})", c.label_ru, c.code)
             });
         }
     }

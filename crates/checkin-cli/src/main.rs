@@ -60,6 +60,9 @@ enum Cmd {
     /// Add or list entrances and zones (islands).
     #[command(subcommand)]
     Location(event::LocationCmd),
+    /// Add, list, edit or remove the event's categories (`--json` for scripts).
+    #[command(subcommand)]
+    Category(event::CategoryCmd),
     /// Import attendees from CSV or XLSX (re-import updates people in place).
     Import(tables::ImportArgs),
     /// Add a walk-in or show one attendee.
@@ -175,6 +178,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Devices(cmd) => net::devices(store, cmd, j),
         Cmd::Event(cmd) => event::run(&mut store, cmd, j, now),
         Cmd::Location(cmd) => event::location(&mut store, cmd, j, now),
+        Cmd::Category(cmd) => event::category(&mut store, cmd, j, now),
         Cmd::Import(args) => tables::import_cmd(&mut store, args, j, now),
         Cmd::Attendee(cmd) => people::attendee(&mut store, cmd, j, now),
         Cmd::Search(args) => people::search(&store, args, j),

@@ -484,3 +484,86 @@ fn served_statistics_and_names_stay_with_coordinators() {
     let err = vol.fails(&["stats", "--server"]);
     assert!(err.contains("coordinator"), "{err}");
 }
+
+#[test]
+fn categories_are_added_listed_edited_and_removed() {
+    let cli = Cli::new();
+    cli.setup();
+    let smi = cli.json(&[
+        "category",
+        "add",
+        "СМИ",
+        "--en",
+        "Media",
+        "--color",
+        "#F9A825",
+        "--days",
+        "2026-06-03",
+    ]);
+    assert_eq!(smi["code"], "smi");
+    assert_eq!(smi["color"], "#f9a825");
+    assert_eq!(smi["days"], serde_json::json!(["2026-06-03"]));
+    let list = cli.json(&["category", "list"]);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "smi")
+        .expect("listed");
+    assert_eq!(row["attendees"], 0);
+
+    let err = cli.fails(&["category", "add", "смИ"]);
+    assert!(err.contains("already exists"), "{err}");
+    let err = cli.fails(&["category", "add", "Эксперт", "--days", "2026-07-01"]);
+    assert!(err.contains("not a day of the event"), "{err}");
+
+    let edited = cli.json(&["category", "edit", "Media", "--ru", "Пресс-пул", "--every-day"]);
+    assert_eq!(edited["label_ru"], "Пресс-пул");
+    assert!(edited.get("days").is_none(), "every day again: {edited}");
+
+    cli.json(&[
+        "attendee",
+        "add",
+        "--name",
+        "Журналистова Анна",
+        "--category",
+        "smi",
+    ]);
+    let err = cli.fails(&["category", "remove", "smi"]);
+    assert!(err.contains("move them to another category first"), "{err}");
+    let text = cli.run(&["category", "list"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("smi\tПресс-пул\tMedia\t#f9a825\tevery day\t1"),
+        "{text}"
+    );
+    cli.json(&["category", "add", "Эксперт"]);
+    let removed = cli.json(&["category", "remove", "эксперт"]);
+    assert_eq!(removed["code"], "ekspert");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    let cli = Cli::new();
+    cli.json(&["demo", "--attendees", "2000"]);
+    // `checkin search а --limit 2000 --json | head -1`: far more than a pipe
+    // holds, and the reader goes after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_checkin"))
+        .arg("--db")
+        .arg(&cli.db)
+        .args(["--now", NOW, "--json", "search", "а", "--limit", "2000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}

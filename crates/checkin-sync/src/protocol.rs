@@ -12,8 +12,9 @@ use uuid::Uuid;
 /// cannot read those. Version 3 signs every change (`sig`), adds the
 /// server's `enrolled` and the coordinators' `hub_key` changes, author-bound
 /// ids, and hubs that desks prove themselves to by signature, never by
-/// token (see `docs/security.md`).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// token (see `docs/security.md`). Version 4 adds the coordinators'
+/// `category` changes (the event's own categories, edited one by one).
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Header carrying [`PROTOCOL_VERSION`] on every request.
 pub const VERSION_HEADER: &str = "x-checkin-protocol";
 /// Most changes one push may carry.

@@ -79,6 +79,15 @@ impl Store {
         Ok(&self.ctx()?.event.categories)
     }
 
+    /// How many attendees are in each category (by code).
+    pub fn category_counts(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT category, count(*) FROM attendees GROUP BY category")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The category `value` names (code, Russian or English name; case and
     /// ё/е do not matter).
     pub fn find_category(&self, value: &str) -> Result<Option<Category>> {
