@@ -30,6 +30,11 @@ pub(crate) struct ImportArgs {
     /// XLSX sheet (default: the first).
     #[arg(long)]
     sheet: Option<String>,
+    /// Send a category value of the file to an existing category,
+    /// VALUE=CATEGORY (code or name), e.g. "СМИ=press"; repeat or separate
+    /// by commas. Values neither known nor mapped become new categories.
+    #[arg(long = "category-map", value_parser = parse_category_map, value_delimiter = ',')]
+    category_map: Vec<(String, String)>,
     /// Import good rows and skip bad ones instead of refusing the file.
     #[arg(long)]
     skip_bad_rows: bool,
@@ -89,6 +94,16 @@ pub(crate) enum LangArg {
     En,
 }
 
+/// `VALUE=CATEGORY` of `--category-map`.
+fn parse_category_map(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((v, c)) if !v.trim().is_empty() && !c.trim().is_empty() => {
+            Ok((v.trim().to_string(), c.trim().to_string()))
+        }
+        _ => Err(format!("{s:?}: write VALUE=CATEGORY, e.g. \"СМИ=press\"")),
+    }
+}
+
 fn parse_mapping(s: &str) -> Result<(String, Field), String> {
     let (col, field) = s
         .rsplit_once('=')
@@ -115,6 +130,7 @@ pub(crate) fn import_cmd(store: &mut Store, args: &ImportArgs, j: bool, now: Dat
         encoding: args.encoding.clone(),
         delimiter,
         sheet: args.sheet.clone(),
+        category_map: args.category_map.clone(),
     };
     let event = store
         .event()
@@ -124,13 +140,32 @@ pub(crate) fn import_cmd(store: &mut Store, args: &ImportArgs, j: bool, now: Dat
     if args.dry_run {
         print(
             j,
-            json!({"rows": parsed.rows.len(), "errors": parsed.errors, "columns": parsed.columns, "headers": parsed.headers}),
+            json!({
+                "rows": parsed.rows.len(),
+                "errors": parsed.errors,
+                "columns": parsed.columns,
+                "headers": parsed.headers,
+                "new_categories": parsed.new_categories,
+                "mapped_categories": parsed.mapped_categories,
+            }),
             || {
                 let mut s = format!(
                     "{} rows readable, {} with errors",
                     parsed.rows.len(),
                     parsed.errors.len()
                 );
+                for v in &parsed.new_categories {
+                    s.push_str(&format!(
+                        "\n  category \"{}\" ({} rows) is not in the event: it will be created as \"{}\" ({}); or map it with --category-map \"{}=<category>\"",
+                        v.value, v.rows, v.value, v.code, v.value
+                    ));
+                }
+                for v in &parsed.mapped_categories {
+                    s.push_str(&format!(
+                        "\n  category \"{}\" ({} rows) goes to {}",
+                        v.value, v.rows, v.code
+                    ));
+                }
                 for e in &parsed.errors {
                     s.push_str(&format!("\n  line {}: {}", e.line, e.message));
                 }
@@ -155,6 +190,18 @@ pub(crate) fn import_cmd(store: &mut Store, args: &ImportArgs, j: bool, now: Dat
             report.updated,
             report.unchanged
         );
+        for c in &report.categories_created {
+            s.push_str(&format!(
+                "\n  new category \"{}\" ({}): rename or recolour it with `checkin category edit {}`",
+                c.label_ru, c.code, c.code
+            ));
+        }
+        for v in &report.categories_mapped {
+            s.push_str(&format!(
+                "\n  category \"{}\" ({} rows) went to {}",
+                v.value, v.rows, v.code
+            ));
+        }
         for e in &report.skipped {
             s.push_str(&format!("\n  skipped line {}: {}", e.line, e.message));
         }

@@ -184,6 +184,24 @@ pub struct ParsedFile {
     pub rows: Vec<ImportRow>,
     /// Row problems, ordered by line. A row with errors is not in `rows`.
     pub errors: Vec<RowError>,
+    /// Category values the event does not have and no mapping named, in
+    /// the order first seen: importing creates each as a new category (its
+    /// rows carry the value as written until then).
+    pub new_categories: Vec<CategoryValue>,
+    /// Category values the mapping sent to an existing category.
+    pub mapped_categories: Vec<CategoryValue>,
+}
+
+/// One category value of a registration file and what it becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryValue {
+    /// As written in the file (first spelling seen).
+    pub value: String,
+    /// How many rows carry it.
+    pub rows: usize,
+    /// The category's code: the mapping's target, or for a new category the
+    /// code it will get.
+    pub code: String,
 }
 
 impl ParsedFile {

@@ -31,7 +31,9 @@ use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251};
 use serde::{Deserialize, Serialize};
 
 use checkin_core::model::Category;
-pub use checkin_core::roster::{Field, FileFormat, ImportProgress, ImportRow, ParsedFile, RowError};
+pub use checkin_core::roster::{
+    CategoryValue, Field, FileFormat, ImportProgress, ImportRow, ParsedFile, RowError,
+};
 
 /// How many non-empty rows at the top are searched for the header row.
 pub const HEADER_SEARCH_ROWS: usize = 10;
@@ -57,6 +59,11 @@ pub struct ImportOptions {
     pub delimiter: Option<u8>,
     /// XLSX sheet name; `None` takes the first visible sheet.
     pub sheet: Option<String>,
+    /// Category values of the file → an existing category (code, Russian or
+    /// English name), e.g. `("СМИ", "press")`. Case and ё/е do not matter.
+    /// Values neither known nor mapped become new categories.
+    #[serde(default)]
+    pub category_map: Vec<(String, String)>,
 }
 
 /// What [`preview`] shows on the import screen.
@@ -130,6 +137,14 @@ pub enum ImportError {
         column: String,
         first: Field,
         second: Field,
+    },
+    #[error(
+        "the category mapping sends \"{value}\" to \"{target}\", which is not a category of the event; {known}"
+    )]
+    UnknownMapTarget {
+        value: String,
+        target: String,
+        known: String,
     },
     #[error("the mapping puts {field} in two columns (\"{first}\" and \"{second}\"); keep one column")]
     FieldMappedTwice {
@@ -231,6 +246,16 @@ const ALIASES: &[(&str, Field)] = &[
     ("имяифамилия", Field::FullName),
     ("полноеимя", Field::FullName),
     ("фиоучастника", Field::FullName),
+    ("фиополностью", Field::FullName),
+    ("фамилияиимяотчество", Field::FullName),
+    ("имяотчествофамилия", Field::FullName),
+    ("имяфамилияотчество", Field::FullName),
+    ("фамилияимяучастника", Field::FullName),
+    ("имяифамилияучастника", Field::FullName),
+    ("firstandlastname", Field::FullName),
+    ("lastandfirstname", Field::FullName),
+    ("nameandsurname", Field::FullName),
+    ("surnameandname", Field::FullName),
     ("name", Field::FullName),
     ("fullname", Field::FullName),
     ("participantname", Field::FullName),
@@ -283,6 +308,25 @@ const ALIASES: &[(&str, Field)] = &[
     ("type", Field::Category),
     ("participanttype", Field::Category),
     ("attendeetype", Field::Category),
+    // … and the names registration systems give it.
+    ("статусучастника", Field::Category),
+    ("рольучастника", Field::Category),
+    ("роль", Field::Category),
+    ("рольнафоруме", Field::Category),
+    ("группа", Field::Category),
+    ("группаучастников", Field::Category),
+    ("типбилета", Field::Category),
+    ("категориябилета", Field::Category),
+    ("видбилета", Field::Category),
+    ("типрегистрации", Field::Category),
+    ("категорияучастия", Field::Category),
+    ("формаучастия", Field::Category),
+    ("tickettype", Field::Category),
+    ("ticketcategory", Field::Category),
+    ("registrationtype", Field::Category),
+    ("participantcategory", Field::Category),
+    ("attendeecategory", Field::Category),
+    ("role", Field::Category),
     // E-mail
     ("email", Field::Email),
     ("emailaddress", Field::Email),
@@ -978,6 +1022,8 @@ struct TableBody {
     columns: Vec<Option<Field>>,
     rows: Vec<ImportRow>,
     errors: Vec<RowError>,
+    new_categories: Vec<CategoryValue>,
+    mapped_categories: Vec<CategoryValue>,
 }
 
 impl TableBody {
@@ -998,6 +1044,8 @@ impl TableBody {
             columns: self.columns,
             rows: self.rows,
             errors: self.errors,
+            new_categories: self.new_categories,
+            mapped_categories: self.mapped_categories,
         }
     }
 }
@@ -1016,7 +1064,9 @@ fn read_table<S: Source>(
         });
     }
     let rows_total = src.total().map(|t| t.saturating_sub(head.header_consumed));
+    let map = category_map(&opts.category_map, categories)?;
     let mut b = Builder::new(&head.headers, &head.columns, categories, event_days);
+    b.category_map = map;
     for (line, cells) in &head.pending {
         b.push(*line, cells.as_slice());
     }
@@ -1035,14 +1085,74 @@ fn read_table<S: Source>(
         rows_done: done,
         rows_total: Some(done),
     });
-    let (rows, errors) = b.finish();
+    let (rows, errors, new_categories, mapped_categories) = b.finish();
     Ok(TableBody {
         header_line: head.header_line,
         headers: head.headers,
         columns: head.columns,
         rows,
         errors,
+        new_categories,
+        mapped_categories,
     })
+}
+
+/// The category mapping with each target resolved to a code (folded value →
+/// code). A target that is not a category refuses the import.
+fn category_map(
+    map: &[(String, String)],
+    categories: &[Category],
+) -> Result<Vec<(String, String)>, ImportError> {
+    map.iter()
+        .map(|(value, target)| {
+            let found = categories.iter().find(|c| {
+                eq_fold(target.trim(), &c.code)
+                    || eq_fold(target.trim(), &c.label_ru)
+                    || eq_fold(target.trim(), &c.label_en)
+            });
+            match found {
+                Some(c) => Ok((folded(value), c.code.clone())),
+                None => Err(ImportError::UnknownMapTarget {
+                    value: value.clone(),
+                    target: target.clone(),
+                    known: known_categories(categories),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// `s` trimmed, lower case, ё as е, for matching category values.
+fn folded(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .flat_map(fold)
+        .collect()
+}
+
+/// "use one of: Участник / Participant, …" for messages.
+fn known_categories(categories: &[Category]) -> String {
+    if categories.is_empty() {
+        return "the event has no categories yet; add them with `checkin category add`".into();
+    }
+    let list: Vec<String> = categories
+        .iter()
+        .map(|c| {
+            let mut s = c.label_ru.clone();
+            if !eq_fold(&c.label_en, &c.label_ru) {
+                s.push_str(" / ");
+                s.push_str(&c.label_en);
+            }
+            if !eq_fold(&c.code, &c.label_en) && !eq_fold(&c.code, &c.label_ru) {
+                s.push_str(" / ");
+                s.push_str(&c.code);
+            }
+            s
+        })
+        .collect();
+    format!("use one of: {}", list.join(", "))
 }
 
 fn preview_table<S: Source>(src: &mut S, opts: &ImportOptions, n: usize) -> Result<Preview, ImportError> {
@@ -1078,6 +1188,17 @@ fn preview_table<S: Source>(src: &mut S, opts: &ImportOptions, n: usize) -> Resu
 // ---------------------------------------------------------------------------
 // Row checking
 
+/// What a category cell names.
+#[derive(Debug, Clone, Copy)]
+enum CategoryMatch {
+    /// An event category (index into `categories`).
+    Known(usize),
+    /// Mapped (index into `mapped_categories`).
+    Mapped(usize),
+    /// A new category (index into `new_categories`).
+    New(usize),
+}
+
 struct Builder<'a> {
     /// Column index of each field, by `Field as usize`.
     cols: [Option<usize>; 13],
@@ -1090,11 +1211,16 @@ struct Builder<'a> {
     tickets: FastMap<String, usize>,
     /// E-mail of a row without ticket codes → its line.
     ticketless_emails: FastMap<String, usize>,
-    /// Category cell text (trimmed) → index into `categories`, or `None` when unknown.
-    category_memo: FastMap<String, Option<usize>>,
+    /// Category cell text (trimmed) → what it is.
+    category_memo: FastMap<String, CategoryMatch>,
+    /// Folded value → code, from [`ImportOptions::category_map`].
+    category_map: Vec<(String, String)>,
+    /// Values neither known nor mapped, and mapped ones, by folded value,
+    /// in the order first seen.
+    new_categories: Vec<(String, CategoryValue)>,
+    mapped_categories: Vec<(String, CategoryValue)>,
     /// Lines whose row was accepted before a later row clashed with it.
     clashed: HashSet<usize>,
-    known_categories: Option<String>,
     days_hint: Option<String>,
 }
 
@@ -1132,8 +1258,10 @@ impl<'a> Builder<'a> {
             tickets: FastMap::default(),
             ticketless_emails: FastMap::default(),
             category_memo: FastMap::default(),
+            category_map: Vec::new(),
+            new_categories: Vec::new(),
+            mapped_categories: Vec::new(),
             clashed: HashSet::new(),
-            known_categories: None,
             days_hint: None,
         }
     }
@@ -1261,58 +1389,111 @@ impl<'a> Builder<'a> {
         });
     }
 
-    fn finish(mut self) -> (Vec<ImportRow>, Vec<RowError>) {
+    #[allow(clippy::type_complexity)]
+    fn finish(
+        mut self,
+    ) -> (
+        Vec<ImportRow>,
+        Vec<RowError>,
+        Vec<CategoryValue>,
+        Vec<CategoryValue>,
+    ) {
         if !self.clashed.is_empty() {
             let clashed = &self.clashed;
             self.rows.retain(|r| !clashed.contains(&r.line));
         }
         // Stable: a line's own errors stay in the order they were found.
         self.errors.sort_by_key(|e| e.line);
-        (self.rows, self.errors)
+        (
+            self.rows,
+            self.errors,
+            self.new_categories.into_iter().map(|(_, v)| v).collect(),
+            self.mapped_categories.into_iter().map(|(_, v)| v).collect(),
+        )
     }
 
+    /// The category code of a row's cell: an event category (by code or
+    /// name), the mapping's target, or — for a value neither knows — the
+    /// value itself, noted as a new category to create.
     fn match_category(&mut self, raw: &str) -> Result<String, String> {
         let v = raw.trim();
         if v.is_empty() {
             return Ok(DEFAULT_CATEGORY.to_owned());
         }
         let found = match self.category_memo.get(v) {
-            Some(found) => *found,
+            Some(found) => found.clone(),
             None => {
-                let found = self
-                    .categories
-                    .iter()
-                    .position(|c| eq_fold(v, &c.code) || eq_fold(v, &c.label_ru) || eq_fold(v, &c.label_en));
-                self.category_memo.insert(v.to_owned(), found);
+                let found = self.classify_category(v);
+                self.category_memo.insert(v.to_owned(), found.clone());
                 found
             }
         };
-        if let Some(i) = found {
-            return Ok(self.categories[i].code.clone());
-        }
-        let categories = self.categories;
-        let known = self.known_categories.get_or_insert_with(|| {
-            if categories.is_empty() {
-                return "the event has no categories yet; add them in the event settings".into();
+        Ok(match found {
+            CategoryMatch::Known(i) => self.categories[i].code.clone(),
+            CategoryMatch::Mapped(i) => {
+                self.mapped_categories[i].1.rows += 1;
+                self.mapped_categories[i].1.code.clone()
             }
-            let list: Vec<String> = categories
-                .iter()
-                .map(|c| {
-                    let mut s = c.label_ru.clone();
-                    if !eq_fold(&c.label_en, &c.label_ru) {
-                        s.push_str(" / ");
-                        s.push_str(&c.label_en);
-                    }
-                    if !eq_fold(&c.code, &c.label_en) && !eq_fold(&c.code, &c.label_ru) {
-                        s.push_str(" / ");
-                        s.push_str(&c.code);
-                    }
-                    s
-                })
-                .collect();
-            format!("use one of: {}", list.join(", "))
-        });
-        Err(format!("unknown category \"{v}\": {known}"))
+            CategoryMatch::New(i) => {
+                self.new_categories[i].1.rows += 1;
+                self.new_categories[i].1.value.clone()
+            }
+        })
+    }
+
+    fn classify_category(&mut self, v: &str) -> CategoryMatch {
+        if let Some(i) = self
+            .categories
+            .iter()
+            .position(|c| eq_fold(v, &c.code) || eq_fold(v, &c.label_ru) || eq_fold(v, &c.label_en))
+        {
+            return CategoryMatch::Known(i);
+        }
+        let key = folded(v);
+        if let Some(code) = self
+            .category_map
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, c)| c.clone())
+        {
+            let i = match self.mapped_categories.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    self.mapped_categories.push((
+                        key,
+                        CategoryValue {
+                            value: v.to_owned(),
+                            rows: 0,
+                            code,
+                        },
+                    ));
+                    self.mapped_categories.len() - 1
+                }
+            };
+            return CategoryMatch::Mapped(i);
+        }
+        let i = match self.new_categories.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let taken: Vec<&str> = self
+                    .categories
+                    .iter()
+                    .map(|c| c.code.as_str())
+                    .chain(self.new_categories.iter().map(|(_, n)| n.code.as_str()))
+                    .collect();
+                let code = Category::code_for(v, &taken);
+                self.new_categories.push((
+                    key,
+                    CategoryValue {
+                        value: v.to_owned(),
+                        rows: 0,
+                        code,
+                    },
+                ));
+                self.new_categories.len() - 1
+            }
+        };
+        CategoryMatch::New(i)
     }
 
     fn days_hint(&mut self) -> String {
@@ -1855,11 +2036,6 @@ mod tests {
                     "e-mail \"bad-email@\" is not valid: write it like name@example.ru"
                 ),
                 (
-                    5,
-                    "unknown category \"Гость\": use one of: Участник / Participant, Спикер / Speaker, \
-                     Пресса / Press, Организатор / Organizer, Волонтёр / Volunteer, VIP"
-                ),
-                (
                     6,
                     format!("ticket code \"B-1\" is also on line 2; {repeat}").as_str()
                 ),
@@ -1884,6 +2060,13 @@ mod tests {
         assert_eq!(
             f.rows,
             vec![
+                // An unknown category is no longer an error: a new one.
+                ImportRow {
+                    category: "Гость".into(),
+                    email: s("guest@example.ru"),
+                    ticket_codes: codes(&["B-4"]),
+                    ..row(5, "Неизвестная Категория")
+                },
                 ImportRow {
                     email: s("same@example.ru"),
                     ticket_codes: codes(&["B-6"]),
@@ -1901,6 +2084,8 @@ mod tests {
             f.errors[1].to_string(),
             "line 3: the name is missing: fill in the \"ФИО\" column"
         );
+        assert_eq!(f.new_categories.len(), 1);
+        assert_eq!(f.new_categories[0].value, "Гость");
     }
 
     #[test]
@@ -2274,14 +2459,67 @@ mod tests {
         ] {
             assert_eq!(cat(cell), Ok(code.to_string()), "{cell:?}");
         }
+        // A value the event does not have is taken, noted as a new category.
+        assert_eq!(cat("Гость"), Ok("Гость".to_string()));
+        let f = parse_ok("ФИО;Категория\nА;СМИ\nБ;сми\nВ;Эксперт\nГ;Спикер\n".as_bytes());
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
         assert_eq!(
-            cat("Гость"),
-            Err(
-                "unknown category \"Гость\": use one of: Участник / Participant, Спикер / Speaker, \
-                 Пресса / Press, Организатор / Organizer, Волонтёр / Volunteer, VIP"
-                    .to_string()
-            )
+            f.rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(),
+            vec!["СМИ", "СМИ", "Эксперт", "speaker"],
+            "spellings of one value become one"
         );
+        assert_eq!(
+            f.new_categories,
+            vec![
+                CategoryValue {
+                    value: "СМИ".into(),
+                    rows: 2,
+                    code: "smi".into()
+                },
+                CategoryValue {
+                    value: "Эксперт".into(),
+                    rows: 1,
+                    code: "ekspert".into()
+                },
+            ]
+        );
+
+        // Mapped to existing categories instead (by code or name, any case).
+        let opts = ImportOptions {
+            category_map: vec![
+                ("сми".into(), "Пресса".into()),
+                ("ЭКСПЕРТ".into(), "speaker".into()),
+            ],
+            ..ImportOptions::default()
+        };
+        let f = parse(
+            "ФИО;Категория\nА;СМИ\nБ;Смёрш\nВ;Эксперт\n".as_bytes(),
+            &opts,
+            &Category::defaults(),
+            &[],
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            f.rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(),
+            vec!["press", "Смёрш", "speaker"]
+        );
+        assert_eq!(f.mapped_categories.len(), 2);
+        assert_eq!(f.mapped_categories[0].code, "press");
+        assert_eq!(f.new_categories.len(), 1);
+        let bad = ImportOptions {
+            category_map: vec![("СМИ".into(), "Журналисты".into())],
+            ..ImportOptions::default()
+        };
+        let e = parse(
+            "ФИО;Категория\nА;СМИ\n".as_bytes(),
+            &bad,
+            &Category::defaults(),
+            &[],
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not a category of the event"), "{e}");
 
         // The event's own categories, with a code unlike its labels.
         let cats = vec![Category {
@@ -2289,20 +2527,15 @@ mod tests {
             label_ru: "Гость".into(),
             label_en: "Visitor".into(),
             color: "#000000".into(),
+            days: Vec::new(),
         }];
         let csv = "ФИО;Категория\nА;ГОСТЬ\nБ;visitor\nВ;Guest\nГ;Спикер\n";
         let f = parse(csv.as_bytes(), &Default::default(), &cats, &[], &mut |_| {}).unwrap();
         assert_eq!(
             f.rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(),
-            vec!["guest", "guest", "guest"]
+            vec!["guest", "guest", "guest", "Спикер"]
         );
-        assert_eq!(
-            errors(&f),
-            vec![(
-                5,
-                "unknown category \"Спикер\": use one of: Гость / Visitor / guest"
-            )]
-        );
+        assert_eq!(f.new_categories[0].code, "spiker");
     }
 
     #[test]

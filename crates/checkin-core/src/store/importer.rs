@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Store, normalise_attendee};
 use crate::error::{CoreError, Result};
-use crate::model::{Attendee, new_id};
-use crate::roster::{ImportProgress, ImportRow, ParsedFile, RowError};
+use crate::model::{Attendee, Category, CategoryEdit, new_id};
+use crate::roster::{CategoryValue, ImportProgress, ImportRow, ParsedFile, RowError};
 use crate::store::changes::Change;
 
 /// Page cache while an import's transaction is open (negative: KiB).
@@ -29,6 +29,10 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Rows skipped (only with `skip_bad_rows`).
     pub skipped: Vec<RowError>,
+    /// Categories the file named that the event did not have, created.
+    pub categories_created: Vec<Category>,
+    /// Category values sent to existing categories by the mapping.
+    pub categories_mapped: Vec<CategoryValue>,
 }
 
 impl Store {
@@ -56,6 +60,13 @@ impl Store {
             by_id.insert(a.id, a);
         }
 
+        // A value the event does not have becomes a category: its rows carry
+        // the value until here.
+        let new_code: HashMap<&str, &str> = parsed
+            .new_categories
+            .iter()
+            .map(|v| (v.value.as_str(), v.code.as_str()))
+            .collect();
         let mut claimed: HashMap<Uuid, usize> = HashMap::new();
         let mut plan: Vec<(Attendee, bool)> = Vec::with_capacity(parsed.rows.len());
         let mut unchanged = 0;
@@ -102,6 +113,9 @@ impl Store {
             };
             let before = a.clone();
             fill(&mut a, row);
+            if let Some(code) = new_code.get(row.category.as_str()) {
+                a.category = (*code).to_string();
+            }
             normalise_attendee(&mut a);
             if !is_new && a == before {
                 unchanged += 1;
@@ -117,9 +131,24 @@ impl Store {
         errors.sort_by_key(|e| e.line);
 
         let total = plan.len();
+        let known: Vec<String> = self.categories()?.iter().map(|c| c.code.clone()).collect();
+        let created: Vec<Category> = parsed
+            .new_categories
+            .iter()
+            .filter(|v| !known.contains(&v.code) && plan.iter().any(|(a, _)| a.category == v.code))
+            .map(|v| Category {
+                code: v.code.clone(),
+                label_ru: v.value.chars().take(crate::claims::limits::SHORT).collect(),
+                label_en: v.value.chars().take(crate::claims::limits::SHORT).collect(),
+                color: Category::NEUTRAL_COLOR.into(),
+                days: Vec::new(),
+            })
+            .collect();
         let mut report = ImportReport {
             unchanged,
             skipped: errors,
+            categories_created: created.clone(),
+            categories_mapped: parsed.mapped_categories.clone(),
             ..ImportReport::default()
         };
         // The search index is updated on a second thread while SQLite writes;
@@ -142,6 +171,12 @@ impl Store {
                 }
             });
             let written = self.write(now, |w| {
+                for category in &created {
+                    w.record(Change::Category(CategoryEdit {
+                        category: category.clone(),
+                        removed: false,
+                    }))?;
+                }
                 for (i, (a, is_new)) in plan.iter().enumerate() {
                     w.record(Change::Attendee(a.clone()))?;
                     if *is_new {
@@ -172,6 +207,8 @@ impl Store {
             // The index is only a cache of the database: rebuild it from what
             // is really there.
             self.reload()?;
+        } else if let Some(ctx) = self.ctx.as_mut() {
+            ctx.event.categories.extend(created);
         }
         written?;
         restored?;
