@@ -1421,10 +1421,10 @@ impl<'a> Builder<'a> {
             return Ok(DEFAULT_CATEGORY.to_owned());
         }
         let found = match self.category_memo.get(v) {
-            Some(found) => found.clone(),
+            Some(found) => *found,
             None => {
                 let found = self.classify_category(v);
-                self.category_memo.insert(v.to_owned(), found.clone());
+                self.category_memo.insert(v.to_owned(), found);
                 found
             }
         };
