@@ -442,6 +442,138 @@ pub struct ImportChoice {
     pub mapping: Vec<(String, String)>,
     #[serde(default)]
     pub skip_bad_rows: bool,
+    /// Category value of the file → existing category code; values not
+    /// named here and not known become new categories.
+    #[serde(default)]
+    pub category_map: Vec<(String, String)>,
+}
+
+/// A category with how many attendees are in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryRow {
+    #[serde(flatten)]
+    pub category: checkin_core::model::Category,
+    pub attendees: u64,
+}
+
+fn require_coordinator(desk: &Desk, store: &checkin_core::store::Store, what: &str) -> CmdResult<()> {
+    let desk_role = desk.settings.lock().ok().and_then(|s| s.role.clone());
+    let paired_role = checkin_sync::client::Pairing::load(store)
+        .ok()
+        .flatten()
+        .map(|p| p.role);
+    if desk_role.as_deref() != Some("coordinator")
+        || paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
+    {
+        return Err(CmdError::new(
+            "forbidden",
+            format!("{what} is for coordinator desks: ask the coordinator"),
+        ));
+    }
+    Ok(())
+}
+
+/// The event's categories with their attendee counts.
+#[tauri::command]
+pub async fn categories(desk: State<'_, Desk>) -> CmdResult<Vec<CategoryRow>> {
+    let store = desk.store()?;
+    let counts = store.category_counts()?;
+    Ok(store
+        .categories()?
+        .iter()
+        .map(|c| CategoryRow {
+            category: c.clone(),
+            attendees: counts.get(&c.code).copied().unwrap_or(0),
+        })
+        .collect())
+}
+
+/// What the category form sends: `code` empty to add, else the category
+/// to edit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CategoryForm {
+    #[serde(default)]
+    pub code: Option<String>,
+    pub label_ru: String,
+    pub label_en: String,
+    pub color: String,
+    #[serde(default)]
+    pub days: Vec<chrono::NaiveDate>,
+}
+
+/// Add a category, or change one (names, colour, days).
+#[tauri::command]
+pub async fn save_category(desk: State<'_, Desk>, form: CategoryForm) -> CmdResult<checkin_core::model::Category> {
+    let now = desk.now();
+    let mut store = desk.store()?;
+    require_coordinator(&desk, &store, "editing categories")?;
+    let c = match form.code.as_deref().filter(|c| !c.is_empty()) {
+        None => store.add_category(
+            None,
+            &form.label_ru,
+            Some(&form.label_en),
+            Some(&form.color),
+            form.days,
+            now,
+        )?,
+        Some(code) => store.edit_category(
+            code,
+            checkin_core::store::categories::CategoryPatch {
+                label_ru: Some(form.label_ru),
+                label_en: Some(form.label_en),
+                color: Some(form.color),
+                days: Some(form.days),
+            },
+            now,
+        )?,
+    };
+    drop(store);
+    desk.touched(now);
+    Ok(c)
+}
+
+/// Remove a category nobody is in.
+#[tauri::command]
+pub async fn remove_category(desk: State<'_, Desk>, code: String) -> CmdResult<checkin_core::model::Category> {
+    let now = desk.now();
+    let mut store = desk.store()?;
+    require_coordinator(&desk, &store, "removing categories")?;
+    let c = store.remove_category(&code, now)?;
+    drop(store);
+    desk.touched(now);
+    Ok(c)
+}
+
+/// The category values of a registration file the event does not have
+/// (each with its rows and the code it would get) and those the mapping
+/// sends elsewhere, for the import screen's choices.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportCategories {
+    pub new_categories: Vec<checkin_core::roster::CategoryValue>,
+    pub mapped_categories: Vec<checkin_core::roster::CategoryValue>,
+    pub rows: usize,
+    pub errors: usize,
+}
+
+#[tauri::command]
+pub async fn import_categories(
+    desk: State<'_, Desk>,
+    bytes: Vec<u8>,
+    choice: Option<ImportChoice>,
+) -> CmdResult<ImportCategories> {
+    let opts = import_options(&choice.unwrap_or_default())?;
+    let event = desk
+        .store()?
+        .event()
+        .cloned()
+        .ok_or(checkin_core::error::CoreError::NoEvent)?;
+    let parsed = import::parse(&bytes, &opts, &event.categories, &event.days, &mut |_| {})?;
+    Ok(ImportCategories {
+        new_categories: parsed.new_categories,
+        mapped_categories: parsed.mapped_categories,
+        rows: parsed.rows.len(),
+        errors: parsed.errors.len(),
+    })
 }
 
 fn import_options(choice: &ImportChoice) -> CmdResult<ImportOptions> {
@@ -457,6 +589,7 @@ fn import_options(choice: &ImportChoice) -> CmdResult<ImportOptions> {
     }
     Ok(ImportOptions {
         mapping,
+        category_map: choice.category_map.clone(),
         ..ImportOptions::default()
     })
 }

@@ -7,7 +7,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
   DeviceInfo, FrameScan, HubStatus, HubView, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
-  Undone, WalkIn, WalkedIn, Stats, Report,
+  Undone, WalkIn, WalkedIn, Stats, Report, Category, CategoryForm, CategoryRow, ImportCategories,
 } from "./types";
 
 export class ApiError extends Error {
@@ -54,20 +54,27 @@ export const api = {
     call<string>("export", { report, format, lang, day, anonymous }),
   importPreview: (bytes: Uint8Array, mapping: [string, string][]) =>
     call<Preview>("import_preview", { bytes: Array.from(bytes), choice: { mapping } }),
+  /** The file's category values the event does not have, and where the map sends others. */
+  importCategories: (bytes: Uint8Array, mapping: [string, string][], categoryMap: [string, string][]) =>
+    call<ImportCategories>("import_categories", { bytes: Array.from(bytes), choice: { mapping, category_map: categoryMap } }),
   importApply: (
     bytes: Uint8Array,
     mapping: [string, string][],
     skipBadRows: boolean,
     onProgress: (p: ImportProgress) => void,
+    categoryMap: [string, string][] = [],
   ) => {
     const progress = new Channel<ImportProgress>();
     progress.onmessage = onProgress;
     return call<ImportResult>("import_apply", {
       bytes: Array.from(bytes),
-      choice: { mapping, skip_bad_rows: skipBadRows },
+      choice: { mapping, skip_bad_rows: skipBadRows, category_map: categoryMap },
       progress,
     });
   },
+  categories: () => call<CategoryRow[]>("categories"),
+  saveCategory: (form: CategoryForm) => call<Category>("save_category", { form }),
+  removeCategory: (code: string) => call<Category>("remove_category", { code }),
   markReady: (screen: string) => call<number>("mark_ready", { screen }),
   printers: () => call<Printers>("printers"),
   printBadge: (attendeeId: string) => call<PrintJob>("print_badge", { attendeeId }),

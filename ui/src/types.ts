@@ -6,7 +6,14 @@ export type Lang = "ru" | "en";
 export type LocationKind = "entrance" | "zone";
 export type Direction = "in" | "out";
 
-export interface Category { code: string; label_ru: string; label_en: string; color: string }
+export interface Category { code: string; label_ru: string; label_en: string; color: string; days?: string[] }
+/** A category with how many attendees are in it (coordinator screen). */
+export interface CategoryRow extends Category { attendees: number }
+/** What the category form sends: no code to add one. */
+export interface CategoryForm { code: string | null; label_ru: string; label_en: string; color: string; days: string[] }
+/** A category value of a registration file and the code it gets or goes to. */
+export interface CategoryValue { value: string; rows: number; code: string }
+export interface ImportCategories { new_categories: CategoryValue[]; mapped_categories: CategoryValue[]; rows: number; errors: number }
 export interface EventInfo { id: string; name: string; days: string[]; timezone: string; categories: Category[] }
 export interface Location { id: string; name: string; kind: LocationKind; allow_reentry: boolean }
 export interface Device { id: string; name: string }
@@ -231,7 +238,10 @@ export interface Preview {
   lines: number[];
 }
 export interface RowError { line: number; message: string }
-export interface ImportReport { created: number; updated: number; unchanged: number; skipped: RowError[] }
+export interface ImportReport {
+  created: number; updated: number; unchanged: number; skipped: RowError[];
+  categories_created: Category[]; categories_mapped: CategoryValue[];
+}
 export interface ImportResult { errors: RowError[]; report: ImportReport | null }
 export interface ImportProgress { stage: "read" | "write"; rows_done: number; rows_total: number | null }
 

@@ -9,10 +9,10 @@ import { categoryLabel, dateTime, day as dayLabel, num, t, time, type Key } from
 import { barChart } from "../chart";
 import { modal } from "../modal";
 import { app, errorText, header, info, onRemoteChanges, perf, statusBar, toast } from "../state";
-import type { AttendeeFilter, AttendeeRow, DayStats, HubView, Preview, Report } from "../types";
+import type { AttendeeFilter, AttendeeRow, CategoryRow, CategoryValue, DayStats, HubView, Preview, Report } from "../types";
 import { VirtualList } from "../virtual";
 
-type Tab = "dashboard" | "attendees" | "import" | "export" | "devices";
+type Tab = "dashboard" | "attendees" | "cats" | "import" | "export" | "devices";
 const COLORS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f"];
 
 export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
@@ -23,7 +23,7 @@ export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
   const drawTabs = () =>
     clear(
       tabs,
-      ...(["dashboard", "attendees", "import", "export", "devices"] as Tab[]).map((x) =>
+      ...(["dashboard", "attendees", "cats", "import", "export", "devices"] as Tab[]).map((x) =>
         h("button", { class: `tab ${x === tab ? "selected" : ""}`, testid: `tab-${x}`, on: { click: () => { tab = x; draw(); } } }, t(`coord.${x}` as Key)),
       ),
     );
@@ -33,6 +33,7 @@ export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
     const v =
       tab === "dashboard" ? dashboard()
       : tab === "attendees" ? attendees()
+      : tab === "cats" ? categories()
       : tab === "import" ? importer()
       : tab === "export" ? exporter()
       : devices();
@@ -279,11 +280,104 @@ function batchPrint(category: () => string): HTMLElement {
 
 const FIELDS = ["full_name", "last_name", "first_name", "middle_name", "latin_name", "organization", "position", "category", "email", "phone", "ticket_code", "days", "notes"];
 
+/** The event's categories: names, band colour, days; add and remove. */
+function categories(): View {
+  const list = h("div", { class: "categories", testid: "categories" });
+  const days = info().event.days;
+  const reloadInfo = async () => {
+    try { app.info = await api.appInfo(); } catch { /* the list below still shows the truth */ }
+  };
+  const form = (c: CategoryRow | null) => {
+    const ru = h("input", { type: "text", value: c?.label_ru ?? "", testid: "cat-ru", attrs: { maxlength: "100", "aria-label": t("cat.ru") } });
+    const en = h("input", { type: "text", value: c?.label_en ?? "", testid: "cat-en", attrs: { maxlength: "100", "aria-label": t("cat.en") } });
+    const color = h("input", { type: "color", value: c?.color ?? "#607d8b", testid: "cat-color", attrs: { "aria-label": t("cat.color") } });
+    const boxes = days.map((d) => {
+      const box = h("input", { type: "checkbox", checked: (c?.days ?? []).includes(d), attrs: { "data-day": d } });
+      return { d, box, el: h("label", { class: "day" }, box, " ", dayLabel(d)) };
+    });
+    const save = h("button", { class: c ? "small" : "primary", testid: c ? "cat-save" : "cat-add", on: { click: async () => {
+      const chosen = boxes.filter((b) => b.box.checked).map((b) => b.d);
+      try {
+        const saved = await api.saveCategory({
+          code: c?.code ?? null,
+          label_ru: ru.value,
+          label_en: en.value || ru.value,
+          color: color.value,
+          // Every day checked is the same as none: admitted every day.
+          days: chosen.length === days.length ? [] : chosen,
+        });
+        toast(t("cat.saved", { name: categoryLabel(saved) }), "ok");
+        await reloadInfo();
+        await draw();
+      } catch (e) { toast(errorText(e), "error"); }
+    } } }, c ? t("coord.save") : t("cat.add"));
+    const remove = c
+      ? h("button", {
+          class: "small danger-outline", testid: "cat-remove", disabled: c.attendees > 0, title: c.attendees > 0 ? t("cat.in_use") : "",
+          on: { click: async () => {
+            if (!confirm(t("cat.remove_confirm", { name: categoryLabel(c) }))) return;
+            try {
+              await api.removeCategory(c.code);
+              toast(t("cat.removed", { name: categoryLabel(c) }), "ok");
+              await reloadInfo();
+              await draw();
+            } catch (e) { toast(errorText(e), "error"); }
+          } },
+        }, t("cat.remove"))
+      : null;
+    return h("tr", { testid: c ? `cat-${c.code}` : "cat-new" },
+      h("td", {}, h("span", { class: "swatch", style: `background:${c?.color ?? color.value}` })),
+      h("td", { class: "mono muted" }, c?.code ?? t("cat.new")),
+      h("td", {}, ru), h("td", {}, en), h("td", {}, color),
+      h("td", { class: "days" }, ...boxes.map((b) => b.el)),
+      h("td", { class: "num" }, c ? num(c.attendees) : ""),
+      h("td", { class: "actions" }, save, remove));
+  };
+  const draw = async () => {
+    try {
+      const rows = await api.categories();
+      clear(list, h("table", { class: "grid" },
+        h("tr", {}, h("th", {}), h("th", {}, t("cat.code")), h("th", {}, t("cat.ru")), h("th", {}, t("cat.en")),
+          h("th", {}, t("cat.color")), h("th", {}, `${t("cat.days")} (${t("cat.every_day")}: —)`), h("th", {}, t("cat.people")), h("th", {})),
+        ...rows.map((c) => form(c)),
+        form(null)));
+    } catch (e) { clear(list, h("div", { class: "err" }, errorText(e))); }
+  };
+  void draw();
+  return { el: h("div", { class: "categories-tab" }, h("p", { class: "muted" }, t("cat.about")), list) };
+}
+
 function importer(): View {
   const out = h("div", { class: "import-out" });
   const file = h("input", { type: "file", accept: ".csv,.xlsx,.txt", testid: "import-file" });
   let bytes: Uint8Array | null = null;
   let mapping: [string, string][] = [];
+  // Each category value the event does not have → "" (create it) or the
+  // code of the category it goes to.
+  const choices = new Map<string, string>();
+  const cats = h("div", { class: "import-cats", testid: "import-cats" });
+  const categoryMap = (): [string, string][] =>
+    [...choices].filter(([, code]) => code !== "").map(([value, code]) => [value, code]);
+  const showCategories = (values: CategoryValue[]) => {
+    if (!values.length) { clear(cats); return; }
+    const known = info().event.categories;
+    clear(cats,
+      h("div", { class: "label" }, t("coord.import_cats")),
+      h("table", { class: "grid" }, ...values.map((v) => {
+        if (!choices.has(v.value)) choices.set(v.value, "");
+        const pick = h("select", { testid: `import-cat-${v.code}`, on: { change: () => { choices.set(v.value, pick.value); } } },
+          h("option", { value: "", selected: choices.get(v.value) === "" }, t("coord.import_cat_create", { value: v.value })),
+          ...known.map((c) => h("option", { value: c.code, selected: choices.get(v.value) === c.code }, t("coord.import_cat_map", { name: categoryLabel(c) }))));
+        return h("tr", {}, h("td", {}, h("b", {}, v.value)), h("td", { class: "muted" }, t("coord.import_cat_rows", { rows: v.rows })), h("td", {}, pick));
+      })));
+  };
+  const loadCategories = async () => {
+    if (!bytes) return;
+    try {
+      const found = await api.importCategories(bytes, mapping, []);
+      showCategories(found.new_categories);
+    } catch { clear(cats); /* the preview already says what is wrong with the file */ }
+  };
   const showPreview = (p: Preview) => {
     const selects = p.headers.map((_hd, i) =>
       h("select", { on: { change: (e) => {
@@ -305,17 +399,24 @@ function importer(): View {
         h("tr", {}, h("th", {}, "#"), ...p.headers.map((hd) => h("th", {}, hd))),
         h("tr", {}, h("th", {}), ...selects.map((s) => h("th", {}, s))),
         ...p.rows.map((r, k) => h("tr", {}, h("td", { class: "muted" }, p.lines[k]), ...r.map((c) => h("td", {}, c)))))),
+      cats,
       h("label", {}, skip, " ", t("coord.import_skip")),
       h("div", { class: "actions" }, bar, h("button", { class: "primary", testid: "import-go", on: { click: async () => {
         if (!bytes) return;
         try {
           const r = await api.importApply(bytes, mapping, skip.checked, (pr) => {
             bar.value = pr.rows_total ? (100 * pr.rows_done) / pr.rows_total : 50;
-          });
+          }, categoryMap());
           bar.value = 100;
           if (r.report) {
+            if (r.report.categories_created.length) {
+              try { app.info = await api.appInfo(); } catch { /* categories show after the next start */ }
+            }
             clear(result, h("div", { class: "ok" }, t("coord.import_done", { created: r.report.created, updated: r.report.updated, unchanged: r.report.unchanged })),
+              ...r.report.categories_created.map((c) => h("div", { class: "ok", testid: "import-cat-created" }, t("coord.import_cat_created", { name: c.label_ru, code: c.code }))),
+              ...r.report.categories_mapped.map((v) => h("div", { class: "muted" }, t("coord.import_cat_mapped", { value: v.value, rows: v.rows, code: v.code }))),
               ...r.report.skipped.map((e) => h("div", { class: "err" }, `${t("coord.line")} ${e.line}: ${e.message}`)));
+            clear(cats);
           } else {
             clear(result, h("div", { class: "err" }, t("coord.import_errors")),
               ...r.errors.slice(0, 200).map((e) => h("div", { class: "err" }, `${t("coord.line")} ${e.line}: ${e.message}`)));
@@ -326,13 +427,17 @@ function importer(): View {
   };
   const preview = async () => {
     if (!bytes) return;
-    try { showPreview(await api.importPreview(bytes, mapping)); } catch (e) { clear(out, h("div", { class: "err" }, errorText(e))); }
+    try {
+      showPreview(await api.importPreview(bytes, mapping));
+      void loadCategories();
+    } catch (e) { clear(out, h("div", { class: "err" }, errorText(e))); }
   };
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
     if (!f) return;
     bytes = new Uint8Array(await f.arrayBuffer());
     mapping = [];
+    choices.clear();
     await preview();
   });
   return { el: h("div", { class: "import" }, h("div", { class: "label" }, t("coord.import_pick")), file, out) };
