@@ -503,7 +503,10 @@ pub struct CategoryForm {
 
 /// Add a category, or change one (names, colour, days).
 #[tauri::command]
-pub async fn save_category(desk: State<'_, Desk>, form: CategoryForm) -> CmdResult<checkin_core::model::Category> {
+pub async fn save_category(
+    desk: State<'_, Desk>,
+    form: CategoryForm,
+) -> CmdResult<checkin_core::model::Category> {
     let now = desk.now();
     let mut store = desk.store()?;
     require_coordinator(&desk, &store, "editing categories")?;
@@ -534,7 +537,10 @@ pub async fn save_category(desk: State<'_, Desk>, form: CategoryForm) -> CmdResu
 
 /// Remove a category nobody is in.
 #[tauri::command]
-pub async fn remove_category(desk: State<'_, Desk>, code: String) -> CmdResult<checkin_core::model::Category> {
+pub async fn remove_category(
+    desk: State<'_, Desk>,
+    code: String,
+) -> CmdResult<checkin_core::model::Category> {
     let now = desk.now();
     let mut store = desk.store()?;
     require_coordinator(&desk, &store, "removing categories")?;
