@@ -521,6 +521,22 @@ fn desk_end_to_end() {
         "table rows",
     );
     s.screenshot("10-coordinator-attendees");
+    // The event's own categories: add one, admitted on the second day only.
+    s.click("[data-testid=tab-cats]");
+    s.find("[data-testid=cat-participant]");
+    s.type_into("[data-testid=cat-new] [data-testid=cat-ru]", "СМИ");
+    s.type_into("[data-testid=cat-new] [data-testid=cat-en]", "Media");
+    s.js("const b = document.querySelectorAll('[data-testid=cat-new] input[data-day]'); b[b.length - 1].click();");
+    s.click("[data-testid=cat-add]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=cat-smi] [data-testid=cat-en]') || {}).value === 'Media'",
+        "the new category listed",
+    );
+    s.wait_js(
+        "document.querySelectorAll('[data-testid=cat-smi] input[data-day]:checked').length === 1",
+        "the new category's one day",
+    );
+    s.screenshot("10b-coordinator-categories");
 
     // Back to the entrance, so the restart below measures the desk.
     s.click("[data-testid=change-role]");

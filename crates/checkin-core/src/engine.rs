@@ -27,6 +27,11 @@ pub struct AttendeeSummary {
     pub category_label_ru: String,
     pub category_label_en: String,
     pub category_color: String,
+    /// The note for the desk, shown in its own band on the card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Hold the card (with its own sound) until the volunteer dismisses it.
+    pub attention: bool,
 }
 
 /// The first passage that makes a new one a repeat.
@@ -263,6 +268,8 @@ impl Store {
                 .map(|c| c.label_en.clone())
                 .unwrap_or_else(|| a.category.clone()),
             category_color: cat.map(|c| c.color.clone()).unwrap_or_else(|| "#607d8b".into()),
+            note: a.notes.clone(),
+            attention: a.attention,
         }
     }
 

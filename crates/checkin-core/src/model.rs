@@ -245,7 +245,13 @@ pub struct Attendee {
     pub days: Vec<NaiveDate>,
     /// Ticket codes from the registration system, accepted at the desk like a badge.
     pub ticket_codes: Vec<String>,
+    /// A note for the desk ("VIP — call the protocol officer"): shown on
+    /// every verdict about the person.
     pub notes: Option<String>,
+    /// Hold the verdict card (with its own sound) until the volunteer
+    /// dismisses it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attention: bool,
     pub revoked: bool,
     /// Badge generation. A replacement badge (lost badge) raises it; badges
     /// with a lower issue are refused as revoked.

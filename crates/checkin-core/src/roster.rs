@@ -25,11 +25,13 @@ pub enum Field {
     TicketCode,
     Days,
     Notes,
+    /// Attention at the desk: a mark ("да", "VIP", "x") or a note for it.
+    Attention,
 }
 
 impl Field {
     /// Every field, in the order the mapping screen lists them.
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 14] = [
         Field::FullName,
         Field::LastName,
         Field::FirstName,
@@ -43,6 +45,7 @@ impl Field {
         Field::TicketCode,
         Field::Days,
         Field::Notes,
+        Field::Attention,
     ];
 
     /// The snake_case name, as in JSON.
@@ -61,6 +64,7 @@ impl Field {
             Field::TicketCode => "ticket_code",
             Field::Days => "days",
             Field::Notes => "notes",
+            Field::Attention => "attention",
         }
     }
 
@@ -85,6 +89,7 @@ impl Field {
             Field::TicketCode => "Номер билета",
             Field::Days => "Дни",
             Field::Notes => "Примечание",
+            Field::Attention => "Внимание",
         }
     }
 
@@ -104,6 +109,7 @@ impl Field {
             Field::TicketCode => "Ticket code",
             Field::Days => "Days",
             Field::Notes => "Notes",
+            Field::Attention => "Attention",
         }
     }
 
@@ -147,6 +153,9 @@ pub struct ImportRow {
     /// empty or said "все"/"all"), as in [`crate::model::Attendee::days`].
     pub days: Vec<NaiveDate>,
     pub notes: Option<String>,
+    /// The attention column: `Some(true)` marked, `Some(false)` explicitly
+    /// not, `None` no column or an empty cell (a re-import keeps the mark).
+    pub attention: Option<bool>,
 }
 
 /// A problem with one row; the whole file is refused while there are any.

@@ -384,6 +384,14 @@ const ALIASES: &[(&str, Field)] = &[
     ("комментарии", Field::Notes),
     ("заметки", Field::Notes),
     ("notes", Field::Notes),
+    ("внимание", Field::Attention),
+    ("особоевнимание", Field::Attention),
+    ("отметка", Field::Attention),
+    ("важно", Field::Attention),
+    ("флаг", Field::Attention),
+    ("attention", Field::Attention),
+    ("flag", Field::Attention),
+    ("important", Field::Attention),
     ("note", Field::Notes),
     ("comment", Field::Notes),
     ("comments", Field::Notes),
@@ -1201,7 +1209,7 @@ enum CategoryMatch {
 
 struct Builder<'a> {
     /// Column index of each field, by `Field as usize`.
-    cols: [Option<usize>; 13],
+    cols: [Option<usize>; 14],
     categories: &'a [Category],
     event_days: &'a [NaiveDate],
     missing_name: String,
@@ -1231,7 +1239,7 @@ impl<'a> Builder<'a> {
         categories: &'a [Category],
         event_days: &'a [NaiveDate],
     ) -> Self {
-        let mut cols = [None; 13];
+        let mut cols = [None; 14];
         for (i, f) in columns.iter().enumerate() {
             if let Some(f) = f {
                 cols[*f as usize] = Some(i);
@@ -1374,6 +1382,11 @@ impl<'a> Builder<'a> {
         if self.errors.len() != errors_before {
             return;
         }
+        let (attention, attention_note) = attention_cell(get(Field::Attention));
+        let notes = match (attention_note, non_empty_str(get(Field::Notes).trim())) {
+            (Some(a), Some(n)) if a != n => Some(format!("{a}; {n}")),
+            (a, n) => a.or(n),
+        };
         self.rows.push(ImportRow {
             line,
             full_name,
@@ -1385,7 +1398,8 @@ impl<'a> Builder<'a> {
             phone: non_empty_str(get(Field::Phone).trim()),
             ticket_codes,
             days,
-            notes: non_empty_str(get(Field::Notes).trim()),
+            notes,
+            attention,
         });
     }
 
@@ -1697,6 +1711,23 @@ fn eq_fold(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || a.chars().flat_map(fold).eq(b.chars().flat_map(fold))
 }
 
+/// An attention cell: a yes/no mark, or text, which marks the person and
+/// is also the note for the desk ("VIP — call the protocol officer").
+fn attention_cell(cell: &str) -> (Option<bool>, Option<String>) {
+    let v = collapse(cell);
+    if v.is_empty() {
+        return (None, None);
+    }
+    let f = v.to_lowercase();
+    match f.as_str() {
+        "нет" | "no" | "0" | "false" | "-" | "—" | "n" | "н" | "ложь" => (Some(false), None),
+        "да" | "yes" | "1" | "true" | "x" | "х" | "+" | "v" | "y" | "д" | "✓" | "✔" | "истина" | "*" => {
+            (Some(true), None)
+        }
+        _ => (Some(true), Some(v)),
+    }
+}
+
 /// A plausible single address: `local@domain.tld`, no spaces or separators.
 fn email_ok(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else {
@@ -1766,7 +1797,26 @@ mod tests {
             ticket_codes: vec![],
             days: vec![],
             notes: None,
+            attention: None,
         }
+    }
+
+    #[test]
+    fn attention_column_marks_people_and_its_text_is_the_note() {
+        let csv = "ФИО;Внимание;Примечание\nА;да;\nБ;VIP — позвонить протоколу;зелёная комната\nВ;нет;\nГ;;только примечание\n";
+        let f = parse_ok(csv.as_bytes());
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
+        let got: Vec<(Option<bool>, Option<&str>)> =
+            f.rows.iter().map(|r| (r.attention, r.notes.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(true), None),
+                (Some(true), Some("VIP — позвонить протоколу; зелёная комната")),
+                (Some(false), None),
+                (None, Some("только примечание")),
+            ]
+        );
     }
 
     fn s(v: &str) -> Option<String> {

@@ -102,12 +102,12 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
             let changed = tx
                 .prepare_cached(
                     "INSERT INTO attendees (id, event_id, full_name, latin_name, organization, position, category,
-                       email, phone, days, notes, badge_issue, hlc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                       email, phone, days, notes, badge_issue, hlc, attention)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT(id) DO UPDATE SET full_name = excluded.full_name, latin_name = excluded.latin_name,
                        organization = excluded.organization, position = excluded.position,
                        category = excluded.category, email = excluded.email, phone = excluded.phone,
-                       days = excluded.days, notes = excluded.notes,
+                       days = excluded.days, notes = excluded.notes, attention = excluded.attention,
                        badge_issue = max(attendees.badge_issue, excluded.badge_issue), hlc = excluded.hlc
                      WHERE excluded.hlc > attendees.hlc",
                 )?
@@ -124,7 +124,8 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                     json(&a.days),
                     a.notes,
                     a.badge_issue,
-                    hlc
+                    hlc,
+                    a.attention
                 ])?;
             if changed > 0 {
                 tx.prepare_cached("DELETE FROM ticket_codes WHERE attendee_id = ?1")?

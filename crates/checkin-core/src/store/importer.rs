@@ -231,6 +231,9 @@ fn fill(a: &mut Attendee, row: &ImportRow) {
     a.email = keep(&row.email, &a.email);
     a.phone = keep(&row.phone, &a.phone);
     a.notes = keep(&row.notes, &a.notes);
+    if let Some(attention) = row.attention {
+        a.attention = attention;
+    }
     a.category = row.category.clone();
     a.days = row.days.clone();
     for c in &row.ticket_codes {

@@ -911,6 +911,7 @@ impl Store {
             "SELECT id || '|' || full_name || '|' || coalesce(latin_name, '') || '|' || coalesce(organization, '')
                 || '|' || coalesce(position, '') || '|' || category || '|' || coalesce(email, '') || '|'
                 || coalesce(phone, '') || '|' || days || '|' || coalesce(notes, '') || '|' || badge_issue
+                || '|' || attention
              FROM attendees ORDER BY id",
             "SELECT event_id || '|' || code || '|' || attendee_id FROM ticket_codes ORDER BY event_id, code",
             "SELECT attendee_id || '|' || revoked FROM revocations ORDER BY attendee_id",
@@ -1605,7 +1606,8 @@ pub(crate) const ATTENDEE_SELECT: &str =
     "SELECT a.id, a.full_name, a.latin_name, a.organization, a.position, a.category,
     a.email, a.phone, a.days, a.notes,
     coalesce((SELECT r.revoked FROM revocations r WHERE r.attendee_id = a.id), 0), a.badge_issue,
-    (SELECT group_concat(code, char(31)) FROM ticket_codes t WHERE t.attendee_id = a.id)
+    (SELECT group_concat(code, char(31)) FROM ticket_codes t WHERE t.attendee_id = a.id),
+    a.attention
     FROM attendees a";
 
 pub(crate) fn attendee_from_row(r: &Row<'_>) -> rusqlite::Result<Attendee> {
@@ -1625,6 +1627,7 @@ pub(crate) fn attendee_from_row(r: &Row<'_>) -> rusqlite::Result<Attendee> {
         phone: r.get(7)?,
         days: parse_json(r, 8)?,
         notes: r.get(9)?,
+        attention: r.get(13)?,
         revoked: r.get(10)?,
         badge_issue: r.get(11)?,
         ticket_codes,

@@ -290,6 +290,9 @@ CREATE TABLE categories (
     hlc      TEXT NOT NULL,
     PRIMARY KEY (event_id, code)
 ) STRICT;
+
+-- An attendee the desk must pay attention to (the card stays until dismissed).
+ALTER TABLE attendees ADD COLUMN attention INTEGER NOT NULL DEFAULT 0;
 "#;
 
 pub fn migrations() -> Migrations<'static> {
