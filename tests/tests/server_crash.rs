@@ -98,7 +98,26 @@ async fn killed_during_pushes(db: &str) {
         })
         .collect();
     let mut kills = 0;
+    let waiting = || -> u64 {
+        desks
+            .iter()
+            .map(|d| d.store().outbox_status().unwrap().waiting)
+            .sum()
+    };
     for delay in [40u64, 120, 60] {
+        // Kill while pushes flow: the first kill once a push has gone
+        // through (each desk signs its changes before it sends, which takes
+        // a while on a busy machine), the next ones once the server, back,
+        // took one again. A fixed delay from the start could fall before
+        // the first request.
+        let before = waiting();
+        let until = Instant::now() + Duration::from_secs(30);
+        while waiting() == before && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if waiting() == 0 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(delay)).await;
         kill_9(&mut server);
         kills += 1;
