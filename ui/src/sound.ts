@@ -33,6 +33,18 @@ export const TONES: Record<VerdictClass, [number, number, number, OscillatorType
   red: [[180, 0, 0.5, "square"]],
 };
 
+/** Attention (a note for the desk): three rising tones, unlike any verdict. */
+export const ATTENTION_TONES: [number, number, number, OscillatorType][] = [
+  [880, 0, 0.1, "sine"], [1100, 0.13, 0.1, "sine"], [1480, 0.26, 0.22, "sine"],
+];
+
+export function playAttention(): void {
+  const a = audio();
+  if (!a) return;
+  if (a.state === "suspended") void a.resume();
+  for (const [f, s, d, w] of ATTENTION_TONES) tone(a, f, s, d, w, 0.3);
+}
+
 export function play(cls: VerdictClass): void {
   const a = audio();
   if (!a) return;

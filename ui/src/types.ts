@@ -134,6 +134,10 @@ export interface AttendeeSummary {
   category_label_ru: string;
   category_label_en: string;
   category_color: string;
+  /** The note for the desk, in its own band on the card. */
+  note?: string | null;
+  /** Hold the card (with its own sound) until the volunteer dismisses it. */
+  attention?: boolean;
 }
 
 export interface PriorCheckIn {
@@ -181,6 +185,7 @@ export interface Attendee {
   days: string[];
   ticket_codes: string[];
   notes: string | null;
+  attention?: boolean;
   revoked: boolean;
   badge_issue: number;
 }

@@ -22,6 +22,10 @@ export interface CardText {
   category: string | null;
   categoryColor: string | null;
   detail: string | null;
+  /** The note for the desk (or the word "attention" for a mark without one). */
+  note: string | null;
+  /** Stay on screen until dismissed. */
+  hold: boolean;
 }
 
 export function cardText(o: ScanOutcome): CardText {
@@ -51,5 +55,7 @@ export function cardText(o: ScanOutcome): CardText {
     category: a ? categoryLabel(a) : null,
     categoryColor: a?.category_color ?? null,
     detail,
+    note: a?.note ?? (a?.attention ? t("verdict.attention") : null),
+    hold: !!a && (!!a.attention || !!a.note),
   };
 }

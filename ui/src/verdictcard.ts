@@ -1,9 +1,12 @@
 // The full-width verdict card: colour, big word, who, and when/where. It
-// goes back to the scan prompt by itself.
+// goes back to the scan prompt by itself — except for a person with a note
+// for the desk or the attention mark: then the note has its own band and
+// sound, and the card stays until the volunteer dismisses it (button or
+// Esc; the next scan replaces it as well).
 
 import { clear, h } from "./dom";
 import { t } from "./i18n";
-import { play } from "./sound";
+import { play, playAttention } from "./sound";
 import { settings } from "./state";
 import type { ScanOutcome } from "./types";
 import { CARD_MS, cardText } from "./verdict";
@@ -18,7 +21,11 @@ export interface VerdictCard {
 export function verdictCard(): VerdictCard {
   const el = h("section", { class: "verdict idle", testid: "verdict" });
   let timer = 0;
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "Escape") idle();
+  };
   const idle = () => {
+    document.removeEventListener("keydown", onKey);
     el.className = "verdict idle";
     el.dataset.verdict = "";
     clear(el, h("div", { class: "verdict-title" }, t("scan.prompt")), h("div", { class: "verdict-detail" }, t("scan.hint")));
@@ -43,10 +50,34 @@ export function verdictCard(): VerdictCard {
           )
         : null,
       c.detail ? h("div", { class: "verdict-detail", testid: "verdict-detail" }, c.detail) : null,
+      c.note
+        ? h("div", { class: "verdict-note", testid: "verdict-note", attrs: { role: "alert" } },
+            h("span", { class: "note-mark" }, "!"), h("span", { class: "note-text" }, c.note))
+        : null,
+      c.hold
+        ? h("button", { class: "dismiss", testid: "verdict-dismiss", on: { click: () => idle() } }, t("verdict.dismiss"))
+        : null,
     );
-    if (settings().sound) play(c.cls);
-    timer = window.setTimeout(idle, CARD_MS[c.cls]);
+    document.removeEventListener("keydown", onKey);
+    if (settings().sound) {
+      play(c.cls);
+      if (c.hold) window.setTimeout(playAttention, 450);
+    }
+    if (c.hold) {
+      el.classList.add("hold");
+      document.addEventListener("keydown", onKey);
+    } else {
+      timer = window.setTimeout(idle, CARD_MS[c.cls]);
+    }
   };
   idle();
-  return { el, show, idle, dispose: () => clearTimeout(timer) };
+  return {
+    el,
+    show,
+    idle,
+    dispose: () => {
+      clearTimeout(timer);
+      document.removeEventListener("keydown", onKey);
+    },
+  };
 }

@@ -29,6 +29,18 @@ describe("verdict card text", () => {
     expect(cardText(o)).toMatchObject({ title: "ADMITTED", category: "Speaker" });
   });
 
+  it("a note for the desk holds the card, on every verdict that names the person", () => {
+    const vip = { ...anna, note: "VIP — позвонить протоколу", attention: true };
+    for (const verdict of ["admitted", "already_checked_in", "not_valid_today", "revoked"] as const) {
+      const o: ScanOutcome = { scan_id: "s", verdict, attendee: vip, reason: "", day: "2026-06-02", location_id: "l" };
+      expect(cardText(o)).toMatchObject({ note: "VIP — позвонить протоколу", hold: true });
+    }
+    const markOnly: ScanOutcome = { scan_id: "s", verdict: "admitted", attendee: { ...anna, attention: true }, reason: "", day: "2026-06-02", location_id: "l" };
+    expect(cardText(markOnly)).toMatchObject({ note: t("verdict.attention"), hold: true });
+    const plain: ScanOutcome = { scan_id: "s", verdict: "admitted", attendee: anna, reason: "", day: "2026-06-02", location_id: "l" };
+    expect(cardText(plain)).toMatchObject({ note: null, hold: false });
+  });
+
   it("already checked in says when (event time zone) and where", () => {
     const o: ScanOutcome = {
       scan_id: "s", verdict: "already_checked_in", attendee: anna, reason: "", day: "2026-06-02", location_id: "l",

@@ -82,7 +82,11 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
           h(
             "div",
             { class: "who" },
-            h("div", { class: "name" }, r.full_name),
+            h("div", { class: "name" }, r.full_name,
+              r.attention || r.notes
+                ? h("span", { class: "note-flag", testid: "search-note", title: r.notes ?? t("verdict.attention") }, "!")
+                : null),
+            r.notes ? h("div", { class: "note-line" }, r.notes) : null,
             h(
               "div",
               { class: "muted" },
