@@ -365,6 +365,28 @@ fn desk_end_to_end() {
     assert!(s.text("[data-testid=verdict-detail]").contains("Вход A"));
     s.screenshot("04-already-checked-in");
 
+    // 2b. A person with a note for the desk: the note in its own band, and
+    // the card stays (an ADMITTED card would go back after 2.5 s) until the
+    // volunteer dismisses it.
+    s.type_into("[data-testid=scan-input]", &format!("{}\u{E007}", people[6].1));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict-note]')",
+        "the attention card",
+    );
+    assert_eq!(s.verdict(), "admitted");
+    assert!(s.text("[data-testid=verdict-note]").contains("VIP"));
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(
+        s.try_find("[data-testid=verdict-note]").is_some(),
+        "the attention card is still there after 3.5 s"
+    );
+    s.screenshot("04b-attention");
+    s.click("[data-testid=verdict-dismiss]");
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').classList.contains('idle')",
+        "the card dismissed",
+    );
+
     // 3. "chupsheva" in search → the Cyrillic attendee; manual check-in.
     s.click("[data-testid=search-input]");
     s.type_into("[data-testid=search-input]", "chupsheva");

@@ -538,6 +538,15 @@ pub fn attendees(n: usize, seed: u64) -> Vec<Attendee> {
             rng.below(100)
         ));
         a.ticket_codes = vec![format!("T-{:06}", i + 1)];
+        // A few people the desk must notice (T-000007 among them).
+        if i % 997 == 6 {
+            a.notes = Some(
+                ["VIP — встретить и позвонить протоколу", "Спикер — проводить в зелёную комнату", "Нужен доступ для коляски"]
+                    [(i / 997) % 3]
+                    .to_string(),
+            );
+            a.attention = true;
+        }
         out.push(a);
     }
     out
