@@ -290,7 +290,9 @@ function categories(): View {
   const form = (c: CategoryRow | null) => {
     const ru = h("input", { type: "text", value: c?.label_ru ?? "", testid: "cat-ru", attrs: { maxlength: "100", "aria-label": t("cat.ru") } });
     const en = h("input", { type: "text", value: c?.label_en ?? "", testid: "cat-en", attrs: { maxlength: "100", "aria-label": t("cat.en") } });
-    const color = h("input", { type: "color", value: c?.color ?? "#607d8b", testid: "cat-color", attrs: { "aria-label": t("cat.color") } });
+    const swatch = h("span", { class: "swatch", style: `background:${c?.color ?? "#607d8b"}` });
+    const color = h("input", { type: "color", value: c?.color ?? "#607d8b", testid: "cat-color", attrs: { "aria-label": t("cat.color"), title: t("cat.color") },
+      on: { input: () => { swatch.style.background = color.value; } } });
     const boxes = days.map((d) => {
       const box = h("input", { type: "checkbox", checked: (c?.days ?? []).includes(d), attrs: { "data-day": d } });
       return { d, box, el: h("label", { class: "day" }, box, " ", dayLabel(d)) };
@@ -326,25 +328,25 @@ function categories(): View {
         }, t("cat.remove"))
       : null;
     return h("tr", { testid: c ? `cat-${c.code}` : "cat-new" },
-      h("td", {}, h("span", { class: "swatch", style: `background:${c?.color ?? color.value}` })),
-      h("td", { class: "mono muted" }, c?.code ?? t("cat.new")),
-      h("td", {}, ru), h("td", {}, en), h("td", {}, color),
+      h("td", { class: "colour" }, h("label", { class: "colour-pick" }, swatch, color)),
+      h("td", {}, ru, h("div", { class: "mono muted small" }, c?.code ?? t("cat.new"))),
+      h("td", {}, en),
       h("td", { class: "days" }, ...boxes.map((b) => b.el)),
       h("td", { class: "num" }, c ? num(c.attendees) : ""),
-      h("td", { class: "actions" }, save, remove));
+      h("td", { class: "cat-actions" }, save, " ", remove));
   };
   const draw = async () => {
     try {
       const rows = await api.categories();
       clear(list, h("table", { class: "grid" },
-        h("tr", {}, h("th", {}), h("th", {}, t("cat.code")), h("th", {}, t("cat.ru")), h("th", {}, t("cat.en")),
-          h("th", {}, t("cat.color")), h("th", {}, `${t("cat.days")} (${t("cat.every_day")}: —)`), h("th", {}, t("cat.people")), h("th", {})),
+        h("tr", {}, h("th", {}, t("cat.color")), h("th", {}, t("cat.ru")), h("th", {}, t("cat.en")),
+          h("th", {}, t("cat.days")), h("th", {}, t("cat.people")), h("th", {})),
         ...rows.map((c) => form(c)),
         form(null)));
     } catch (e) { clear(list, h("div", { class: "err" }, errorText(e))); }
   };
   void draw();
-  return { el: h("div", { class: "categories-tab" }, h("p", { class: "muted" }, t("cat.about")), list) };
+  return { el: h("div", { class: "categories-tab" }, h("p", { class: "muted" }, t("cat.about")), list, h("p", { class: "muted small" }, t("cat.days_hint"))) };
 }
 
 function importer(): View {
