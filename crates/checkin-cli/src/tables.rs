@@ -78,6 +78,8 @@ pub(crate) enum Fmt {
     Csv,
     Xlsx,
     Html,
+    /// The paper checklist (`--report checklist`).
+    Pdf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,6 +88,9 @@ pub(crate) enum ReportArg {
     Zones,
     NoShows,
     Summary,
+    /// An alphabetical A4 list per category with a tick box (PDF), for
+    /// when every laptop is down.
+    Checklist,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -249,7 +254,7 @@ pub(crate) fn export(store: &Store, args: &ExportArgs, j: bool, now: DateTime<Ut
     // Names leave only through a coordinator's database: a desk
     // paired as volunteer or host exports counts, not people.
     let kind = match report {
-        ReportArg::Attendance => checkin_tables::export::Report::Attendance,
+        ReportArg::Attendance | ReportArg::Checklist => checkin_tables::export::Report::Attendance,
         ReportArg::Zones => checkin_tables::export::Report::Zones,
         ReportArg::NoShows => checkin_tables::export::Report::NoShows,
         ReportArg::Summary => checkin_tables::export::Report::Summary,
@@ -262,6 +267,34 @@ pub(crate) fn export(store: &Store, args: &ExportArgs, j: bool, now: DateTime<Ut
             "this report holds names and this database belongs to a {} desk: export it from a coordinator's database, or use --report zones --anonymous / --report summary",
             p.role.as_str()
         );
+    }
+    if *report == ReportArg::Checklist || *format == Fmt::Pdf {
+        if *report != ReportArg::Checklist || *format != Fmt::Pdf {
+            bail!(
+                "the paper checklist is written as PDF (--report checklist --format pdf); tables as csv or xlsx"
+            );
+        }
+        let event = store.event().ok_or(checkin_core::error::CoreError::NoEvent)?;
+        let people = store.attendees()?;
+        let lang = match lang {
+            Lang::Ru => checkin_pdf::ChecklistLang::Ru,
+            Lang::En => checkin_pdf::ChecklistLang::En,
+        };
+        let pdf = checkin_pdf::render_checklist(event, &people, lang)?;
+        std::fs::write(out, &pdf.pdf).with_context(|| format!("writing {}", out.display()))?;
+        print(
+            j,
+            json!({"out": out, "pages": pdf.pages, "people": pdf.badges}),
+            || {
+                format!(
+                    "wrote {} ({} people on {} pages)",
+                    out.display(),
+                    pdf.badges,
+                    pdf.pages
+                )
+            },
+        );
+        return Ok(());
     }
     let day = match day {
         Some(d) => *d,
@@ -287,7 +320,7 @@ pub(crate) fn export(store: &Store, args: &ExportArgs, j: bool, now: DateTime<Ut
         ReportArg::Attendance => store.attendance_table(lang)?,
         ReportArg::Zones => store.zone_visits_table(Some(day), lang, *anonymous, now)?,
         ReportArg::NoShows => store.no_shows_table(day, lang)?,
-        ReportArg::Summary => unreachable!("handled above"),
+        ReportArg::Summary | ReportArg::Checklist => unreachable!("handled above"),
     };
     table.save(out, format)?;
     print(j, json!({"out": out, "rows": table.rows.len()}), || {

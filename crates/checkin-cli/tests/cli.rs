@@ -567,3 +567,35 @@ fn a_closed_pipe_ends_the_output_quietly() {
     assert!(out.status.success(), "exit {:?}: {err}", out.status);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
 }
+
+#[test]
+fn the_paper_checklist_is_a_pdf_of_everyone() {
+    let cli = Cli::new();
+    cli.json(&["demo", "--attendees", "120"]);
+    let out = cli.dir().join("checklist.pdf");
+    let r = cli.json(&[
+        "export",
+        "--report",
+        "checklist",
+        "--format",
+        "pdf",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r["people"], 120);
+    assert!(
+        r["pages"].as_u64().unwrap() >= 6,
+        "a page per category at least: {r}"
+    );
+    assert!(std::fs::read(&out).unwrap().starts_with(b"%PDF"));
+    let err = cli.fails(&[
+        "export",
+        "--report",
+        "checklist",
+        "--format",
+        "csv",
+        "--out",
+        "x.csv",
+    ]);
+    assert!(err.contains("--report checklist --format pdf"), "{err}");
+}

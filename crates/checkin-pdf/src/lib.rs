@@ -17,6 +17,9 @@
 //! client, the server, the QR decoder or the table formats, and does no IO of
 //! its own.
 
+mod checklist;
+pub use checklist::{ChecklistLang, render_checklist};
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
