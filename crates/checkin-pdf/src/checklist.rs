@@ -56,7 +56,9 @@ pub fn render_checklist(
     people: &[Attendee],
     lang: ChecklistLang,
 ) -> Result<Rendered, PdfError> {
-    let mut groups: Vec<(String, String, (u8, u8, u8), Vec<&Attendee>)> = Vec::new();
+    /// Code, heading, band colour, people.
+    type Group<'p> = (String, String, (u8, u8, u8), Vec<&'p Attendee>);
+    let mut groups: Vec<Group<'_>> = Vec::new();
     for c in &event.categories {
         let label = match lang {
             ChecklistLang::Ru => format!("{} / {}", c.label_ru, c.label_en),
