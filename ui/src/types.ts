@@ -191,7 +191,7 @@ export interface Attendee {
 }
 
 export interface SearchRow extends Attendee { checked_in_at: string | null }
-export interface AttendeeRow extends Attendee { checked_in_at: string | null }
+export interface AttendeeRow extends Attendee { checked_in_at: string | null; printed?: boolean }
 export interface AttendeePage { total: number; offset: number; rows: AttendeeRow[] }
 export interface AttendeeFilter { text: string; category: string; status: "" | "all" | "checked_in" | "not_checked_in" | "revoked" }
 

@@ -35,6 +35,8 @@ pub struct AttendeeRow {
     pub attendee: Attendee,
     /// First admission at an entrance today, if any.
     pub checked_in_at: Option<DateTime<Utc>>,
+    /// Whether the person's current badge is in the print log.
+    pub printed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -172,6 +174,7 @@ impl Store {
         for a in attendees {
             rows.push(AttendeeRow {
                 checked_in_at: self.checked_in_at(a.id, day)?,
+                printed: self.badge_printed(a.id, a.badge_issue)?,
                 attendee: a,
             });
         }

@@ -191,10 +191,12 @@ function attendees(): View {
     return h(
       "div",
       { class: `trow ${r.revoked ? "revoked" : ""}` },
-      h("span", { class: "c-name" }, r.full_name),
+      h("span", { class: "c-name", title: r.notes ?? "" }, r.full_name,
+        r.attention || r.notes ? h("span", { class: "note-flag", testid: "row-note" }, "!") : null),
       h("span", { class: "c-org" }, r.organization ?? ""),
       h("span", { class: "c-cat" }, c ? h("span", { class: "chip", style: `background:${c.color}` }, categoryLabel(c)) : r.category),
       h("span", { class: "c-code" }, r.ticket_codes[0] ?? ""),
+      h("span", { class: `c-printed ${r.printed ? "ok" : "muted"}`, title: r.printed ? t("coord.printed") : t("coord.not_printed") }, r.printed ? "✓" : "—"),
       h("span", { class: "c-in" }, r.checked_in_at ? time(r.checked_in_at) : ""),
       h(
         "span",
@@ -218,13 +220,16 @@ function attendees(): View {
     const org = h("input", { value: r.organization ?? "" });
     const pos = h("input", { value: r.position ?? "" });
     const email = h("input", { value: r.email ?? "" });
-    const cat = h("select", {}, ...cats.map((c) => h("option", { value: c.code, selected: c.code === r.category }, categoryLabel(c))));
-    const close = modal(t("coord.edit"), h("div", { class: "form" }, name, org, pos, cat, email, h("div", { class: "actions" },
+    const cat = h("select", {}, ...info().event.categories.map((c) => h("option", { value: c.code, selected: c.code === r.category }, categoryLabel(c))));
+    const notes = h("textarea", { value: r.notes ?? "", placeholder: t("coord.note_placeholder"), testid: "edit-note", attrs: { rows: "2", maxlength: "2000" } });
+    const attention = h("input", { type: "checkbox", checked: !!r.attention, testid: "edit-attention" });
+    const close = modal(t("coord.edit"), h("div", { class: "form" }, name, org, pos, cat, email, notes,
+      h("label", {}, attention, " ", t("coord.attention")), h("div", { class: "actions" },
       h("button", { class: "ghost", on: { click: () => close() } }, t("undo.cancel")),
       h("button", { class: "primary", on: { click: async () => {
         try {
-          const { checked_in_at: _, ...a } = r;
-          await api.saveAttendee({ ...a, full_name: name.value, organization: org.value || null, position: pos.value || null, email: email.value || null, category: cat.value });
+          const { checked_in_at: _, printed: _p, ...a } = r;
+          await api.saveAttendee({ ...a, full_name: name.value, organization: org.value || null, position: pos.value || null, email: email.value || null, category: cat.value, notes: notes.value.trim() || null, attention: attention.checked });
           close(); list.reset();
         } catch (e) { toast(errorText(e), "error"); }
       } } }, t("coord.save")))), "edit-dialog");
@@ -232,6 +237,7 @@ function attendees(): View {
   const head = h("div", { class: "trow head" },
     h("span", { class: "c-name" }, t("coord.col_name")), h("span", { class: "c-org" }, t("coord.col_org")),
     h("span", { class: "c-cat" }, t("coord.col_cat")), h("span", { class: "c-code" }, t("coord.col_code")),
+    h("span", { class: "c-printed", title: t("coord.printed") }, t("coord.col_printed")),
     h("span", { class: "c-in" }, t("coord.col_in")), h("span", { class: "c-act" }));
   list.el.dataset.testid = "attendee-table";
   setTimeout(() => list.reset(), 0);
@@ -275,10 +281,10 @@ function batchPrint(category: () => string): HTMLElement {
     },
     t("print.batch"),
   ) as HTMLButtonElement;
-  return h("span", { class: "batch" }, h("label", {}, notPrinted, t("print.not_printed_only")), layout, go);
+  return h("span", { class: "batch" }, h("label", { class: "inline" }, notPrinted, " ", t("print.not_printed_only")), layout, go);
 }
 
-const FIELDS = ["full_name", "last_name", "first_name", "middle_name", "latin_name", "organization", "position", "category", "email", "phone", "ticket_code", "days", "notes"];
+const FIELDS = ["full_name", "last_name", "first_name", "middle_name", "latin_name", "organization", "position", "category", "email", "phone", "ticket_code", "days", "notes", "attention"];
 
 /** The event's categories: names, band colour, days; add and remove. */
 function categories(): View {

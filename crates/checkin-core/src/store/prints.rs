@@ -188,6 +188,14 @@ impl Store {
         Ok(id)
     }
 
+    /// Whether badge `issue` of the attendee is in the print log.
+    pub fn badge_printed(&self, attendee_id: Uuid, issue: u8) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM badge_prints WHERE attendee_id = ?1 AND issue = ?2 LIMIT 1")?
+            .exists(params![attendee_id.to_string(), issue])?)
+    }
+
     /// When and where an attendee's badges were printed, oldest first.
     pub fn print_log(&self, attendee_id: Uuid) -> Result<Vec<PrintRecord>> {
         let mut st = self.conn.prepare_cached(
