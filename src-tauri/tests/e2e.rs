@@ -543,6 +543,11 @@ fn desk_end_to_end() {
         "table rows",
     );
     s.screenshot("10-coordinator-attendees");
+    // The toolbar stays on one line at 1280×800: nothing wraps or spills.
+    s.wait_js(
+        "(() => { const f = document.querySelector('.filters'); const mids = [...f.children].map(c => { const r = c.getBoundingClientRect(); return Math.round(r.top + r.height / 2); }); return f.scrollWidth <= f.clientWidth + 1 && Math.max(...mids) - Math.min(...mids) <= 2; })()",
+        "the attendee toolbar on one line",
+    );
     // The event's own categories: add one, admitted on the second day only.
     s.click("[data-testid=tab-cats]");
     s.find("[data-testid=cat-participant]");
