@@ -1201,24 +1201,19 @@ fn sync_end_to_end() {
 #[test]
 #[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
 fn badge_printing() {
-    // A stand-in for CUPS's `lp` that keeps what it was given.
-    let bin = tempfile::tempdir().unwrap();
-    let spool = tempfile::tempdir().unwrap();
-    let lp = bin.path().join("lp");
-    std::fs::write(
-        &lp,
-        format!(
-            "#!/bin/sh\nfor a; do f=\"$a\"; done\ncp \"$f\" {}/ && echo \"$@\" >> {}/args\n",
-            spool.path().display(),
-            spool.path().display()
-        ),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .args(["+x", &lp.display().to_string()])
-        .status()
-        .unwrap();
-    let _driver = DriverProcess::start_with_path(Some(bin.path()));
+    // A real CUPS queue with the cups-pdf virtual printer, started by
+    // `cargo xtask e2e` / `cargo xtask test` (xtask/src/cups.rs).
+    let (Ok(printer), Ok(out)) = (std::env::var("CHECKIN_TEST_PRINTER"), std::env::var("CHECKIN_TEST_PRINT_DIR")) else {
+        panic!(
+            "the printing test prints through a real CUPS queue: run it with `cargo xtask e2e badge_printing` \
+             (it installs cups and cups-pdf, starts the scheduler and makes the queue)"
+        );
+    };
+    let out = PathBuf::from(out);
+    let before: std::collections::HashSet<std::ffi::OsString> = std::fs::read_dir(&out)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    let _driver = DriverProcess::start_with_path(None);
     let dir = tempfile::tempdir().unwrap();
     let people = prepare(dir.path(), 200);
     let args = vec!["--data-dir".to_string(), dir.path().display().to_string()];
@@ -1226,15 +1221,31 @@ fn badge_printing() {
     s.click("[data-testid=role-entrance]");
     s.click("[data-testid='location-Вход A']");
     s.click("[data-testid=layout-label-62x100]");
+    // The printer list comes from CUPS (`lpstat -e`): pick the test queue.
+    s.wait_js(
+        &format!("[...document.querySelectorAll('[data-testid=printer] option')].some(o => o.value === {})", json!(printer)),
+        "the CUPS queue in the printer list",
+    );
+    s.js(&format!(
+        "const p = document.querySelector('[data-testid=printer]'); p.value = {}; p.dispatchEvent(new Event('change'));",
+        json!(printer)
+    ));
     s.click("[data-testid=setup-start]");
     s.find("[data-testid=scan-input]");
-    let pdfs = || {
-        std::fs::read_dir(spool.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".pdf"))
-            .count()
+    // What came out of the queue: new PDFs in cups-pdf's folder, oldest first.
+    let printed = || -> Vec<PathBuf> {
+        let mut v: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&out)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".pdf") && !before.contains(&e.file_name()))
+                    .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.into_iter().map(|(_, p)| p).collect()
     };
+    let pdfs = || printed().len();
     // Walk-in: registered, checked in, badge sent to the printer, logged.
     s.click("[data-testid=walkin-button]");
     s.type_into("[data-testid=walkin-name]", "Печатнова Ольга");
@@ -1245,9 +1256,42 @@ fn badge_printing() {
     );
     let t = Instant::now();
     while pdfs() < 1 {
-        assert!(t.elapsed() < Duration::from_secs(20), "no badge reached lp");
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(t.elapsed() < Duration::from_secs(60), "no badge came out of the CUPS queue");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    // The PDF that came out of the queue (re-rendered by Ghostscript) holds
+    // the person's badge: her name as text, and a QR that decodes to a badge
+    // of hers.
+    let first = printed()[0].clone();
+    std::thread::sleep(Duration::from_millis(500)); // cups-pdf finishes writing
+    let text = Command::new("pdftotext").arg(&first).arg("-").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Печатнова"),
+        "the printed PDF names the walk-in: {}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let png = dir.path().join("printed");
+    assert!(Command::new("pdftoppm")
+        .args(["-r", "200", "-gray", "-png", "-singlefile"])
+        .arg(&first)
+        .arg(&png)
+        .status()
+        .unwrap()
+        .success());
+    let codes = checkin_scan::decode_image(&std::fs::read(dir.path().join("printed.png")).unwrap())
+        .expect("the printed page reads as an image");
+    let store = Store::open_local(&dir.path().join("checkin.db"), "x", Utc::now()).unwrap();
+    let walk_in = store.search("Печатнова", 1).unwrap()[0].0.clone();
+    let keys = store.public_keys().unwrap();
+    assert!(
+        codes.iter().filter_map(|c| c.text.as_deref()).any(|t| {
+            checkin_core::badge::decode(t)
+                .is_ok_and(|tok| tok.verify_with_keys(&keys) && tok.claims.attendee_id == walk_in.id)
+        }),
+        "the QR on the printed badge is the walk-in's badge, signed by the event: {} code(s) found",
+        codes.len()
+    );
+    drop(store);
     s.screenshot("25-walkin-printed");
     // Reprint of a scanned badge.
     let (_, token) = &people[2];

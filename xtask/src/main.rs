@@ -12,7 +12,8 @@ use anyhow::{Context, Result, bail};
 const RUN_PACKAGES: &[&str] = &["pkg-config", "libwebkit2gtk-4.1-dev"];
 /// Debian packages the tests need on top: WebKit's WebDriver and a virtual
 /// display for the e2e run; poppler-utils (`pdftoppm`, `pdftotext`) for the
-/// badge PDF round trip; postgresql for the sync suite's second backend.
+/// badge PDF round trip; postgresql for the sync suite's second backend;
+/// CUPS with the cups-pdf virtual printer for the tests that print.
 const TEST_PACKAGES: &[&str] = &[
     "pkg-config",
     "libwebkit2gtk-4.1-dev",
@@ -21,8 +22,11 @@ const TEST_PACKAGES: &[&str] = &[
     "xauth",
     "poppler-utils",
     "postgresql",
+    "cups",
+    "printer-driver-cups-pdf",
 ];
 
+mod cups;
 mod fuzz;
 mod layers;
 mod postgres;
@@ -309,6 +313,9 @@ fn test() -> Result<()> {
 /// tests by name (e.g. `camera_viewfinder`).
 fn e2e(filter: &[String]) -> Result<()> {
     let driver = ensure_tauri_driver()?;
+    // The printing test prints through a real CUPS queue.
+    let cups = cups::Cups::start()?;
+    eprintln!("==> CUPS queue {} (PDFs in {})", cups::QUEUE, cups.out_dir.display());
     step(
         "end-to-end (WebDriver, Xvfb)",
         Command::new("xvfb-run")
@@ -327,9 +334,12 @@ fn e2e(filter: &[String]) -> Result<()> {
             ])
             .args(filter)
             .env("TAURI_DRIVER", driver)
+            .env("CHECKIN_TEST_PRINTER", cups::QUEUE)
+            .env("CHECKIN_TEST_PRINT_DIR", &cups.out_dir)
             // The app looks for hubs by mDNS: no multicast from tests.
             .env("CHECKIN_MDNS", "off"),
     )?;
+    drop(cups);
     eprintln!(
         "==> e2e screenshots and timings: {}",
         target_dir().join("e2e-screenshots").display()
