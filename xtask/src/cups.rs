@@ -33,7 +33,9 @@ fn run(cmd: &str, args: &[&str]) -> Result<()> {
         .args(args)
         .env("LC_ALL", "C")
         .output()
-        .with_context(|| format!("running {cmd}: is CUPS installed (apt-get install cups printer-driver-cups-pdf)?"))?;
+        .with_context(|| {
+            format!("running {cmd}: is CUPS installed (apt-get install cups printer-driver-cups-pdf)?")
+        })?;
     if !out.status.success() {
         bail!(
             "{cmd} {}: {}",
@@ -81,7 +83,9 @@ impl Cups {
         )?;
         run("cupsenable", &[QUEUE])?;
         run("cupsaccept", &[QUEUE])?;
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/root".into());
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/root".into());
         let out_dir = home.join("PDF");
         Ok(Cups { started, out_dir })
     }
@@ -91,7 +95,10 @@ impl Drop for Cups {
     fn drop(&mut self) {
         let _ = run("lpadmin", &["-x", QUEUE]);
         if let Some(mut child) = self.started.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let _ = child.wait();
         }
     }

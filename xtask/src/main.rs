@@ -315,7 +315,11 @@ fn e2e(filter: &[String]) -> Result<()> {
     let driver = ensure_tauri_driver()?;
     // The printing test prints through a real CUPS queue.
     let cups = cups::Cups::start()?;
-    eprintln!("==> CUPS queue {} (PDFs in {})", cups::QUEUE, cups.out_dir.display());
+    eprintln!(
+        "==> CUPS queue {} (PDFs in {})",
+        cups::QUEUE,
+        cups.out_dir.display()
+    );
     step(
         "end-to-end (WebDriver, Xvfb)",
         Command::new("xvfb-run")
