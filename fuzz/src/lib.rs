@@ -38,6 +38,13 @@ pub fn options(b: u8) -> ImportOptions {
             _ => vec![("ФИО".into(), Field::FullName), ("1".into(), Field::Email)],
         },
         sheet: (b >> 7 == 1).then(|| "Лист1".into()),
+        // Category values sent to existing categories (or, for the second,
+        // to one that does not exist: a file-level refusal).
+        category_map: match (b >> 5) & 0b11 {
+            1 => vec![("СМИ".into(), "press".into())],
+            2 => vec![("Эксперт".into(), "нет такой".into())],
+            _ => vec![],
+        },
     }
 }
 
@@ -92,8 +99,10 @@ pub fn check_import(bytes: &[u8], opts: &ImportOptions) {
                     row.full_name,
                     row.full_name.split_whitespace().collect::<Vec<_>>().join(" ")
                 );
+                // An event category, or a value the import will create.
                 assert!(
-                    categories.iter().any(|c| c.code == row.category),
+                    categories.iter().any(|c| c.code == row.category)
+                        || file.new_categories.iter().any(|v| v.value == row.category),
                     "{}",
                     row.category
                 );
@@ -105,6 +114,21 @@ pub fn check_import(bytes: &[u8], opts: &ImportOptions) {
             }
             for e in &file.errors {
                 assert!(!e.message.is_empty());
+            }
+            // New categories: distinct codes the event does not have, each
+            // seen on a row; mapped ones go to event categories.
+            let mut codes = std::collections::HashSet::new();
+            for v in &file.new_categories {
+                assert!(v.rows > 0 && !v.value.trim().is_empty(), "{v:?}");
+                assert!(!categories.iter().any(|c| c.code == v.code), "{v:?}");
+                assert!(codes.insert(v.code.clone()), "code {} twice", v.code);
+                assert!(
+                    v.code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{v:?}"
+                );
+            }
+            for v in &file.mapped_categories {
+                assert!(categories.iter().any(|c| c.code == v.code), "{v:?}");
             }
         }
         Err(e) => assert!(e.to_string().len() > 10, "{e:?} has no message"),
