@@ -385,20 +385,11 @@ pub async fn export(
     let lang = Lang::parse(&lang).unwrap_or(Lang::Ru);
     let now = desk.now();
     let store = desk.store()?;
-    if report.is_personal(anonymous) {
-        let desk_role = desk.settings.lock().ok().and_then(|s| s.role.clone());
-        let paired_role = checkin_sync::client::Pairing::load(&store)
-            .ok()
-            .flatten()
-            .map(|p| p.role);
-        if desk_role.as_deref() != Some("coordinator")
-            || paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
-        {
-            return Err(CmdError::new(
-                "forbidden",
-                "this report holds names: export it from a coordinator desk (zone counts without names and the summary are open to every desk)",
-            ));
-        }
+    if report.is_personal(anonymous) && !is_coordinator_desk(&desk, &store) {
+        return Err(CmdError::new(
+            "forbidden",
+            "this report holds names: export it from a coordinator desk (zone counts without names and the summary are open to every desk)",
+        ));
     }
     let day = match days_arg(&store, day.as_deref(), now)? {
         Some(d) => d,
@@ -456,15 +447,19 @@ pub struct CategoryRow {
     pub attendees: u64,
 }
 
-fn require_coordinator(desk: &Desk, store: &checkin_core::store::Store, what: &str) -> CmdResult<()> {
+/// This desk is set up as a coordinator and, if paired, paired as one.
+fn is_coordinator_desk(desk: &Desk, store: &checkin_core::store::Store) -> bool {
     let desk_role = desk.settings.lock().ok().and_then(|s| s.role.clone());
     let paired_role = checkin_sync::client::Pairing::load(store)
         .ok()
         .flatten()
         .map(|p| p.role);
-    if desk_role.as_deref() != Some("coordinator")
-        || paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
-    {
+    desk_role.as_deref() == Some("coordinator")
+        && !paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
+}
+
+fn require_coordinator(desk: &Desk, store: &checkin_core::store::Store, what: &str) -> CmdResult<()> {
+    if !is_coordinator_desk(desk, store) {
         return Err(CmdError::new(
             "forbidden",
             format!("{what} is for coordinator desks: ask the coordinator"),

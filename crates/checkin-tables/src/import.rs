@@ -1119,7 +1119,7 @@ fn category_map(
                     || eq_fold(target.trim(), &c.label_en)
             });
             match found {
-                Some(c) => Ok((folded(value), c.code.clone())),
+                Some(c) => Ok((checkin_core::store::categories::fold(value), c.code.clone())),
                 None => Err(ImportError::UnknownMapTarget {
                     value: value.clone(),
                     target: target.clone(),
@@ -1127,16 +1127,6 @@ fn category_map(
                 }),
             }
         })
-        .collect()
-}
-
-/// `s` trimmed, lower case, ё as е, for matching category values.
-fn folded(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .flat_map(fold)
         .collect()
 }
 
@@ -1463,7 +1453,7 @@ impl<'a> Builder<'a> {
         {
             return CategoryMatch::Known(i);
         }
-        let key = folded(v);
+        let key = checkin_core::store::categories::fold(v);
         if let Some(code) = self
             .category_map
             .iter()
