@@ -158,6 +158,9 @@ def sync_push():
         change(6, "badge_printed", {"id": "01900000-0000-7000-8000-0000000000f1", "device_id": DEVICE,
                                     "at_ms": 1780390800000, "layout": "a6",
                                     "badges": [{"attendee_id": PERSON, "issue": 0}]}),
+        change(8, "badge_printed", {"id": "01900000-0000-7000-8000-0000000000f2", "device_id": DEVICE,
+                                    "at_ms": 1780390900000, "layout": "a6",
+                                    "badges": [{"attendee_id": PERSON, "issue": 0}], "reason": "потерял бейдж"}),
     ]
     coordinator = [
         change(10, "event", event),
@@ -167,8 +170,10 @@ def sync_push():
         change(13, "badge_revoked", {"attendee_id": PERSON, "issue": 0, "reason": "потерян", "at_ms": 1780390800000}),
         change(15, "category", {"code": "smi", "label_ru": "СМИ", "label_en": "Media", "color": "#607d8b",
                                 "days": ["2026-06-03"], "removed": False}),
+        change(16, "kiosk_pin", {"hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + "A" * 43,
+                                 "at_ms": 1780390800000}),
     ] + volunteer
-    def body(changes, protocol=4):
+    def body(changes, protocol=5):
         return json.dumps({"protocol": protocol, "event_id": EVENT, "changes": changes}, ensure_ascii=False).encode()
     # mode: bits 0-1 encoding (0 plain, 1 the target gzips), bits 2-3 role
     # (0 volunteer, 1 host, 2 coordinator).

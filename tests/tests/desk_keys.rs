@@ -228,6 +228,7 @@ async fn refused_pushes(server: &TestServer, coord: &TestDesk, volunteer: &TestD
         at_ms: 0,
         layout: "a6".into(),
         badges: vec![],
+        reason: None,
     });
     assert_eq!(
         push(volunteer, fresh(published.clone(), vid, print)).await,

@@ -626,6 +626,46 @@ async fn references_and_sizes(b: Backend) {
         (413, "too_large".into()),
         "a 9 MB body"
     );
+    // The kiosks' exit PIN: a volunteer may not set it, and a coordinator's
+    // change carrying a PIN in clear (not an Argon2id hash) is refused.
+    let pin = |hash: &str| {
+        Change::KioskPin(checkin_core::change::KioskPin {
+            hash: hash.into(),
+            at_ms: 0,
+        })
+    };
+    assert_eq!(
+        push_signed(
+            &server,
+            &v,
+            envelope(&v, pin("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$AAAA"))
+        )
+        .await,
+        forbidden("forbidden"),
+        "a volunteer's kiosk PIN"
+    );
+    assert_eq!(
+        push_signed(&server, &coord, envelope(&coord, pin("1234"))).await,
+        bad("bad_request"),
+        "a PIN in clear"
+    );
+    // A reprint whose reason is over its bound.
+    let print = Change::BadgePrinted(checkin_core::store::changes::BadgePrint {
+        id: new_id_by(id_of(&v), v.now()),
+        device_id: id_of(&v),
+        at_ms: 0,
+        layout: "a6".into(),
+        badges: vec![checkin_core::store::changes::PrintedBadge {
+            attendee_id: person,
+            issue: 0,
+        }],
+        reason: Some("потерян ".repeat(100)),
+    });
+    assert_eq!(
+        push_signed(&server, &v, envelope(&v, print)).await,
+        bad("too_long"),
+        "a reprint reason of 800 characters"
+    );
     assert_eq!(server_changes(&coord).await.len(), before, "nothing stored");
     coord.desk.sync_once().await.unwrap();
     assert_eq!(coord.digest(), digest, "the coordinator sees nothing new");

@@ -263,6 +263,8 @@ pub enum Change {
     /// A coordinator added, edited or removed one of the event's categories
     /// (last writer wins per code; see [`crate::model::CategoryEdit`]).
     Category(CategoryEdit),
+    /// A coordinator set the kiosks' exit PIN (see [`KioskPin`]).
+    KioskPin(KioskPin),
 }
 
 /// A paired device as the central server vouches for it.
@@ -362,6 +364,7 @@ impl Change {
             Change::Enrolled(_) => "enrolled",
             Change::HubKey(_) => "hub_key",
             Change::Category(_) => "category",
+            Change::KioskPin(_) => "kiosk_pin",
         }
     }
 
@@ -382,6 +385,7 @@ impl Change {
             Change::Enrolled(e) => e.device_id,
             Change::HubKey(h) => h.hub_id,
             Change::Category(c) => category_entity(&c.category.code),
+            Change::KioskPin(_) => kiosk_pin_entity(),
         }
     }
 }
@@ -393,6 +397,11 @@ pub fn category_entity(code: &str) -> Uuid {
         &Uuid::NAMESPACE_OID,
         format!("checkin-category:{code}").as_bytes(),
     )
+}
+
+/// The entity id of the kiosk PIN in the change log (one per event).
+pub fn kiosk_pin_entity() -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, b"checkin-kiosk-pin")
 }
 
 /// An event with its public keys (secret keys never travel in changes).
@@ -473,6 +482,30 @@ pub struct BadgePrint {
     /// `a6`, `a4-8` or `label-62x100` (see [`crate::pdf::Layout`]).
     pub layout: String,
     pub badges: Vec<PrintedBadge>,
+    /// Why a badge already printed was printed again (lost, damaged, a
+    /// misprint), as the volunteer gave it; absent for a first print.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The PIN that takes a kiosk out of kiosk mode, as a coordinator set it:
+/// only its Argon2id hash (PHC string) travels. Last writer wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KioskPin {
+    pub hash: String,
+    pub at_ms: i64,
+}
+
+impl KioskPin {
+    /// Longest hash a `kiosk_pin` change may carry (a PHC string is ~100).
+    pub const HASH_MAX: usize = 200;
+
+    /// Whether the hash is an Argon2id PHC string within bounds.
+    pub fn hash_ok(&self) -> bool {
+        self.hash.len() <= Self::HASH_MAX
+            && self.hash.starts_with("$argon2id$")
+            && argon2::password_hash::PasswordHash::new(&self.hash).is_ok()
+    }
 }
 
 /// A badge is a person at one issue: a replacement badge is a new badge that

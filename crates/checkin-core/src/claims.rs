@@ -511,6 +511,9 @@ pub fn check(
                     format!("a print job holds at most {} badges", limits::BADGES_PER_PRINT),
                 ));
             }
+            if let Some(reason) = &p.reason {
+                bounded(env, "the reprint reason", reason, limits::REASON)?;
+            }
             for b in &p.badges {
                 attendee(b.attendee_id)?;
             }
@@ -570,6 +573,15 @@ pub fn check(
                     env,
                     "bad_day",
                     format!("the category's day {day} is not a day of the event"),
+                ));
+            }
+        }
+        Change::KioskPin(pin) => {
+            if !pin.hash_ok() {
+                return Err(Refusal::new(
+                    env,
+                    "bad_request",
+                    "a kiosk PIN travels only as an Argon2id hash (PHC string, at most 200 characters)",
                 ));
             }
         }

@@ -316,6 +316,14 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 hlc
             ])?;
         }
+        Change::KioskPin(pin) => {
+            tx.prepare_cached(
+                "INSERT INTO kiosk_pin (event_id, hash, hlc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(event_id) DO UPDATE SET hash = excluded.hash, hlc = excluded.hlc
+                 WHERE excluded.hlc > kiosk_pin.hlc",
+            )?
+            .execute(params![event_id, pin.hash, hlc])?;
+        }
         Change::HubKey(h) => {
             // Like a desk key: logged everywhere, trusted only with its proof.
             if let Ok(public) = h.check(env.event_id, env.device_id) {
@@ -342,8 +350,8 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
             let print_id = p.id.to_string();
             let device_id = p.device_id.to_string();
             let mut st = tx.prepare_cached(
-                "INSERT INTO badge_prints (print_id, attendee_id, issue, layout, device_id, at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                "INSERT INTO badge_prints (print_id, attendee_id, issue, layout, device_id, at_ms, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
             )?;
             for b in &p.badges {
                 st.execute(params![
@@ -352,7 +360,8 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                     b.issue,
                     p.layout,
                     device_id,
-                    p.at_ms
+                    p.at_ms,
+                    p.reason
                 ])?;
             }
         }

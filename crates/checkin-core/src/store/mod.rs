@@ -10,6 +10,7 @@ pub(crate) mod facts;
 mod importer;
 pub mod inbox;
 pub mod keyring;
+pub mod kiosk;
 mod prints;
 pub(crate) mod schema;
 

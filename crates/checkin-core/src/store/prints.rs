@@ -50,6 +50,8 @@ pub struct PrintRecord {
     /// The desk's name, where this desk knows it.
     pub device_name: Option<String>,
     pub at: DateTime<Utc>,
+    /// Why it was printed again, when it was a reprint.
+    pub reason: Option<String>,
 }
 
 /// The smallest UUIDv7 text for `t`: ids made at or after `t` compare
@@ -173,8 +175,27 @@ impl Store {
         layout: Layout,
         now: DateTime<Utc>,
     ) -> Result<Uuid> {
+        self.record_printed_because(badges, layout, None, now)
+    }
+
+    /// [`Store::record_printed`] with the reason a volunteer gave for
+    /// printing a badge again (kept in the print log).
+    pub fn record_printed_because(
+        &mut self,
+        badges: &[PrintedBadge],
+        layout: Layout,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid> {
         if badges.is_empty() {
             return Err(CoreError::Invalid("no badges to log as printed".into()));
+        }
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > crate::claims::limits::REASON) {
+            return Err(CoreError::Invalid(format!(
+                "a reprint reason is at most {} characters: shorten it",
+                crate::claims::limits::REASON
+            )));
         }
         let print = BadgePrint {
             id: new_id_by(self.device.id, now),
@@ -182,6 +203,7 @@ impl Store {
             at_ms: now.timestamp_millis(),
             layout: layout.as_str().to_string(),
             badges: badges.to_vec(),
+            reason: reason.map(str::to_string),
         };
         let id = print.id;
         self.write(now, |w| w.record(Change::BadgePrinted(print)).map(|_| ()))?;
@@ -199,7 +221,7 @@ impl Store {
     /// When and where an attendee's badges were printed, oldest first.
     pub fn print_log(&self, attendee_id: Uuid) -> Result<Vec<PrintRecord>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT p.print_id, p.attendee_id, p.issue, p.layout, p.device_id, d.name, p.at_ms
+            "SELECT p.print_id, p.attendee_id, p.issue, p.layout, p.device_id, d.name, p.at_ms, p.reason
              FROM badge_prints p LEFT JOIN devices d ON d.id = p.device_id
              WHERE p.attendee_id = ?1 ORDER BY p.at_ms, p.print_id",
         )?;
@@ -214,6 +236,7 @@ impl Store {
                     device_id: parse_uuid(r, 4)?,
                     device_name: r.get(5)?,
                     at: Utc.timestamp_millis_opt(at_ms).single().unwrap_or_default(),
+                    reason: r.get(7)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

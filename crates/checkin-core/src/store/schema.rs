@@ -295,6 +295,17 @@ CREATE TABLE categories (
 ALTER TABLE attendees ADD COLUMN attention INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Why a badge was printed again (the print log), and the kiosks' exit PIN
+/// (`kiosk_pin` changes, last writer wins; only its Argon2id hash).
+const V9_PRINT_REASONS_KIOSK_PIN: &str = r#"
+ALTER TABLE badge_prints ADD COLUMN reason TEXT;
+CREATE TABLE kiosk_pin (
+    event_id TEXT PRIMARY KEY,
+    hash     TEXT NOT NULL,
+    hlc      TEXT NOT NULL
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -305,6 +316,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V6_PACKED_FACTS),
         M::up(V7_TRUST),
         M::up(V8_CATEGORIES),
+        M::up(V9_PRINT_REASONS_KIOSK_PIN),
     ])
 }
 
