@@ -61,16 +61,46 @@ pub async fn app_info(desk: State<'_, Desk>) -> CmdResult<AppInfo> {
 
 /// Save role, location and language. The location must exist and suit the role.
 #[tauri::command]
-pub async fn save_settings(desk: State<'_, Desk>, mut settings: Settings) -> CmdResult<Settings> {
+pub async fn save_settings<R: Runtime>(
+    desk: State<'_, Desk>,
+    window: tauri::WebviewWindow<R>,
+    mut settings: Settings,
+) -> CmdResult<Settings> {
+    let was_kiosk = desk.settings.lock().is_ok_and(|s| s.is_kiosk());
     // Which database is current is the app's business (join_event), not the form's.
     settings.database = desk.settings.lock().ok().and_then(|s| s.database.clone());
     if let Some(role) = settings.role.as_deref()
-        && !matches!(role, "entrance" | "island" | "coordinator")
+        && !matches!(role, "entrance" | "island" | "coordinator" | "kiosk")
     {
         return Err(CmdError::new(
             "invalid",
-            format!("unknown role {role:?}: choose entrance, island or coordinator"),
+            format!("unknown role {role:?}: choose entrance, island, coordinator or kiosk"),
         ));
+    }
+    if was_kiosk && !settings.is_kiosk() {
+        return Err(CmdError::new(
+            "kiosk_locked",
+            "this desk is a kiosk: leaving kiosk mode needs the coordinator's PIN",
+        ));
+    }
+    if settings.is_kiosk() && !was_kiosk {
+        let store = desk.store()?;
+        if !store.kiosk_pin_set()? {
+            return Err(CmdError::new(
+                "no_kiosk_pin",
+                "no kiosk PIN is set for this event: set one on the coordinator screen (Desks), then start the kiosk",
+            ));
+        }
+        let entrance = settings
+            .location_id
+            .and_then(|id| store.location(&id.to_string()).ok())
+            .is_some_and(|l| l.kind == checkin_core::model::LocationKind::Entrance);
+        if !entrance {
+            return Err(CmdError::new(
+                "invalid",
+                "a kiosk stands at an entrance: choose one",
+            ));
+        }
     }
     if !matches!(settings.language.as_str(), "ru" | "en") {
         return Err(CmdError::new("invalid", "language must be \"ru\" or \"en\""));
@@ -89,6 +119,85 @@ pub async fn save_settings(desk: State<'_, Desk>, mut settings: Settings) -> Cmd
         .settings
         .lock()
         .map_err(|_| CmdError::new("internal", "settings unavailable; restart the app"))? = settings.clone();
+    if settings.is_kiosk() != was_kiosk {
+        crate::kiosk_window(&window, settings.is_kiosk());
+    }
+    Ok(settings)
+}
+
+/// Whether the event has a kiosk PIN (a kiosk can be started and left).
+#[tauri::command]
+pub async fn kiosk_pin_set(desk: State<'_, Desk>) -> CmdResult<bool> {
+    Ok(desk.store()?.kiosk_pin_set()?)
+}
+
+/// The coordinator sets the kiosks' exit PIN (synced as a hash only).
+#[tauri::command]
+pub async fn set_kiosk_pin(desk: State<'_, Desk>, pin: String) -> CmdResult<()> {
+    let now = desk.now();
+    {
+        let mut store = desk.store()?;
+        require_coordinator(&desk, &store, "setting the kiosk PIN")?;
+        store.set_kiosk_pin(&pin, now)?;
+    }
+    desk.touched(now);
+    Ok(())
+}
+
+/// Wrong PINs in a row before the kiosk makes the next try wait.
+const KIOSK_TRIES: u32 = 5;
+/// How long it waits then, ms.
+const KIOSK_WAIT_MS: i64 = 30_000;
+
+/// Leave kiosk mode with the coordinator's PIN: back to the role choice.
+#[tauri::command]
+pub async fn leave_kiosk<R: Runtime>(
+    desk: State<'_, Desk>,
+    window: tauri::WebviewWindow<R>,
+    pin: String,
+) -> CmdResult<Settings> {
+    let now_ms = desk.now().timestamp_millis();
+    {
+        let f = desk
+            .kiosk_failures
+            .lock()
+            .map_err(|_| CmdError::new("internal", "kiosk state unavailable; restart the app"))?;
+        if f.0 >= KIOSK_TRIES && now_ms - f.1 < KIOSK_WAIT_MS {
+            return Err(CmdError::new(
+                "kiosk_wait",
+                format!(
+                    "too many wrong PINs: try again in {} s",
+                    (KIOSK_WAIT_MS - (now_ms - f.1)) / 1000 + 1
+                ),
+            ));
+        }
+    }
+    let pin_ok = {
+        let store = desk.store()?;
+        store.check_kiosk_pin(&pin)?
+    };
+    let mut f = desk
+        .kiosk_failures
+        .lock()
+        .map_err(|_| CmdError::new("internal", "kiosk state unavailable; restart the app"))?;
+    if !pin_ok {
+        *f = (f.0 + 1, now_ms);
+        return Err(CmdError::new("wrong_pin", "that is not the kiosk PIN"));
+    }
+    *f = (0, 0);
+    drop(f);
+    let mut settings = desk
+        .settings
+        .lock()
+        .map_err(|_| CmdError::new("internal", "settings unavailable; restart the app"))?
+        .clone();
+    settings.role = None;
+    settings.save(&desk.options.config_dir)?;
+    *desk
+        .settings
+        .lock()
+        .map_err(|_| CmdError::new("internal", "settings unavailable; restart the app"))? = settings.clone();
+    crate::kiosk_window(&window, false);
     Ok(settings)
 }
 
@@ -911,6 +1020,7 @@ async fn print_badges(
     filter: checkin_core::store::BadgeFilter,
     layout: checkin_pdf::Layout,
     stem: String,
+    reason: Option<String>,
 ) -> CmdResult<PrintJob> {
     let now = desk.now();
     let (event, badges) = {
@@ -945,12 +1055,14 @@ async fn print_badges(
     };
     let job = Uuid::now_v7();
     let print_id = if sent == crate::print::Sent::Printed {
-        let id = desk.store()?.record_printed(&printed, layout, now)?;
+        let id = desk
+            .store()?
+            .record_printed_because(&printed, layout, reason.as_deref(), now)?;
         desk.touched(now);
         Some(id)
     } else {
         if let Ok(mut p) = desk.pending_prints.lock() {
-            p.insert(job, (printed, layout));
+            p.insert(job, (printed, layout, reason));
         }
         None
     };
@@ -973,18 +1085,114 @@ fn desk_layout(desk: &Desk) -> checkin_pdf::Layout {
 }
 
 /// One person's badge (a walk-in, a reprint) on this desk's badge layout.
+/// A badge the print log already holds is printed again only with a
+/// reason (`reprint_reason` asks for one), which goes into the print log.
 #[tauri::command]
-pub async fn print_badge(desk: State<'_, Desk>, attendee_id: Uuid) -> CmdResult<PrintJob> {
-    let name = desk
-        .store()?
-        .attendee(attendee_id)?
-        .map(|a| a.full_name)
-        .ok_or_else(|| CmdError::new("not_found", "no such attendee"))?;
+pub async fn print_badge(
+    desk: State<'_, Desk>,
+    attendee_id: Uuid,
+    reason: Option<String>,
+) -> CmdResult<PrintJob> {
+    let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    let (name, last) = {
+        let store = desk.store()?;
+        let a = store
+            .attendee(attendee_id)?
+            .ok_or_else(|| CmdError::new("not_found", "no such attendee"))?;
+        let last = store
+            .print_log(attendee_id)?
+            .into_iter()
+            .rfind(|p| p.issue == a.badge_issue);
+        (a.full_name, last)
+    };
+    if let (Some(p), None) = (&last, &reason) {
+        return Err(CmdError::new(
+            "reprint_reason",
+            format!(
+                "{name}'s badge was printed at {} on {}: say why it is printed again (lost, damaged, a misprint)",
+                p.at.format("%H:%M %d.%m"),
+                p.device_name.as_deref().unwrap_or("another desk")
+            ),
+        ));
+    }
     let filter = checkin_core::store::BadgeFilter {
         attendees: vec![attendee_id],
         ..Default::default()
     };
-    print_badges(&desk, filter, desk_layout(&desk), format!("badge-{name}")).await
+    let reason = if last.is_some() { reason } else { None };
+    print_badges(&desk, filter, desk_layout(&desk), format!("badge-{name}"), reason).await
+}
+
+/// What printing at admission did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdmissionPrint {
+    /// `printed` (CUPS took it), `opened` / `saved` (see [`crate::print::Sent`]),
+    /// `already` (the print log has it, or it is printing now), or `off`
+    /// (this desk does not print at admission).
+    pub state: &'static str,
+    pub job: Option<PrintJob>,
+}
+
+/// Someone was just admitted: print their badge if this desk prints at
+/// admission and no desk has printed it yet (the print log decides, as
+/// synced). A printer's trouble comes back as the error (`printer_paused`,
+/// `printer_missing`, `printer_refused`, `print_failed`); the scan is
+/// already recorded and the next one is not held up.
+#[tauri::command]
+pub async fn print_at_admission(desk: State<'_, Desk>, attendee_id: Uuid) -> CmdResult<AdmissionPrint> {
+    if !desk.settings.lock().is_ok_and(|s| s.prints_on_admit()) {
+        return Ok(AdmissionPrint {
+            state: "off",
+            job: None,
+        });
+    }
+    let name = {
+        let store = desk.store()?;
+        let a = store
+            .attendee(attendee_id)?
+            .ok_or_else(|| CmdError::new("not_found", "no such attendee"))?;
+        if store.badge_printed(attendee_id, a.badge_issue)? {
+            return Ok(AdmissionPrint {
+                state: "already",
+                job: None,
+            });
+        }
+        a.full_name
+    };
+    // One print per person at a time: a second scan while the first is
+    // printing prints nothing.
+    if !desk
+        .printing
+        .lock()
+        .map_err(|_| CmdError::new("internal", "print state unavailable; restart the app"))?
+        .insert(attendee_id)
+    {
+        return Ok(AdmissionPrint {
+            state: "already",
+            job: None,
+        });
+    }
+    let filter = checkin_core::store::BadgeFilter {
+        attendees: vec![attendee_id],
+        ..Default::default()
+    };
+    let job = print_badges(&desk, filter, desk_layout(&desk), format!("badge-{name}"), None).await;
+    if let Ok(mut p) = desk.printing.lock() {
+        p.remove(&attendee_id);
+    }
+    if let Err(e) = &job {
+        eprintln!("checkin-app: print at admission failed: {}", e.code);
+    }
+    let job = job?;
+    let state = match job.sent {
+        crate::print::Sent::Printed => "printed",
+        crate::print::Sent::Opened => "opened",
+        crate::print::Sent::Saved => "saved",
+    };
+    Ok(AdmissionPrint {
+        state,
+        job: Some(job),
+    })
 }
 
 /// The coordinator's batch: a category and/or only badges not printed yet.
@@ -1008,20 +1216,22 @@ pub async fn print_batch(
         not_printed,
         ..Default::default()
     };
-    print_badges(&desk, filter, layout, stem).await
+    print_badges(&desk, filter, layout, stem, None).await
 }
 
 /// The volunteer saw an opened badge PDF come out of the printer: log it.
 #[tauri::command]
 pub async fn confirm_printed(desk: State<'_, Desk>, job: Uuid) -> CmdResult<Uuid> {
-    let (printed, layout) = desk
+    let (printed, layout, reason) = desk
         .pending_prints
         .lock()
         .ok()
         .and_then(|mut p| p.remove(&job))
         .ok_or_else(|| CmdError::new("not_found", "no such print job waiting for confirmation"))?;
     let now = desk.now();
-    let id = desk.store()?.record_printed(&printed, layout, now)?;
+    let id = desk
+        .store()?
+        .record_printed_because(&printed, layout, reason.as_deref(), now)?;
     desk.touched(now);
     Ok(id)
 }

@@ -83,6 +83,7 @@ pub type PendingPrints = std::collections::HashMap<
     (
         Vec<checkin_core::store::changes::PrintedBadge>,
         checkin_pdf::Layout,
+        Option<String>,
     ),
 >;
 
@@ -113,6 +114,11 @@ pub struct Desk {
     pub sync: Mutex<Option<Arc<SyncHandle>>>,
     /// Badge PDFs opened in a viewer, logged as printed once confirmed.
     pub pending_prints: Mutex<PendingPrints>,
+    /// Attendees whose badge is being printed at admission right now (a
+    /// second admission meanwhile prints nothing).
+    pub printing: Mutex<std::collections::HashSet<uuid::Uuid>>,
+    /// Wrong kiosk PINs in a row, and when the last one was typed (Unix ms).
+    pub kiosk_failures: Mutex<(u32, i64)>,
     /// Unix ms when the process started (for start-to-ready).
     pub started_ms: i64,
     /// Unix ms of the last change made at this desk (the checkpoint waits for a lull).
@@ -155,6 +161,8 @@ impl Desk {
             demo: AtomicBool::new(demo),
             sync: Mutex::new(None),
             pending_prints: Mutex::new(Default::default()),
+            printing: Mutex::new(Default::default()),
+            kiosk_failures: Mutex::new((0, 0)),
             started_ms,
             last_write_ms: AtomicI64::new(0),
             last_checkpoint_ms: AtomicI64::new(now.timestamp_millis()),
@@ -519,6 +527,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::print_badge,
         commands::print_batch,
         commands::confirm_printed,
+        commands::print_at_admission,
+        commands::kiosk_pin_set,
+        commands::set_kiosk_pin,
+        commands::leave_kiosk,
         camera::decode_frame,
         camera::camera_reset,
         hub::hub_state,
@@ -559,12 +571,25 @@ pub fn run() {
                 Ok(false) => {}
                 Err(e) => eprintln!("checkin-app: sync not started: {}", e.message),
             }
+            if desk.settings.lock().is_ok_and(|s| s.is_kiosk())
+                && let Some(w) = app.get_webview_window("main")
+            {
+                kiosk_window(&w, true);
+            }
             build_search_index(app.handle());
             spawn_housekeeping(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!())
         .expect("error while running the check-in app");
+}
+
+/// A kiosk fills the screen (and leaves it when it stops being one). A
+/// window manager may refuse; the kiosk still works in a window.
+pub fn kiosk_window<R: Runtime>(window: &tauri::WebviewWindow<R>, on: bool) {
+    if let Err(e) = window.set_fullscreen(on) {
+        eprintln!("checkin-app: kiosk full screen {on}: {e}");
+    }
 }
 
 /// WebKitGTK: media capture on (the viewfinder's getUserMedia); with

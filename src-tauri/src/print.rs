@@ -51,32 +51,129 @@ pub enum Sent {
     Saved,
 }
 
-/// Send `pdf` to `printer` (or CUPS's default) with `lp`; without `lp`,
-/// open it with the system handler.
-pub fn send(pdf: &Path, printer: Option<&str>, copies_title: &str) -> CmdResult<Sent> {
-    let mut lp = Command::new("lp");
-    if let Some(p) = printer.filter(|p| !p.is_empty()) {
-        lp.arg("-d").arg(p);
+/// Printer trouble a volunteer can act on, found before the job is sent
+/// (or from `lp`'s answer): the code says which, the message what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trouble {
+    /// `printer_missing`, `printer_paused`, `printer_refused` or `print_failed`.
+    pub code: &'static str,
+    /// The queue's name; empty when no printer is set up at all.
+    pub printer: String,
+    pub message: String,
+}
+
+impl From<Trouble> for CmdError {
+    fn from(t: Trouble) -> Self {
+        CmdError::new(t.code, t.message)
     }
-    lp.arg("-t").arg(copies_title).arg(pdf);
-    match lp.output() {
-        Ok(o) if o.status.success() => return Ok(Sent::Printed),
-        Ok(o) => {
-            let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
-            return Err(CmdError::new(
-                "print_failed",
-                format!(
-                    "the printer refused the badge ({}); check the printer and try again — the PDF is saved at {}",
-                    if err.is_empty() {
-                        format!("lp exited with {}", o.status)
-                    } else {
-                        err
-                    },
-                    pdf.display()
-                ),
-            ));
+}
+
+/// `cmd args…` in the C locale (CUPS translates its messages): stdout,
+/// stderr and whether it succeeded; `None` when the command is not there.
+fn cups(cmd: &str, args: &[&str]) -> Option<(String, String, bool)> {
+    let o = Command::new(cmd).args(args).env("LC_ALL", "C").output().ok()?;
+    Some((
+        String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        o.status.success(),
+    ))
+}
+
+fn missing(printer: &str) -> Trouble {
+    if printer.is_empty() {
+        Trouble {
+            code: "printer_missing",
+            printer: String::new(),
+            message: "no printer is set up: choose one in this desk's settings, or set a default printer in the system's printer settings".into(),
         }
-        Err(_) => {} // no lp: fall back to the viewer
+    } else {
+        Trouble {
+            code: "printer_missing",
+            printer: printer.into(),
+            message: format!(
+                "the printer {printer:?} is not there: check that it is plugged in and switched on, or choose another in this desk's settings"
+            ),
+        }
+    }
+}
+
+fn refused(printer: &str) -> Trouble {
+    Trouble {
+        code: "printer_refused",
+        printer: printer.into(),
+        message: format!(
+            "the printer {printer:?} is refusing jobs: accept jobs again in the system's printer settings (or `cupsaccept {printer}`), then reprint"
+        ),
+    }
+}
+
+/// The queue a job goes to (`printer`, else CUPS's default) and whether it
+/// can print now: there, not paused, accepting jobs. A paused queue would
+/// take the job and hold it: the badge would come out later, unlogged.
+pub fn check(printer: Option<&str>) -> Result<String, Trouble> {
+    let name = match printer.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => p.to_string(),
+        None => match cups("lpstat", &["-d"]) {
+            Some((out, _, _)) => out
+                .split_once("system default destination:")
+                .map(|(_, d)| d.trim().to_string())
+                .filter(|d| !d.is_empty())
+                .ok_or_else(|| missing(""))?,
+            None => return Err(missing("")),
+        },
+    };
+    let Some((out, err, ok)) = cups("lpstat", &["-p", &name]) else {
+        return Err(missing(&name));
+    };
+    if !ok || out.is_empty() || err.contains("Invalid destination") || err.contains("not exist") {
+        return Err(missing(&name));
+    }
+    if out.lines().any(|l| l.contains(" disabled")) {
+        return Err(Trouble {
+            code: "printer_paused",
+            printer: name.clone(),
+            message: format!(
+                "the printer {name:?} is paused: resume it in the system's printer settings (or `cupsenable {name}`), then reprint"
+            ),
+        });
+    }
+    if let Some((out, _, _)) = cups("lpstat", &["-a", &name])
+        && out.contains("not accepting")
+    {
+        return Err(refused(&name));
+    }
+    Ok(name)
+}
+
+/// Send `pdf` to `printer` (or CUPS's default) with `lp` once [`check`]
+/// found it ready; without `lp`, open it with the system handler.
+pub fn send(pdf: &Path, printer: Option<&str>, copies_title: &str) -> CmdResult<Sent> {
+    if runs("lp") {
+        let name = check(printer)?;
+        let (_, err, ok) = cups(
+            "lp",
+            &["-d", &name, "-t", copies_title, &pdf.display().to_string()],
+        )
+        .ok_or_else(|| missing(&name))?;
+        if ok {
+            return Ok(Sent::Printed);
+        }
+        if err.contains("not accepting") {
+            return Err(refused(&name).into());
+        }
+        if err.contains("does not exist") || err.contains("Invalid destination") {
+            return Err(missing(&name).into());
+        }
+        return Err(Trouble {
+            code: "print_failed",
+            printer: name,
+            message: format!(
+                "the printer refused the badge ({}); check the printer and try again — the PDF is saved at {}",
+                if err.is_empty() { "lp failed".into() } else { err },
+                pdf.display()
+            ),
+        }
+        .into());
     }
     for (cmd, args) in [("xdg-open", vec![]), ("gio", vec!["open"])] {
         if let Ok(s) = Command::new(cmd).args(&args).arg(pdf).status()
@@ -98,4 +195,71 @@ pub fn pdf_path(data_dir: &Path, stem: &str, now: chrono::DateTime<chrono::Utc>)
         .take(60)
         .collect();
     Ok(crate::export_path(&dir, &safe, "pdf", now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Puts the queue back as it was, even when an assertion fails.
+    struct Restore(&'static str, String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = cups(self.0, &[&self.1]);
+        }
+    }
+
+    fn admin(cmd: &'static str, queue: &str) -> Restore {
+        let (_, err, ok) = cups(cmd, &[queue]).unwrap_or_else(|| panic!("{cmd} is not installed"));
+        assert!(ok, "{cmd} {queue}: {err}");
+        let undo = match cmd {
+            "cupsdisable" => "cupsenable",
+            "cupsreject" => "cupsaccept",
+            _ => unreachable!(),
+        };
+        Restore(undo, queue.to_string())
+    }
+
+    /// Against the real CUPS queue `cargo xtask test` starts (its name in
+    /// `CHECKIN_TEST_PRINTER`): a missing printer, a paused queue and a queue
+    /// that refuses jobs each come back as their own code, before anything
+    /// is sent; the healthy queue takes the job.
+    #[test]
+    fn printer_trouble_against_a_real_queue() {
+        let Ok(queue) = std::env::var("CHECKIN_TEST_PRINTER") else {
+            eprintln!("skipped: CHECKIN_TEST_PRINTER is not set (cargo xtask test starts CUPS and sets it)");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("badge.pdf");
+        std::fs::write(&pdf, b"%PDF-1.4\n%%EOF\n").unwrap();
+
+        let e = check(Some("NoSuchPrinter-4711")).unwrap_err();
+        assert_eq!(
+            (e.code, e.printer.as_str()),
+            ("printer_missing", "NoSuchPrinter-4711")
+        );
+        assert!(e.message.contains("plugged in"), "{}", e.message);
+        let e = send(&pdf, Some("NoSuchPrinter-4711"), "t").unwrap_err();
+        assert_eq!(e.code, "printer_missing");
+
+        {
+            let _paused = admin("cupsdisable", &queue);
+            let e = check(Some(&queue)).unwrap_err();
+            assert_eq!(e.code, "printer_paused", "{}", e.message);
+            assert!(
+                e.message.contains(&format!("cupsenable {queue}")),
+                "{}",
+                e.message
+            );
+            assert_eq!(send(&pdf, Some(&queue), "t").unwrap_err().code, "printer_paused");
+        }
+        {
+            let _rejecting = admin("cupsreject", &queue);
+            let e = check(Some(&queue)).unwrap_err();
+            assert_eq!(e.code, "printer_refused", "{}", e.message);
+            assert_eq!(send(&pdf, Some(&queue), "t").unwrap_err().code, "printer_refused");
+        }
+        assert_eq!(check(Some(&queue)).unwrap(), queue);
+    }
 }

@@ -9,7 +9,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// `entrance`, `island` or `coordinator`; `None` until the first-run screen.
+    /// `entrance`, `island`, `coordinator` or `kiosk` (self-service at an
+    /// entrance; left only with the coordinator's PIN); `None` until the
+    /// first-run screen.
     pub role: Option<String>,
     /// The entrance or island this desk stands at.
     pub location_id: Option<Uuid>,
@@ -31,6 +33,10 @@ pub struct Settings {
     pub hub: bool,
     /// The hub's port.
     pub hub_port: u16,
+    /// An entrance desk prints a person's badge when it admits them and the
+    /// print log (every desk's, once synced) has no print of it yet. A
+    /// kiosk always does.
+    pub print_on_admit: bool,
 }
 
 pub const DEFAULT_DATABASE: &str = "checkin.db";
@@ -48,6 +54,7 @@ impl Default for Settings {
             camera: None,
             hub: false,
             hub_port: crate::hub::DEFAULT_PORT,
+            print_on_admit: false,
         }
     }
 }
@@ -55,6 +62,16 @@ impl Default for Settings {
 pub const FILE: &str = "settings.json";
 
 impl Settings {
+    /// Whether this desk is a self-service kiosk.
+    pub fn is_kiosk(&self) -> bool {
+        self.role.as_deref() == Some("kiosk")
+    }
+
+    /// Whether admitting someone prints their badge (when not printed yet).
+    pub fn prints_on_admit(&self) -> bool {
+        self.is_kiosk() || (self.print_on_admit && self.role.as_deref() == Some("entrance"))
+    }
+
     pub fn database_file(&self) -> String {
         self.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.into())
     }
@@ -103,6 +120,7 @@ mod tests {
             hub: true,
             hub_port: 9000,
             camera: Some("cam-2".into()),
+            print_on_admit: true,
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Settings::load(dir.path()), s);

@@ -294,13 +294,17 @@ fn test() -> Result<()> {
             None
         }
     };
+    // The app's printer-trouble test pauses and rejects a real CUPS queue.
+    let cups = cups::Cups::start()?;
     let mut test = cargo();
-    test.args(["test", "--workspace", "--all-targets"]);
+    test.args(["test", "--workspace", "--all-targets"])
+        .env("CHECKIN_TEST_PRINTER", cups::QUEUE);
     if let Some(c) = &pg {
         test.env("CHECKIN_TEST_PG", &c.url);
     }
     step("cargo test", &mut test)?;
     drop(pg);
+    drop(cups);
     // Built by the test step above (`--all-targets` builds the test crate's
     // binaries): run it as it is, so CI adds only its run time.
     run_rehearsal(true)?;
