@@ -484,6 +484,9 @@ pub async fn export(
 ) -> CmdResult<String> {
     use checkin_tables::export::Report;
     let report_name = report.unwrap_or_else(|| "attendance".into());
+    if report_name == "checklist" {
+        return export_checklist(&desk, &lang).await;
+    }
     let report = Report::parse(&report_name).ok_or_else(|| {
         CmdError::new(
             "invalid",
@@ -531,6 +534,38 @@ pub async fn export(
     drop(store);
     let path = crate::export_path(&dir, &stem, &format.to_ascii_lowercase(), now);
     table.save(&path, fmt)?;
+    Ok(path.display().to_string())
+}
+
+/// The paper fallback: every attendee on an alphabetical A4 list per
+/// category (coordinator desks only: it holds names). Rendered off the
+/// store's lock.
+async fn export_checklist(desk: &Desk, lang: &str) -> CmdResult<String> {
+    let now = desk.now();
+    let (event, people) = {
+        let store = desk.store()?;
+        require_coordinator(desk, &store, "the paper checklist")?;
+        let event = store
+            .event()
+            .cloned()
+            .ok_or(checkin_core::error::CoreError::NoEvent)?;
+        (event, store.attendees()?)
+    };
+    let lang = match Lang::parse(lang).unwrap_or(Lang::Ru) {
+        Lang::Ru => checkin_pdf::ChecklistLang::Ru,
+        Lang::En => checkin_pdf::ChecklistLang::En,
+    };
+    let dir = desk.options.data_dir.join("exports");
+    std::fs::create_dir_all(&dir)?;
+    let path = crate::export_path(&dir, "checklist", "pdf", now);
+    let out = path.clone();
+    tauri::async_runtime::spawn_blocking(move || -> CmdResult<()> {
+        let pdf = checkin_pdf::render_checklist(&event, &people, lang)?;
+        std::fs::write(&out, &pdf.pdf)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| CmdError::new("internal", e.to_string()))??;
     Ok(path.display().to_string())
 }
 

@@ -1198,6 +1198,85 @@ fn sync_end_to_end() {
     std::fs::write(out_dir().join("sync-timings.txt"), text + "\n").unwrap();
 }
 
+/// What came out of the cups-pdf queue since the test began.
+struct PrintQueue {
+    out: PathBuf,
+    before: std::collections::HashSet<std::ffi::OsString>,
+}
+
+impl PrintQueue {
+    fn new(out: PathBuf) -> PrintQueue {
+        let before = std::fs::read_dir(&out)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        PrintQueue { out, before }
+    }
+
+    /// New PDFs in cups-pdf's folder, oldest first.
+    fn printed(&self) -> Vec<PathBuf> {
+        let mut v: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.out)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| {
+                        e.file_name().to_string_lossy().ends_with(".pdf")
+                            && !self.before.contains(&e.file_name())
+                    })
+                    .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.into_iter().map(|(_, p)| p).collect()
+    }
+
+    fn wait_for(&self, n: usize, what: &str) -> Vec<PathBuf> {
+        let t = Instant::now();
+        loop {
+            let p = self.printed();
+            if p.len() >= n {
+                return p;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "{what}: {} of {n} PDF(s) came out of the CUPS queue",
+                p.len()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The QR codes on a PDF that came out of the queue, read from its picture
+/// (Ghostscript's re-rendering drops the text layer's Unicode map, so its
+/// text is glyph soup).
+fn qr_texts(pdf: &Path, tmp: &Path) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(500)); // cups-pdf finishes writing
+    let png = tmp.join("printed");
+    assert!(
+        Command::new("pdftoppm")
+            .args(["-r", "200", "-gray", "-png", "-singlefile"])
+            .arg(pdf)
+            .arg(&png)
+            .status()
+            .unwrap()
+            .success()
+    );
+    checkin_scan::decode_image(&std::fs::read(tmp.join("printed.png")).unwrap())
+        .expect("the printed page reads as an image")
+        .into_iter()
+        .filter_map(|c| c.text)
+        .collect()
+}
+
+/// Runs a CUPS admin command on the queue (`cupsdisable`, `cupsenable` …).
+fn cups_admin(cmd: &str, queue: &str) {
+    let st = Command::new(cmd)
+        .arg(queue)
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(st.success(), "{cmd} {queue}");
+}
+
 #[test]
 #[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
 fn badge_printing() {
@@ -1212,10 +1291,7 @@ fn badge_printing() {
              (it installs cups and cups-pdf, starts the scheduler and makes the queue)"
         );
     };
-    let out = PathBuf::from(out);
-    let before: std::collections::HashSet<std::ffi::OsString> = std::fs::read_dir(&out)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
-        .unwrap_or_default();
+    let queue = PrintQueue::new(PathBuf::from(out));
     let _driver = DriverProcess::start_with_path(None);
     let dir = tempfile::tempdir().unwrap();
     let people = prepare(dir.path(), 200);
@@ -1238,22 +1314,7 @@ fn badge_printing() {
     ));
     s.click("[data-testid=setup-start]");
     s.find("[data-testid=scan-input]");
-    // What came out of the queue: new PDFs in cups-pdf's folder, oldest first.
-    let printed = || -> Vec<PathBuf> {
-        let mut v: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&out)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .filter(|e| {
-                        e.file_name().to_string_lossy().ends_with(".pdf") && !before.contains(&e.file_name())
-                    })
-                    .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v.into_iter().map(|(_, p)| p).collect()
-    };
-    let pdfs = || printed().len();
+    let pdfs = || queue.printed().len();
     // Walk-in: registered, checked in, badge sent to the printer, logged.
     s.click("[data-testid=walkin-button]");
     s.type_into("[data-testid=walkin-name]", "Печатнова Ольга");
@@ -1273,27 +1334,12 @@ fn badge_printing() {
     // The PDF that came out of the queue (re-rendered by Ghostscript) holds
     // the person's badge: a QR that decodes to her badge, signed by the
     // event.
-    let first = printed()[0].clone();
-    std::thread::sleep(Duration::from_millis(500)); // cups-pdf finishes writing
-    // (Its text is not checked: Ghostscript's re-rendering drops the text
-    // layer's Unicode map, so pdftotext reads glyph soup.)
-    let png = dir.path().join("printed");
-    assert!(
-        Command::new("pdftoppm")
-            .args(["-r", "200", "-gray", "-png", "-singlefile"])
-            .arg(&first)
-            .arg(&png)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let codes = checkin_scan::decode_image(&std::fs::read(dir.path().join("printed.png")).unwrap())
-        .expect("the printed page reads as an image");
+    let codes = qr_texts(&queue.printed()[0], dir.path());
     let store = Store::open_local(&dir.path().join("checkin.db"), "x", Utc::now()).unwrap();
     let walk_in = store.search("Печатнова", 1).unwrap()[0].0.clone();
     let keys = store.public_keys().unwrap();
     assert!(
-        codes.iter().filter_map(|c| c.text.as_deref()).any(|t| {
+        codes.iter().any(|t| {
             checkin_core::badge::decode(t)
                 .is_ok_and(|tok| tok.verify_with_keys(&keys) && tok.claims.attendee_id == walk_in.id)
         }),
@@ -1340,6 +1386,214 @@ fn badge_printing() {
     let log = store.print_log(a.id).unwrap();
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(log[0].layout, "label-62x100");
+}
+
+/// The registration zone: an entrance desk that prints each badge at first
+/// admission through the real CUPS queue (once: the print log decides), a
+/// paused printer said plainly on the card, a reprint that asks why; then
+/// the same laptop as a self-service kiosk: a full visit, a code it cannot
+/// serve, and leaving kiosk mode with a wrong and the right PIN.
+#[test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
+fn registration_zone() {
+    let (Ok(printer), Ok(out)) = (
+        std::env::var("CHECKIN_TEST_PRINTER"),
+        std::env::var("CHECKIN_TEST_PRINT_DIR"),
+    ) else {
+        panic!(
+            "the registration zone test prints through a real CUPS queue: run it with `cargo xtask e2e registration_zone`"
+        );
+    };
+    let queue = PrintQueue::new(PathBuf::from(out));
+    let _driver = DriverProcess::start_with_path(None);
+    let dir = tempfile::tempdir().unwrap();
+    let people = prepare(dir.path(), 200);
+    let db = dir.path().join("checkin.db");
+    let args = vec!["--data-dir".to_string(), dir.path().display().to_string()];
+    let s = Session::new(&args);
+    let pick_printer = |s: &Session| {
+        s.wait_js(
+            &format!(
+                "[...document.querySelectorAll('[data-testid=printer] option')].some(o => o.value === {})",
+                json!(printer)
+            ),
+            "the CUPS queue in the printer list",
+        );
+        s.js(&format!(
+            "const p = document.querySelector('[data-testid=printer]'); p.value = {}; p.dispatchEvent(new Event('change'));",
+            json!(printer)
+        ));
+    };
+    s.click("[data-testid=role-entrance]");
+    s.click("[data-testid='location-Вход A']");
+    pick_printer(&s);
+    s.click("[data-testid=print-on-admit]");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=scan-input]");
+    let scan = |s: &Session, token: &str| {
+        s.js("document.querySelector('[data-testid=verdict]').dataset.verdict = '';");
+        s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+        s.wait_js(
+            "document.querySelector('[data-testid=verdict]').dataset.verdict",
+            "verdict",
+        );
+    };
+    let band = |s: &Session, state: &str, what: &str| -> String {
+        s.wait_js(
+            &format!(
+                "document.querySelector('[data-testid=verdict-print]')?.dataset.state === {}",
+                json!(state)
+            ),
+            what,
+        );
+        s.text("[data-testid=verdict-print]")
+    };
+
+    // A paused printer: the person is admitted, the card says what to do,
+    // and stays; nothing is logged as printed.
+    cups_admin("cupsdisable", &printer);
+    scan(&s, &people[10].1);
+    assert_eq!(s.verdict(), "admitted");
+    let said = band(&s, "error", "the paused printer on the card");
+    assert!(said.contains("паузе"), "{said}");
+    s.screenshot("26-printer-paused");
+    cups_admin("cupsenable", &printer);
+    std::thread::sleep(Duration::from_millis(3000));
+    assert_eq!(
+        s.verdict(),
+        "admitted",
+        "the card with the printer's trouble stays"
+    );
+
+    // First admission prints, once.
+    scan(&s, &people[11].1);
+    assert_eq!(s.verdict(), "admitted");
+    let said = band(&s, "done", "printed at admission");
+    assert!(said.contains("напечатан"), "{said}");
+    s.screenshot("27-printed-at-admission");
+    let pdfs = queue.wait_for(1, "print at admission");
+    let codes = qr_texts(&pdfs[0], dir.path());
+    assert!(
+        codes.contains(&people[11].1),
+        "the PDF out of the queue holds the admitted person's badge: {codes:?}"
+    );
+    scan(&s, &people[11].1);
+    assert_eq!(s.verdict(), "already_checked_in");
+    std::thread::sleep(Duration::from_millis(3000));
+    assert_eq!(queue.printed().len(), 1, "a second scan prints nothing");
+
+    // Reprinting a printed badge asks why; the reason is in the print log.
+    s.click("[data-testid=reprint-button]");
+    s.find("[data-testid=reprint-dialog]");
+    s.type_into("[data-testid=reprint-reason]", "потерял бейдж");
+    s.click("[data-testid=reprint-go]");
+    queue.wait_for(2, "the reprint");
+    let reason_logged = || -> Option<String> {
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT reason FROM badge_prints WHERE reason IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .ok()
+    };
+    let t = Instant::now();
+    while reason_logged().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the reprint's reason never reached the print log"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(reason_logged().as_deref(), Some("потерял бейдж"));
+
+    // The coordinator sets the kiosk PIN; the desk becomes a kiosk. (The
+    // reprint's toast sits over the tabs for a few seconds.)
+    s.wait_js("!document.querySelector('[data-testid=toast]')", "the toast gone");
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-coordinator]");
+    s.click("[data-testid=setup-start]");
+    s.click("[data-testid=tab-devices]");
+    s.type_into("[data-testid=kiosk-pin-new]", "2468");
+    s.click("[data-testid=kiosk-pin-save]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=kiosk-pin-state]') || {}).textContent === 'PIN задан'",
+        "the kiosk PIN set",
+    );
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-kiosk]");
+    s.click("[data-testid='location-Вход A']");
+    pick_printer(&s);
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=kiosk]");
+    assert!(
+        s.try_find("[data-testid=change-role]").is_none(),
+        "no way out but the PIN"
+    );
+    assert!(
+        s.try_find("[data-testid=search-input]").is_none(),
+        "no search at a kiosk"
+    );
+    s.screenshot("28-kiosk-welcome");
+
+    // A full visit: scan, own name, badge out of the printer.
+    let stage = |s: &Session, state: &str, what: &str| {
+        s.wait_js(
+            &format!(
+                "document.querySelector('[data-testid=kiosk-stage]').dataset.state === {}",
+                json!(state)
+            ),
+            what,
+        );
+    };
+    s.type_into("[data-testid=scan-input]", &format!("{}\u{E007}", people[12].1));
+    stage(&s, "admitted", "the kiosk admits");
+    assert_eq!(s.text("[data-testid=kiosk-name]"), people[12].0);
+    s.wait_js(
+        "document.querySelector('[data-testid=kiosk-badge]')?.dataset.state === 'done'",
+        "the kiosk's badge printed",
+    );
+    s.screenshot("29-kiosk-printed");
+    let pdfs = queue.wait_for(3, "the kiosk's badge");
+    assert!(qr_texts(&pdfs[2], dir.path()).contains(&people[12].1));
+    // The same person again, and a code from elsewhere: a staffed desk.
+    s.type_into("[data-testid=scan-input]", &format!("{}\u{E007}", people[12].1));
+    stage(&s, "staffed", "the kiosk sends a second visit to a desk");
+    assert!(
+        s.text("[data-testid=kiosk-why]").contains("уже"),
+        "already checked in"
+    );
+    assert!(
+        !s.text("[data-testid=kiosk-stage]").contains(&people[12].0),
+        "no name on a refusal"
+    );
+    s.type_into(
+        "[data-testid=scan-input]",
+        "https://example.org/not-a-badge\u{E007}",
+    );
+    s.wait_js(
+        "(document.querySelector('[data-testid=kiosk-why]') || {}).textContent.includes('не нашли')",
+        "the kiosk refuses a foreign code",
+    );
+    s.screenshot("30-kiosk-staffed");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(queue.printed().len(), 3, "nothing printed for refusals");
+
+    // Leaving: a wrong PIN is refused, the right one leads to the set-up.
+    s.click("[data-testid=kiosk-leave]");
+    s.type_into("[data-testid=kiosk-pin]", "1111\u{E007}");
+    s.wait_js(
+        "(document.querySelector('[data-testid=kiosk-pin-msg]') || {}).textContent",
+        "the wrong PIN refused",
+    );
+    assert_eq!(s.text("[data-testid=kiosk-pin-msg]"), "Неверный PIN");
+    s.find("[data-testid=kiosk]");
+    s.type_into("[data-testid=kiosk-pin]", "2468\u{E007}");
+    s.find("[data-testid=setup-start]");
+    assert!(s.try_find("[data-testid=kiosk]").is_none());
+    s.close();
 }
 
 /// Draws a badge QR (module matrix from the core) on a canvas and puts the

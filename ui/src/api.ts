@@ -6,7 +6,7 @@ import { Channel, invoke, type InvokeArgs, type InvokeOptions } from "@tauri-app
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
-  DeviceInfo, FrameScan, HubStatus, HubView, HourCount, PrintJob, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
+  DeviceInfo, FrameScan, HubStatus, HubView, HourCount, PrintJob, AdmissionPrint, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
   Undone, WalkIn, WalkedIn, Stats, Report, Category, CategoryForm, CategoryRow, ImportCategories,
 } from "./types";
 
@@ -50,7 +50,7 @@ export const api = {
   /** Statistics of one day (YYYY-MM-DD; today when absent) or "all". */
   stats: (day?: string) => call<Stats>("stats", { day: day ?? null }),
   exportAttendance: (format: "csv" | "xlsx", lang: string) => call<string>("export", { format, lang }),
-  exportReport: (report: Report, format: "csv" | "xlsx" | "html", lang: string, day: string, anonymous = false) =>
+  exportReport: (report: Report, format: "csv" | "xlsx" | "html" | "pdf", lang: string, day: string, anonymous = false) =>
     call<string>("export", { report, format, lang, day, anonymous }),
   importPreview: (bytes: Uint8Array, mapping: [string, string][]) =>
     call<Preview>("import_preview", { bytes: Array.from(bytes), choice: { mapping } }),
@@ -77,7 +77,13 @@ export const api = {
   removeCategory: (code: string) => call<Category>("remove_category", { code }),
   markReady: (screen: string) => call<number>("mark_ready", { screen }),
   printers: () => call<Printers>("printers"),
-  printBadge: (attendeeId: string) => call<PrintJob>("print_badge", { attendeeId }),
+  /** A badge already printed needs a reason (else `reprint_reason`). */
+  printBadge: (attendeeId: string, reason: string | null = null) =>
+    call<PrintJob>("print_badge", { attendeeId, reason }),
+  printAtAdmission: (attendeeId: string) => call<AdmissionPrint>("print_at_admission", { attendeeId }),
+  kioskPinSet: () => call<boolean>("kiosk_pin_set"),
+  setKioskPin: (pin: string) => call<null>("set_kiosk_pin", { pin }),
+  leaveKiosk: (pin: string) => call<Settings>("leave_kiosk", { pin }),
   printBatch: (category: string, notPrinted: boolean, layout: string) =>
     call<PrintJob>("print_batch", { category, notPrinted, layout }),
   confirmPrinted: (job: string) => call<string>("confirm_printed", { job }),

@@ -8,6 +8,7 @@ import { setupScreen } from "./screens/setup";
 import { entranceScreen } from "./screens/entrance";
 import { islandScreen } from "./screens/island";
 import { coordinatorScreen } from "./screens/coordinator";
+import { kioskScreen } from "./screens/kiosk";
 
 const root = document.getElementById("app")!;
 
@@ -21,6 +22,7 @@ function render(): void {
   if (!s.role || (s.role !== "coordinator" && !s.location_id)) screen = setupScreen();
   else if (s.role === "entrance") screen = entranceScreen();
   else if (s.role === "island") screen = islandScreen();
+  else if (s.role === "kiosk") screen = kioskScreen();
   else screen = coordinatorScreen();
   dispose = screen.dispose ?? null;
   clear(root, screen.el);

@@ -1,7 +1,7 @@
 // Shapes of what the Rust commands return (see src-tauri/src/commands.rs and
 // checkin-core). Kept by hand; the tauri::test tests pin the Rust side.
 
-export type Role = "entrance" | "island" | "coordinator";
+export type Role = "entrance" | "island" | "coordinator" | "kiosk";
 export type Lang = "ru" | "en";
 export type LocationKind = "entrance" | "zone";
 export type Direction = "in" | "out";
@@ -31,6 +31,8 @@ export interface Settings {
   /** Run the hall hub on this coordinator desk (started with the app). */
   hub?: boolean;
   hub_port?: number;
+  /** Entrance desks: print the badge at first admission. */
+  print_on_admit?: boolean;
 }
 
 /** The hall hub's link to the central server and its counts. */
@@ -79,6 +81,12 @@ export interface Printers { lp: boolean; printers: string[] }
 export interface PrintJob {
   job: string; pdf: string; badges: number; pages: number;
   sent: "printed" | "opened" | "saved"; print_id: string | null;
+}
+
+/** What printing at admission did ("off": this desk does not). */
+export interface AdmissionPrint {
+  state: "printed" | "opened" | "saved" | "already" | "off";
+  job: PrintJob | null;
 }
 
 export interface Status {
@@ -224,7 +232,7 @@ export interface DayStats {
   categories: CategoryStats[]; entrances: EntranceStats[]; zones: ZoneStats[]; devices: DeviceActivity[];
 }
 export interface Stats { event_id: string; event_name: string; timezone: string; generated_at: string; days: DayStats[] }
-export type Report = "attendance" | "zones" | "no-shows" | "summary";
+export type Report = "attendance" | "zones" | "no-shows" | "summary" | "checklist";
 export interface Undone { checkin_id: string; annulment_id: string; attendee_name: string | null }
 export interface WalkIn { full_name: string; organization?: string; position?: string; category: string; email?: string; phone?: string }
 export interface WalkedIn { attendee: Attendee; token: string; outcome: ScanOutcome | null }

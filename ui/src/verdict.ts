@@ -59,3 +59,22 @@ export function cardText(o: ScanOutcome): CardText {
     hold: !!a && (!!a.attention || !!a.note),
   };
 }
+
+/**
+ * What a kiosk tells a person it cannot serve (null: admitted, print their
+ * badge). Short and polite; never another person's data.
+ */
+export function kioskReason(o: ScanOutcome): string | null {
+  switch (o.verdict) {
+    case "admitted":
+      return o.attendee ? null : t("kiosk.why.unknown");
+    case "already_checked_in":
+      return t("kiosk.why.already_checked_in");
+    case "not_valid_today":
+      return t("kiosk.why.not_valid_today");
+    case "revoked":
+      return t("kiosk.why.revoked");
+    default:
+      return t("kiosk.why.unknown");
+  }
+}

@@ -11,9 +11,15 @@ import { settings } from "./state";
 import type { ScanOutcome } from "./types";
 import { CARD_MS, cardText } from "./verdict";
 
+/** The badge-printing band: on its way, done, or the printer's trouble. */
+export type PrintBand = "printing" | "done" | "error" | null;
+
 export interface VerdictCard {
   el: HTMLElement;
   show(o: ScanOutcome): void;
+  /** The print band for the person on the card (ignored once the card
+   * shows someone else); an error keeps the card until dismissed. */
+  printState(attendeeId: string, state: PrintBand, text: string): void;
   idle(): void;
   dispose(): void;
 }
@@ -21,6 +27,8 @@ export interface VerdictCard {
 export function verdictCard(): VerdictCard {
   const el = h("section", { class: "verdict idle", testid: "verdict" });
   let timer = 0;
+  let shownId: string | null = null;
+  const band = h("div", { class: "verdict-print", testid: "verdict-print" });
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "Escape") idle();
   };
@@ -28,6 +36,7 @@ export function verdictCard(): VerdictCard {
     document.removeEventListener("keydown", onKey);
     el.className = "verdict idle";
     el.dataset.verdict = "";
+    shownId = null;
     clear(el, h("div", { class: "verdict-title" }, t("scan.prompt")), h("div", { class: "verdict-detail" }, t("scan.hint")));
   };
   const show = (o: ScanOutcome) => {
@@ -35,6 +44,9 @@ export function verdictCard(): VerdictCard {
     clearTimeout(timer);
     el.className = `verdict ${c.cls}`;
     el.dataset.verdict = o.verdict;
+    shownId = o.attendee?.id ?? null;
+    band.dataset.state = "";
+    band.textContent = "";
     clear(
       el,
       h("div", { class: "verdict-title", testid: "verdict-title" }, c.title),
@@ -54,9 +66,8 @@ export function verdictCard(): VerdictCard {
         ? h("div", { class: "verdict-note", testid: "verdict-note", attrs: { role: "alert" } },
             h("span", { class: "note-mark" }, "!"), h("span", { class: "note-text" }, c.note))
         : null,
-      c.hold
-        ? h("button", { class: "dismiss", testid: "verdict-dismiss", on: { click: () => idle() } }, t("verdict.dismiss"))
-        : null,
+      band,
+      h("button", { class: "dismiss", testid: "verdict-dismiss", on: { click: () => idle() } }, t("verdict.dismiss")),
     );
     document.removeEventListener("keydown", onKey);
     if (settings().sound) {
@@ -70,10 +81,29 @@ export function verdictCard(): VerdictCard {
       timer = window.setTimeout(idle, CARD_MS[c.cls]);
     }
   };
+  const hold = () => {
+    clearTimeout(timer);
+    el.classList.add("hold");
+    document.removeEventListener("keydown", onKey);
+    document.addEventListener("keydown", onKey);
+  };
+  const printState = (attendeeId: string, state: PrintBand, text: string) => {
+    if (attendeeId !== shownId) return;
+    band.dataset.state = state ?? "";
+    band.textContent = text;
+    if (state === "error") hold();
+    else if (state === "printing") {
+      // Stay while printing; the card's timer restarts when it is done.
+      clearTimeout(timer);
+    } else if (state === "done" && !el.classList.contains("hold")) {
+      timer = window.setTimeout(idle, CARD_MS.green);
+    }
+  };
   idle();
   return {
     el,
     show,
+    printState,
     idle,
     dispose: () => {
       clearTimeout(timer);

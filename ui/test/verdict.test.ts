@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { cardText, verdictClass } from "../src/verdict";
+import { cardText, kioskReason, verdictClass } from "../src/verdict";
 import { num, setLang, setTimeZone, t, time } from "../src/i18n";
 import type { ScanOutcome } from "../src/types";
 
@@ -56,5 +56,26 @@ describe("verdict card text", () => {
     setLang("en");
     expect(num(12345)).toBe("12,345");
     expect(t("verdict.revoked")).toBe("REVOKED");
+  });
+
+  it("a kiosk serves only a first admission and sends everyone else to a staffed desk, politely, without names", () => {
+    const base = { scan_id: "s", reason: "", day: "2026-06-02", location_id: "l" };
+    expect(kioskReason({ ...base, verdict: "admitted", attendee: anna, visit: 1 })).toBeNull();
+    const cases: [ScanOutcome, string][] = [
+      [{ ...base, verdict: "admitted", attendee: null }, t("kiosk.why.unknown")],
+      [{ ...base, verdict: "already_checked_in", attendee: anna }, t("kiosk.why.already_checked_in")],
+      [{ ...base, verdict: "not_valid_today", attendee: anna }, t("kiosk.why.not_valid_today")],
+      [{ ...base, verdict: "revoked", attendee: anna }, t("kiosk.why.revoked")],
+      [{ ...base, verdict: "unknown_badge", attendee: null }, t("kiosk.why.unknown")],
+      [{ ...base, verdict: "invalid_signature", attendee: null }, t("kiosk.why.unknown")],
+      [{ ...base, verdict: "wrong_event", attendee: null }, t("kiosk.why.unknown")],
+    ];
+    for (const [o, why] of cases) {
+      const said = kioskReason(o)!;
+      expect(said).toBe(why);
+      expect(said).not.toContain("Анна");
+    }
+    setLang("en");
+    expect(kioskReason({ ...base, verdict: "revoked", attendee: anna })).toBe("Your registration needs a closer look.");
   });
 });

@@ -457,10 +457,10 @@ function exporter(): View {
   const picker = h("select", { testid: "export-day" }, ...days.map((d) => h("option", { value: d }, dayLabel(d))));
   const today = new Intl.DateTimeFormat("en-CA", { timeZone: info().event.timezone }).format(new Date());
   if (days.includes(today)) picker.value = today;
-  const go = (report: Report, format: "csv" | "xlsx" | "html", anonymous = false) => async () => {
+  const go = (report: Report, format: "csv" | "xlsx" | "html" | "pdf", anonymous = false) => async () => {
     try {
       const lang = info().settings.language;
-      const path = report === "attendance" && format !== "html"
+      const path = report === "attendance" && (format === "csv" || format === "xlsx")
         ? await api.exportAttendance(format, lang)
         : await api.exportReport(report, format, lang, picker.value, anonymous);
       clear(out, h("div", { class: "ok" }, `${t("coord.export_done")}: ${path}`));
@@ -481,7 +481,8 @@ function exporter(): View {
         btn("CSV", "export-zones-csv", go("zones", "csv")), btn("XLSX", "export-zones-xlsx", go("zones", "xlsx"))),
       line(t("coord.report_zones_anon"), t("coord.no_names"),
         btn("CSV", "export-zones-anon-csv", go("zones", "csv", true)), btn("XLSX", "export-zones-anon-xlsx", go("zones", "xlsx", true))),
-      line(t("coord.report_summary"), t("coord.no_names"), btn("HTML", "export-summary", go("summary", "html")))),
+      line(t("coord.report_summary"), t("coord.no_names"), btn("HTML", "export-summary", go("summary", "html"))),
+      line(t("export.checklist"), t("coord.personal"), btn("PDF", "export-checklist", go("checklist", "pdf")))),
     out) };
 }
 
@@ -570,6 +571,7 @@ function devices(): View {
       "div",
       { class: "devices" },
       h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices_this")), h("div", { class: "big" }, i.device.name), h("div", { class: "muted" }, i.device.id), h("div", { class: "muted" }, i.database)),
+      kioskPinCard(),
       paired
         ? h(
             "section",
@@ -583,6 +585,37 @@ function devices(): View {
       paired ? h("section", { class: "card" }, h("div", { class: "label" }, t("coord.devices")), list) : null,
     ),
   };
+}
+
+/** The kiosks' exit PIN: set here, synced to every desk as a hash. */
+function kioskPinCard(): HTMLElement {
+  const state = h("div", { class: "muted", testid: "kiosk-pin-state" });
+  const show = () => void api.kioskPinSet()
+    .then((set) => { state.textContent = set ? t("kiosk.pin_is_set") : t("kiosk.pin_not_set"); })
+    .catch(() => {});
+  const pin = h("input", {
+    type: "password", testid: "kiosk-pin-new", autocomplete: "off",
+    placeholder: "1234", attrs: { inputmode: "numeric", maxlength: "12" },
+  });
+  const save = async () => {
+    try {
+      await api.setKioskPin(pin.value);
+      pin.value = "";
+      toast(t("kiosk.pin_saved"));
+      show();
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  };
+  pin.addEventListener("keydown", (e) => { if (e.key === "Enter") void save(); });
+  show();
+  return h(
+    "section",
+    { class: "card", testid: "kiosk-pin-card" },
+    h("div", { class: "label" }, t("kiosk.pin_set_title")),
+    h("div", { class: "muted" }, t("kiosk.pin_set_hint")),
+    h("div", { class: "row" }, pin, h("button", { class: "primary", testid: "kiosk-pin-save", on: { click: () => void save() } }, t("kiosk.pin_save")), state),
+  );
 }
 
 /** The hall hub: run it on this coordinator desk, see its link and counts. */

@@ -2,7 +2,7 @@
 // walk-in registration, undo of the last check-in, counters.
 
 import { api, ApiError } from "../api";
-import { printBadge } from "../printing";
+import { printAtAdmission, printBadge } from "../printing";
 import { afterPaint, clear, h } from "../dom";
 import { categoryLabel, num, t, time } from "../i18n";
 import { modal } from "../modal";
@@ -50,9 +50,15 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
   const refreshCounters = () => api.counters().then(drawCounters).catch(() => {});
 
   let lastAttendeeId: string | null = null;
-  const shown = (o: ScanOutcome, t0: number) => {
+  const printsOnAdmit = () => !!settings().print_on_admit;
+  const shown = (o: ScanOutcome, t0: number, autoPrint = true) => {
     card.show(o);
     if (o.attendee) lastAttendeeId = o.attendee.id;
+    // First admission prints the badge when the print log has none; the
+    // scan field stays live meanwhile.
+    if (autoPrint && printsOnAdmit() && o.verdict === "admitted" && o.attendee) {
+      void printAtAdmission(o.attendee.id, card);
+    }
     afterPaint(() => {
       perf.scans.push(performance.now() - t0);
       void refreshCounters();
@@ -243,10 +249,11 @@ export function entranceScreen(): { el: HTMLElement; dispose: () => void } {
                       loc.id,
                     );
                     close();
-                    if (w.outcome) shown(w.outcome, e.timeStamp);
+                    if (w.outcome) shown(w.outcome, e.timeStamp, false);
                     lastAttendeeId = w.attendee.id;
                     field.focus();
-                    void printBadge(w.attendee.id).then(() => field.focus());
+                    if (w.outcome && printsOnAdmit()) void printAtAdmission(w.attendee.id, card);
+                    else void printBadge(w.attendee.id).then(() => field.focus());
                   } catch (err) {
                     toast(errorText(err), "error");
                   }

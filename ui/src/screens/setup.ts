@@ -14,6 +14,10 @@ export function setupScreen(): { el: HTMLElement } {
   let locationId: string | null = settings().location_id;
   let badgeLayout = settings().badge_layout ?? "a6";
   let printer: string | null = settings().printer ?? null;
+  let printOnAdmit = !!settings().print_on_admit;
+  // Filled in when the answer comes, without redrawing the form.
+  const pinWarn = h("div", { class: "warn", testid: "kiosk-no-pin" });
+  void api.kioskPinSet().then((set) => { pinWarn.textContent = set ? "" : t("setup.no_kiosk_pin"); }).catch(() => {});
   const printerSel = h("select", { testid: "printer", on: { change: () => { printer = printerSel.value || null; } } },
     h("option", { value: "" }, t("print.default_printer")));
   const printerNote = h("div", { class: "muted" });
@@ -24,7 +28,7 @@ export function setupScreen(): { el: HTMLElement } {
   const body = h("div", { class: "setup" });
 
   const draw = () => {
-    const kind = role === "entrance" ? "entrance" : role === "island" ? "zone" : null;
+    const kind = role === "entrance" || role === "kiosk" ? "entrance" : role === "island" ? "zone" : null;
     const locs = kind ? i.locations.filter((l) => l.kind === kind) : [];
     if (kind && !locs.some((l) => l.id === locationId)) locationId = locs[0]?.id ?? null;
     if (!kind) locationId = null;
@@ -51,7 +55,7 @@ export function setupScreen(): { el: HTMLElement } {
         h(
           "div",
           { class: "choices" },
-          ...(["entrance", "island", "coordinator"] as Role[]).map((r) =>
+          ...(["entrance", "island", "coordinator", "kiosk"] as Role[]).map((r) =>
             h(
               "button",
               {
@@ -102,6 +106,27 @@ export function setupScreen(): { el: HTMLElement } {
             h("div", { class: "label" }, t("print.printer")),
             printerSel,
             printerNote,
+            role === "entrance"
+              ? h(
+                  "label",
+                  { class: "check" },
+                  h("input", {
+                    type: "checkbox",
+                    testid: "print-on-admit",
+                    checked: printOnAdmit,
+                    on: { change: (e) => { printOnAdmit = (e.target as HTMLInputElement).checked; } },
+                  }),
+                  t("setup.print_on_admit"),
+                )
+              : null,
+          )
+        : null,
+      role === "kiosk"
+        ? h(
+            "section",
+            { class: "card" },
+            h("div", {}, t("setup.kiosk_hint")),
+            pinWarn,
           )
         : null,
       h(
@@ -112,7 +137,10 @@ export function setupScreen(): { el: HTMLElement } {
           on: {
             click: async () => {
               try {
-                await saveSettings({ ...settings(), role, location_id: locationId, badge_layout: badgeLayout, printer });
+                await saveSettings({
+                  ...settings(), role, location_id: locationId, badge_layout: badgeLayout, printer,
+                  print_on_admit: printOnAdmit,
+                });
                 app.rerender();
               } catch (e) {
                 toast(errorText(e), "error");
