@@ -503,8 +503,8 @@ impl KioskPin {
     /// Whether the hash is an Argon2id PHC string within bounds.
     pub fn hash_ok(&self) -> bool {
         self.hash.len() <= Self::HASH_MAX
-            && self.hash.starts_with("$argon2id$")
-            && argon2::password_hash::PasswordHash::new(&self.hash).is_ok()
+            && argon2::password_hash::PasswordHash::new(&self.hash)
+                .is_ok_and(|h| h.algorithm == argon2::ARGON2ID_IDENT && h.salt.is_some() && h.hash.is_some())
     }
 }
 

@@ -728,6 +728,22 @@ impl Store {
                 )));
             }
         }
+        // Not today: the person's category (limited to days), or the person.
+        let not_today = |valid_days: Vec<NaiveDate>, why: &dyn Fn(&str) -> String| {
+            let list = valid_days
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let reason = why(&list);
+            Ok(Some((
+                Verdict::NotValidToday {
+                    attendee: summary.clone(),
+                    valid_days,
+                },
+                reason,
+            )))
+        };
         let category = ctx.event.categories.iter().find(|c| c.code == a.category);
         if let Some(c) = category
             && ctx.event.days.contains(&day)
@@ -735,21 +751,12 @@ impl Store {
             && !c.valid_on(day)
         {
             let valid_days: Vec<NaiveDate> = c.days.iter().copied().filter(|d| a.valid_on(*d)).collect();
-            let list = valid_days
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Ok(Some((
-                Verdict::NotValidToday {
-                    attendee: summary,
-                    valid_days,
-                },
+            return not_today(valid_days, &|list| {
                 format!(
                     "the category \"{}\" is admitted only on {list}, not on {day}: send the person to the coordinator",
                     c.label_ru
-                ),
-            )));
+                )
+            });
         }
         if !ctx.event.days.contains(&day) || !a.valid_on(day) {
             let valid_days = if a.days.is_empty() {
@@ -757,18 +764,7 @@ impl Store {
             } else {
                 a.days.clone()
             };
-            let list = valid_days
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Ok(Some((
-                Verdict::NotValidToday {
-                    attendee: summary,
-                    valid_days,
-                },
-                format!("not valid on {day}; valid on {list}"),
-            )));
+            return not_today(valid_days, &|list| format!("not valid on {day}; valid on {list}"));
         }
         Ok(None)
     }

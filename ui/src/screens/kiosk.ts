@@ -101,6 +101,11 @@ export function kioskScreen(): { el: HTMLElement; dispose: () => void } {
           staffed(t("kiosk.why.already"));
           return;
         }
+        if (r.state !== "printed") {
+          // No CUPS here: a viewer or a saved file is no badge for a visitor.
+          staffed(t("kiosk.why.printer"));
+          return;
+        }
         badge.dataset.state = "done";
         badge.textContent = t("kiosk.take");
       } catch (e) {
