@@ -173,13 +173,34 @@ def sync_push():
         change(16, "kiosk_pin", {"hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + "A" * 43,
                                  "at_ms": 1780390800000}),
     ] + volunteer
-    def body(changes, protocol=5):
+    island = "01900000-0000-7000-8000-0000000000a2"
+    proposal = {"id": "01900000-0000-7000-8000-0000000000b1", "island_id": island,
+                "author": {"attendee_id": PERSON}, "title": "Волонтёрские центры в каждом районе",
+                "text": "Создать сеть центров…\nПилот в трёх районах.", "topics": ["Волонтёрство", "Город"],
+                "consent": True, "status": "new", "device_id": DEVICE, "at_ms": 1780390800000}
+    walk_up = dict(proposal, id="01900000-0000-7000-8000-0000000000b2", consent=False,
+                   author={"name": "Smith John", "organization": "ACME", "contact": "+7 999 000-00-00"})
+    host = [
+        change(30, "location", {"id": island, "name": "Остров 1", "kind": "zone", "allow_reentry": True}),
+        change(31, "proposal", proposal),
+        change(32, "proposal", walk_up),
+        change(33, "proposal_edit", {"id": proposal["id"], "text": "Новый текст", "topics": ["Город"]}),
+        change(34, "proposal_edit", {"id": walk_up["id"], "status": "declined"}),
+    ]
+    coordinator += [
+        change(35, "island_topics", {"island_id": island, "topics": ["Волонтёрство", "Город", "Экология"]}),
+        change(36, "proposal_edit", {"id": proposal["id"], "status": "shortlisted", "consent": False}),
+    ]
+    def body(changes, protocol=6):
         return json.dumps({"protocol": protocol, "event_id": EVENT, "changes": changes}, ensure_ascii=False).encode()
     # mode: bits 0-1 encoding (0 plain, 1 the target gzips), bits 2-3 role
     # (0 volunteer, 1 host, 2 coordinator).
     write("sync_push", "volunteer", b"\x00" + body(volunteer))
     write("sync_push", "volunteer-gzip", b"\x01" + body(volunteer))
     write("sync_push", "host-checkin", b"\x04" + body([volunteer[2]]))
+    write("sync_push", "host-proposals", b"\x04" + body(host[1:]))
+    write("sync_push", "coordinator-proposals", b"\x08" + body(host + coordinator[-2:]))
+    write("sync_push", "volunteer-proposal", b"\x00" + body(host[1:2]))
     write("sync_push", "coordinator", b"\x08" + body(coordinator))
     write("sync_push", "coordinator-gzip", b"\x09" + body(coordinator))
     write("sync_push", "empty", b"\x00" + body([]))

@@ -35,6 +35,7 @@ both_backends!(
     references_and_sizes,
     relay_refuses_one_by_one,
     audit_counts_refusals,
+    proposals_by_role,
 );
 
 /// Every change the server holds for the event, in order.
@@ -795,4 +796,142 @@ async fn audit_counts_refusals(b: Backend) {
     assert_eq!(me.refused, 0, "the coordinator is not blamed");
     // The attacker's own honest sync still works.
     v.desk.sync_once().await.unwrap();
+}
+
+/// A participant's proposal (`proposal`, `proposal_edit`, `island_topics`):
+/// a volunteer desk may write none; a host writes proposals only at islands
+/// and may not set topics; an edit of a proposal the server does not hold
+/// is refused; a revoked host's new proposal is refused; the honest host's
+/// proposal and edit are stored and reach the coordinator.
+async fn proposals_by_role(b: Backend) {
+    use checkin_core::model::{
+        IslandTopics, Proposal, ProposalAuthor, ProposalEdit, ProposalPatch, ProposalStatus,
+    };
+    let Some(Scene {
+        server,
+        coord,
+        volunteer: v,
+    }) = scene(b, 10).await
+    else {
+        return;
+    };
+    let host = TestDesk::join(&coord, &server.url, Role::Host, "Остров 1", TestClock::default()).await;
+    coord.desk.sync_once().await.unwrap();
+    let island = host.location("Остров 1");
+    let entrance = host.location("Вход A");
+    let person = some_attendee(&host);
+    let proposal = |desk: &TestDesk, island_id: Uuid| {
+        let me = id_of(desk);
+        Proposal {
+            id: new_id_by(me, desk.now()),
+            island_id,
+            author: ProposalAuthor {
+                attendee_id: Some(person),
+                ..ProposalAuthor::default()
+            },
+            title: "Волонтёрские центры".into(),
+            text: "В каждом районе".into(),
+            topics: vec![],
+            consent: true,
+            status: ProposalStatus::New,
+            status_by: None,
+            status_at_ms: None,
+            device_id: me,
+            at_ms: desk.now().timestamp_millis(),
+        }
+    };
+    let before = server_changes(&coord).await.len();
+
+    let e = envelope(&v, Change::Proposal(proposal(&v, island)));
+    assert_eq!(
+        push_signed(&server, &v, e).await,
+        forbidden("forbidden"),
+        "a volunteer's proposal"
+    );
+    let e = envelope(&host, Change::Proposal(proposal(&host, entrance)));
+    assert_eq!(
+        push_signed(&server, &host, e).await,
+        bad("bad_request"),
+        "at an entrance"
+    );
+    let mut shortlisted = proposal(&host, island);
+    shortlisted.status = ProposalStatus::Shortlisted;
+    let e = envelope(&host, Change::Proposal(shortlisted));
+    assert_eq!(
+        push_signed(&server, &host, e).await,
+        bad("bad_request"),
+        "created shortlisted"
+    );
+    let mut long = proposal(&host, island);
+    long.text = "я".repeat(10_001);
+    let e = envelope(&host, Change::Proposal(long));
+    assert_eq!(
+        push_signed(&server, &host, e).await,
+        bad("too_long"),
+        "10,001 characters"
+    );
+    let topics = Change::IslandTopics(IslandTopics {
+        island_id: island,
+        topics: vec!["Город".into()],
+    });
+    assert_eq!(
+        push_signed(&server, &host, envelope(&host, topics)).await,
+        forbidden("forbidden"),
+        "a host's topics"
+    );
+    let edit = |id: Uuid| {
+        Change::ProposalEdit(ProposalEdit {
+            id,
+            patch: ProposalPatch {
+                status: Some(ProposalStatus::Shortlisted),
+                ..ProposalPatch::default()
+            },
+        })
+    };
+    let ghost = new_id_by(id_of(&host), host.now());
+    assert_eq!(
+        push_signed(&server, &host, envelope(&host, edit(ghost))).await,
+        conflict("unknown_reference"),
+        "an edit of no proposal"
+    );
+    assert_eq!(server_changes(&coord).await.len(), before, "nothing stored");
+
+    // The honest host: a proposal, then an edit; the coordinator gets both.
+    let ok = proposal(&host, island);
+    assert_eq!(
+        push_signed(&server, &host, envelope(&host, Change::Proposal(ok.clone()))).await,
+        accepted()
+    );
+    assert_eq!(
+        push_signed(&server, &host, envelope(&host, edit(ok.id))).await,
+        accepted()
+    );
+    // A volunteer may not edit it either.
+    assert_eq!(
+        push_signed(&server, &v, envelope(&v, edit(ok.id))).await,
+        forbidden("forbidden"),
+        "a volunteer's edit"
+    );
+    coord.desk.sync_once().await.unwrap();
+    let seen = coord
+        .store()
+        .proposal(ok.id)
+        .unwrap()
+        .expect("the coordinator holds it");
+    assert_eq!(seen.status, ProposalStatus::Shortlisted);
+    assert_eq!(seen.status_by, Some(id_of(&host)));
+
+    // Revoked: the host's next proposal is refused.
+    coord
+        .desk
+        .revoke_device(id_of(&host), "ноутбук украден")
+        .await
+        .unwrap();
+    let mut late = envelope(&host, Change::Proposal(proposal(&host, island)));
+    late.hlc.ms += 1_000;
+    assert_eq!(
+        push_signed(&server, &host, late).await.1,
+        "device_revoked",
+        "a revoked host's proposal"
+    );
 }

@@ -265,6 +265,14 @@ pub enum Change {
     Category(CategoryEdit),
     /// A coordinator set the kiosks' exit PIN (see [`KioskPin`]).
     KioskPin(KioskPin),
+    /// A participant's proposal as an island's host (or a coordinator) took
+    /// it down; always created `new`, by the desk it names.
+    Proposal(crate::model::Proposal),
+    /// An edit of a proposal: each field last writer wins by HLC; a status
+    /// is set by the edit's desk at the edit's time.
+    ProposalEdit(crate::model::ProposalEdit),
+    /// A coordinator set an island's topics (last writer wins per island).
+    IslandTopics(crate::model::IslandTopics),
 }
 
 /// A paired device as the central server vouches for it.
@@ -365,6 +373,9 @@ impl Change {
             Change::HubKey(_) => "hub_key",
             Change::Category(_) => "category",
             Change::KioskPin(_) => "kiosk_pin",
+            Change::Proposal(_) => "proposal",
+            Change::ProposalEdit(_) => "proposal_edit",
+            Change::IslandTopics(_) => "island_topics",
         }
     }
 
@@ -386,6 +397,9 @@ impl Change {
             Change::HubKey(h) => h.hub_id,
             Change::Category(c) => category_entity(&c.category.code),
             Change::KioskPin(_) => kiosk_pin_entity(),
+            Change::Proposal(p) => p.id,
+            Change::ProposalEdit(e) => e.id,
+            Change::IslandTopics(t) => t.island_id,
         }
     }
 }

@@ -46,6 +46,11 @@ pub mod limits {
     pub const CATEGORIES: usize = 200;
     pub const BADGES_PER_PRINT: usize = 20_000;
     pub const KEYS_PER_EVENT: usize = 256;
+    /// A proposal's title and text (a page or two of typing at a stand).
+    pub const PROPOSAL_TITLE: usize = 300;
+    pub const PROPOSAL_TEXT: usize = 10_000;
+    /// Topics per island and per proposal.
+    pub const TOPICS: usize = 30;
 }
 
 /// Who made a change, as the receiver knows it.
@@ -77,6 +82,8 @@ pub trait Facts {
     fn location_kind(&self, id: Uuid) -> Option<LocationKind>;
     fn attendee_exists(&self, id: Uuid) -> bool;
     fn checkin_exists(&self, id: Uuid) -> bool;
+    /// The island (zone) of a proposal the receiver holds.
+    fn proposal_island(&self, id: Uuid) -> Option<Uuid>;
 }
 
 /// Why a change is refused: a stable code and a message that says what to
@@ -114,6 +121,8 @@ pub struct Known {
     locations: HashMap<Uuid, (Hlc, LocationKind)>,
     attendees: HashSet<Uuid>,
     checkins: HashSet<Uuid>,
+    /// Proposals and their islands.
+    proposals: HashMap<Uuid, Uuid>,
 }
 
 impl Known {
@@ -135,13 +144,20 @@ impl Known {
             Change::CheckIn(c) => {
                 self.checkins.insert(c.id);
             }
+            Change::Proposal(p) => {
+                self.proposals.insert(p.id, p.island_id);
+            }
             _ => {}
         }
     }
 
     /// How many things it knows (for tests and diagnostics).
     pub fn len(&self) -> usize {
-        self.locations.len() + self.attendees.len() + self.checkins.len() + usize::from(self.days.is_some())
+        self.locations.len()
+            + self.attendees.len()
+            + self.checkins.len()
+            + self.proposals.len()
+            + usize::from(self.days.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -161,6 +177,9 @@ impl Facts for Known {
     }
     fn checkin_exists(&self, id: Uuid) -> bool {
         self.checkins.contains(&id)
+    }
+    fn proposal_island(&self, id: Uuid) -> Option<Uuid> {
+        self.proposals.get(&id).copied()
     }
 }
 
@@ -206,6 +225,11 @@ impl Facts for Overlay<'_> {
     }
     fn checkin_exists(&self, id: Uuid) -> bool {
         self.added.checkin_exists(id) || self.base.checkin_exists(id)
+    }
+    fn proposal_island(&self, id: Uuid) -> Option<Uuid> {
+        self.added
+            .proposal_island(id)
+            .or_else(|| self.base.proposal_island(id))
     }
 }
 
@@ -357,6 +381,18 @@ pub fn check(
                 env,
                 "forbidden",
                 format!("an island host's desk records {what} only at zones, not at entrances"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    // Proposals live at islands: a zone of the event (whoever writes them).
+    let island = |kind: Option<LocationKind>| {
+        if kind.is_some_and(|k| k != LocationKind::Zone) {
+            Err(Refusal::new(
+                env,
+                "bad_request",
+                "proposals are taken at islands (zones), not at entrances",
             ))
         } else {
             Ok(())
@@ -576,6 +612,74 @@ pub fn check(
                 ));
             }
         }
+        Change::Proposal(p) => {
+            own("proposal", p.device_id)?;
+            own_id("proposal", p.id)?;
+            if p.status != crate::model::ProposalStatus::New
+                || p.status_by.is_some()
+                || p.status_at_ms.is_some()
+            {
+                return Err(Refusal::new(
+                    env,
+                    "bad_request",
+                    "a proposal is created new; its status changes by proposal_edit",
+                ));
+            }
+            proposal_fields(
+                env,
+                &crate::model::ProposalPatch {
+                    author: Some(p.author.clone()),
+                    title: Some(p.title.clone()),
+                    text: Some(p.text.clone()),
+                    topics: Some(p.topics.clone()),
+                    consent: None,
+                    status: None,
+                },
+            )?;
+            if let Some(a) = p.author.attendee_id {
+                attendee(a)?;
+            }
+            island(location(p.island_id)?)?;
+        }
+        Change::ProposalEdit(e) => {
+            if e.patch.is_empty() {
+                return Err(Refusal::new(
+                    env,
+                    "bad_request",
+                    "a proposal edit changes something",
+                ));
+            }
+            proposal_fields(env, &e.patch)?;
+            if let Some(a) = e.patch.author.as_ref().and_then(|a| a.attendee_id) {
+                attendee(a)?;
+            }
+            if let Some(f) = facts {
+                let Some(at) = f.proposal_island(e.id) else {
+                    return Err(Refusal::new(
+                        env,
+                        "unknown_reference",
+                        format!(
+                            "proposal {} is unknown here: push the proposal before its edits",
+                            e.id
+                        ),
+                    ));
+                };
+                island(location(at)?)?;
+            }
+        }
+        Change::IslandTopics(t) => {
+            if t.topics.len() > limits::TOPICS {
+                return Err(Refusal::new(
+                    env,
+                    "too_long",
+                    format!("an island has at most {} topics", limits::TOPICS),
+                ));
+            }
+            for topic in &t.topics {
+                bounded(env, "a topic", topic, limits::SHORT)?;
+            }
+            island(location(t.island_id)?)?;
+        }
         Change::KioskPin(pin) => {
             if !pin.hash_ok() {
                 return Err(Refusal::new(
@@ -584,6 +688,34 @@ pub fn check(
                     "a kiosk PIN travels only as an Argon2id hash (PHC string, at most 200 characters)",
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A proposal's fields within their bounds.
+fn proposal_fields(env: &ChangeEnvelope, p: &crate::model::ProposalPatch) -> Result<(), Refusal> {
+    if let Some(a) = &p.author {
+        bounded_opt(env, "the author's name", &a.name, limits::NAME)?;
+        bounded_opt(env, "the author's organization", &a.organization, limits::NAME)?;
+        bounded_opt(env, "the author's contact", &a.contact, limits::EMAIL)?;
+    }
+    if let Some(t) = &p.title {
+        bounded(env, "the proposal's title", t, limits::PROPOSAL_TITLE)?;
+    }
+    if let Some(t) = &p.text {
+        bounded(env, "the proposal's text", t, limits::PROPOSAL_TEXT)?;
+    }
+    if let Some(topics) = &p.topics {
+        if topics.len() > limits::TOPICS {
+            return Err(Refusal::new(
+                env,
+                "too_long",
+                format!("a proposal has at most {} topics", limits::TOPICS),
+            ));
+        }
+        for t in topics {
+            bounded(env, "a topic", t, limits::SHORT)?;
         }
     }
     Ok(())

@@ -40,6 +40,11 @@ pub enum CoreError {
     #[error("{0}")]
     Invalid(String),
 
+    /// Something named is not here (a proposal, an island); the message
+    /// says what to do.
+    #[error("{0}")]
+    NotFound(String),
+
     #[error("{}", import_rejected_message(.0))]
     ImportRejected(Vec<RowError>),
 
@@ -91,6 +96,7 @@ impl CoreError {
             CoreError::UnknownCheckIn(_) => "unknown_checkin",
             CoreError::AlreadyAnnulled(_) => "already_annulled",
             CoreError::Invalid(_) => "invalid",
+            CoreError::NotFound(_) => "not_found",
             CoreError::ImportRejected(_) => "import_rejected",
             CoreError::Badge(_) => "badge",
             CoreError::NoSigningKey => "no_signing_key",

@@ -58,7 +58,7 @@ pub enum Role {
     /// Entrance desks: check-ins, annulments, walk-in registrations and
     /// their badges (signed with the desk's own key).
     Volunteer,
-    /// Island hosts: zone counts.
+    /// Island hosts: zone counts and participants' proposals at their islands.
     Host,
     /// Import, edit, revoke, print, export, pair and revoke devices.
     Coordinator,
@@ -91,7 +91,10 @@ impl Role {
                 kind,
                 "checkin" | "annulment" | "scan" | "attendee" | "device" | "badge_printed" | "device_key"
             ),
-            Role::Host => matches!(kind, "checkin" | "annulment" | "scan" | "device"),
+            Role::Host => matches!(
+                kind,
+                "checkin" | "annulment" | "scan" | "device" | "proposal" | "proposal_edit"
+            ),
         }
     }
 }
@@ -401,4 +404,123 @@ impl std::fmt::Display for BadgeLayout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Where a participant's proposal stands on its way to the plenary.
+/// Deleting is a status ([`ProposalStatus::Declined`]), never a lost row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    #[default]
+    New,
+    Shortlisted,
+    Presented,
+    Declined,
+}
+
+impl ProposalStatus {
+    pub const ALL: [ProposalStatus; 4] = [
+        ProposalStatus::New,
+        ProposalStatus::Shortlisted,
+        ProposalStatus::Presented,
+        ProposalStatus::Declined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::New => "new",
+            ProposalStatus::Shortlisted => "shortlisted",
+            ProposalStatus::Presented => "presented",
+            ProposalStatus::Declined => "declined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProposalStatus> {
+        ProposalStatus::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim().to_lowercase())
+    }
+}
+
+/// Who made a proposal: an attendee (found by badge scan or search), or a
+/// person without a badge, with what they typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalAuthor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendee_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// An e-mail or phone, as the person gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+/// A participant's proposal, taken down at an island's stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: Uuid,
+    /// The island (a zone) where it was taken down.
+    pub island_id: Uuid,
+    pub author: ProposalAuthor,
+    pub title: String,
+    pub text: String,
+    /// Of the island's topics, several allowed.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// The author agreed to be contacted (off unless they said yes).
+    #[serde(default)]
+    pub consent: bool,
+    #[serde(default)]
+    pub status: ProposalStatus,
+    /// The desk that set the status and when (Unix ms); absent while new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at_ms: Option<i64>,
+    /// The host desk that took it down, and when (Unix ms).
+    pub device_id: Uuid,
+    pub at_ms: i64,
+}
+
+/// What an edit of a proposal changes; `None` keeps the field. Each field
+/// is its own last-writer-wins register (by the edit's HLC), so an edit on
+/// one desk and a status change on another both survive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<ProposalAuthor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topics: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<bool>,
+    /// Who set it and when come from the edit itself (its desk and HLC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ProposalStatus>,
+}
+
+impl ProposalPatch {
+    pub fn is_empty(&self) -> bool {
+        self == &ProposalPatch::default()
+    }
+}
+
+/// An edit of one proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalEdit {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub patch: ProposalPatch,
+}
+
+/// The topics a coordinator sets for one island (last writer wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IslandTopics {
+    pub island_id: Uuid,
+    pub topics: Vec<String>,
 }

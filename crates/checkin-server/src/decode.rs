@@ -439,6 +439,9 @@ mod tests {
         fn checkin_exists(&self, _: Uuid) -> bool {
             false
         }
+        fn proposal_island(&self, _: Uuid) -> Option<Uuid> {
+            None
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// ids, and hubs that desks prove themselves to by signature, never by
 /// token (see `docs/security.md`). Version 4 adds the coordinators'
 /// `category` changes (the event's own categories, edited one by one).
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 /// Header carrying [`PROTOCOL_VERSION`] on every request.
 pub const VERSION_HEADER: &str = "x-checkin-protocol";
 /// Most changes one push may carry.

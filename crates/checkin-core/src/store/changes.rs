@@ -316,6 +316,42 @@ fn materialise(tx: &Transaction<'_>, env: &ChangeEnvelope) -> rusqlite::Result<(
                 hlc
             ])?;
         }
+        Change::Proposal(p) => {
+            let stamps: std::collections::BTreeMap<&str, &str> = super::proposals::FIELDS
+                .iter()
+                .map(|f| (*f, hlc.as_str()))
+                .collect();
+            tx.prepare_cached(
+                "INSERT INTO proposals (id, island_id, author, attendee_id, title, text, topics, consent,
+                   status, device_id, at_ms, field_hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'new', ?9, ?10, ?11) ON CONFLICT(id) DO NOTHING",
+            )?
+            .execute(params![
+                p.id.to_string(),
+                p.island_id.to_string(),
+                json(&p.author),
+                p.author.attendee_id.map(|a| a.to_string()),
+                p.title,
+                p.text,
+                json(&p.topics),
+                p.consent,
+                p.device_id.to_string(),
+                p.at_ms,
+                json(&stamps)
+            ])?;
+            super::proposals::reindex(tx, p.id)?;
+        }
+        Change::ProposalEdit(e) => {
+            super::proposals::apply_edit(tx, e, &env.hlc, env.device_id)?;
+        }
+        Change::IslandTopics(t) => {
+            tx.prepare_cached(
+                "INSERT INTO island_topics (island_id, topics, hlc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(island_id) DO UPDATE SET topics = excluded.topics, hlc = excluded.hlc
+                 WHERE excluded.hlc > island_topics.hlc",
+            )?
+            .execute(params![t.island_id.to_string(), json(&t.topics), hlc])?;
+        }
         Change::KioskPin(pin) => {
             tx.prepare_cached(
                 "INSERT INTO kiosk_pin (event_id, hash, hlc) VALUES (?1, ?2, ?3)

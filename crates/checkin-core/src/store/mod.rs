@@ -12,6 +12,7 @@ pub mod inbox;
 pub mod keyring;
 pub mod kiosk;
 mod prints;
+pub mod proposals;
 pub(crate) mod schema;
 
 use std::collections::BTreeMap;
@@ -162,6 +163,17 @@ impl crate::claims::Facts for DbFacts<'_> {
     }
     fn checkin_exists(&self, id: Uuid) -> bool {
         self.exists("SELECT 1 FROM checkins WHERE id = ?1", id)
+    }
+    fn proposal_island(&self, id: Uuid) -> Option<Uuid> {
+        self.0
+            .prepare_cached("SELECT island_id FROM proposals WHERE id = ?1")
+            .and_then(|mut st| {
+                st.query_row(params![id.to_string()], |r| r.get::<_, String>(0))
+                    .optional()
+            })
+            .ok()
+            .flatten()
+            .and_then(|s| Uuid::parse_str(&s).ok())
     }
 }
 

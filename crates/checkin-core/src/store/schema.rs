@@ -306,6 +306,42 @@ CREATE TABLE kiosk_pin (
 ) STRICT;
 "#;
 
+/// Participants' proposals taken at the islands (`proposal` and
+/// `proposal_edit` changes): each field is its own last-writer-wins register,
+/// its HLC in `field_hlc` (JSON: field → HLC). Titles and texts are searched
+/// by substring in any script through an FTS5 trigram index of their folded
+/// form. Island topics as coordinators set them.
+const V10_PROPOSALS: &str = r#"
+CREATE TABLE proposals (
+    id           TEXT PRIMARY KEY,
+    island_id    TEXT NOT NULL,
+    author       TEXT NOT NULL,                 -- JSON ProposalAuthor
+    attendee_id  TEXT,                          -- the author, when an attendee
+    title        TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    topics       TEXT NOT NULL DEFAULT '[]',    -- JSON array
+    consent      INTEGER NOT NULL DEFAULT 0,
+    status       TEXT NOT NULL DEFAULT 'new',
+    status_by    TEXT,
+    status_at_ms INTEGER,
+    device_id    TEXT NOT NULL,
+    at_ms        INTEGER NOT NULL,
+    field_hlc    TEXT NOT NULL                  -- JSON: field -> HLC
+) STRICT;
+CREATE INDEX proposals_island ON proposals(island_id, at_ms);
+CREATE INDEX proposals_attendee ON proposals(attendee_id);
+
+-- The title and text folded (lower case, ё as е), written by the store
+-- beside each proposal (`proposals::reindex`), searched by trigram.
+CREATE VIRTUAL TABLE proposals_fts USING fts5(body, tokenize = 'trigram');
+
+CREATE TABLE island_topics (
+    island_id TEXT PRIMARY KEY,
+    topics    TEXT NOT NULL,   -- JSON array
+    hlc       TEXT NOT NULL
+) STRICT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -317,6 +353,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7_TRUST),
         M::up(V8_CATEGORIES),
         M::up(V9_PRINT_REASONS_KIOSK_PIN),
+        M::up(V10_PROPOSALS),
     ])
 }
 
