@@ -173,7 +173,7 @@ def sync_push():
         change(16, "kiosk_pin", {"hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + "A" * 43,
                                  "at_ms": 1780390800000}),
     ] + volunteer
-    island = "01900000-0000-7000-8000-0000000000a2"
+    island = "01900000-0000-7000-8000-0000000000a3"  # odd: a zone to the target
     proposal = {"id": "01900000-0000-7000-8000-0000000000b1", "island_id": island,
                 "author": {"attendee_id": PERSON}, "title": "Волонтёрские центры в каждом районе",
                 "text": "Создать сеть центров…\nПилот в трёх районах.", "topics": ["Волонтёрство", "Город"],
