@@ -27,6 +27,7 @@ mod event;
 mod net;
 mod out;
 mod people;
+mod proposals;
 mod tables;
 
 #[derive(Parser)]
@@ -63,6 +64,10 @@ enum Cmd {
     /// Add, list, edit or remove the event's categories (`--json` for scripts).
     #[command(subcommand)]
     Category(event::CategoryCmd),
+    /// Participants' proposals taken at the islands: add, list, edit, the
+    /// islands' topics, export (`--json` for scripts).
+    #[command(subcommand)]
+    Proposal(proposals::ProposalCmd),
     /// Import attendees from CSV or XLSX (re-import updates people in place).
     Import(tables::ImportArgs),
     /// Add a walk-in or show one attendee.
@@ -179,6 +184,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Event(cmd) => event::run(&mut store, cmd, j, now),
         Cmd::Location(cmd) => event::location(&mut store, cmd, j, now),
         Cmd::Category(cmd) => event::category(&mut store, cmd, j, now),
+        Cmd::Proposal(cmd) => proposals::proposal(&mut store, cmd, j, now),
         Cmd::Import(args) => tables::import_cmd(&mut store, args, j, now),
         Cmd::Attendee(cmd) => people::attendee(&mut store, cmd, j, now),
         Cmd::Search(args) => people::search(&store, args, j),

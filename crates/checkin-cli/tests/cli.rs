@@ -599,3 +599,107 @@ fn the_paper_checklist_is_a_pdf_of_everyone() {
     ]);
     assert!(err.contains("--report checklist --format pdf"), "{err}");
 }
+
+#[test]
+fn proposals_are_taken_listed_edited_and_exported_with_contacts_only_by_consent() {
+    let cli = Cli::new();
+    cli.setup();
+    let topics = cli.json(&["proposal", "topics", "Остров 1", "Город", "Экология"]);
+    assert_eq!(topics, serde_json::json!(["Город", "Экология"]));
+    let anna = cli.json(&[
+        "attendee",
+        "add",
+        "--name",
+        "Чупшева Анна",
+        "--email",
+        "anna@example.org",
+    ]);
+    let anna_id = anna["id"].as_str().unwrap().to_string();
+    let hers = cli.json(&[
+        "proposal",
+        "add",
+        "--island",
+        "Остров 1",
+        "--author",
+        "anna@example.org",
+        "--title",
+        "Зелёные крыши",
+        "--text",
+        "Для школ и поликлиник",
+        "--topic",
+        "экология",
+        "--consent",
+    ]);
+    assert_eq!(hers["author"]["attendee_id"], anna_id.as_str());
+    assert_eq!(hers["topics"], serde_json::json!(["Экология"]));
+    let his = cli.json(&[
+        "proposal",
+        "add",
+        "--island",
+        "Остров 1",
+        "--name",
+        "Smith John",
+        "--contact",
+        "+7 999 000-00-00",
+        "--title",
+        "Bike lanes",
+    ]);
+    assert_eq!(his["consent"], false);
+    let err = cli.fails(&[
+        "proposal",
+        "add",
+        "--island",
+        "Вход A",
+        "--name",
+        "X",
+        "--title",
+        "Y",
+    ]);
+    assert!(err.contains("islands"), "{err}");
+    let err = cli.fails(&[
+        "proposal",
+        "add",
+        "--island",
+        "Остров 1",
+        "--name",
+        "X",
+        "--title",
+        "Y",
+        "--topic",
+        "Космос",
+    ]);
+    assert!(err.contains("Город, Экология"), "{err}");
+
+    let found = cli.json(&["proposal", "list", "--query", "крыши"]);
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], hers["id"]);
+    let found = cli.json(&["proposal", "list", "--query", "chupsheva"]);
+    assert_eq!(found[0]["id"], hers["id"], "the author's name in Latin letters");
+
+    let id = hers["id"].as_str().unwrap();
+    let edited = cli.json(&[
+        "proposal",
+        "edit",
+        id,
+        "--status",
+        "shortlisted",
+        "--text",
+        "Для всех школ",
+    ]);
+    assert_eq!(edited["status"], "shortlisted");
+    assert_eq!(edited["text"], "Для всех школ");
+    assert_eq!(edited["title"], "Зелёные крыши");
+    let short = cli.json(&["proposal", "list", "--status", "shortlisted"]);
+    assert_eq!(short.as_array().unwrap().len(), 1);
+    let err = cli.fails(&["proposal", "edit", id]);
+    assert!(err.contains("nothing to change"), "{err}");
+
+    let out = cli.dir().join("proposals.csv");
+    let done = cli.json(&["proposal", "export", "--out", out.to_str().unwrap()]);
+    assert_eq!(done["proposals"], 2);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert!(csv.contains("Контакт (только с согласия автора)"), "{csv}");
+    assert!(csv.contains("anna@example.org"), "she agreed: {csv}");
+    assert!(!csv.contains("999"), "he did not: {csv}");
+    assert!(csv.contains("в шорт-листе"));
+}

@@ -381,3 +381,95 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// The proposals a filter lets through, one row each, oldest first:
+    /// island, time, author, title, text, topics, status. The author's
+    /// contact (an attendee's e-mail and phone, or what a person without a
+    /// badge gave) is filled in only where the author agreed to be
+    /// contacted, and the column's header says so.
+    pub fn proposals_table(
+        &self,
+        filter: &crate::store::proposals::ProposalFilter,
+        lang: Lang,
+    ) -> Result<Table> {
+        let ru = lang == Lang::Ru;
+        let ctx = self.ctx()?;
+        let tz = ctx.tz;
+        let names: HashMap<Uuid, String> = self.locations()?.iter().map(|l| (l.id, l.name.clone())).collect();
+        let mut list = self.proposals(filter)?;
+        list.reverse();
+        let mut rows = Vec::with_capacity(list.len());
+        for p in list {
+            let attendee = match p.author.attendee_id {
+                Some(id) => self.attendee(id)?,
+                None => None,
+            };
+            let (who, org) = match &attendee {
+                Some(a) => (a.full_name.clone(), a.organization.clone().unwrap_or_default()),
+                None => (
+                    p.author.name.clone().unwrap_or_default(),
+                    p.author.organization.clone().unwrap_or_default(),
+                ),
+            };
+            let contact = if !p.consent {
+                String::new()
+            } else {
+                match &attendee {
+                    Some(a) => [a.email.clone(), a.phone.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => p.author.contact.clone().unwrap_or_default(),
+                }
+            };
+            let at = DateTime::<Utc>::from_timestamp_millis(p.at_ms)
+                .unwrap_or_default()
+                .with_timezone(&tz);
+            let status = match (ru, p.status) {
+                (true, crate::model::ProposalStatus::New) => "новое",
+                (true, crate::model::ProposalStatus::Shortlisted) => "в шорт-листе",
+                (true, crate::model::ProposalStatus::Presented) => "представлено",
+                (true, crate::model::ProposalStatus::Declined) => "отклонено",
+                (false, s) => s.as_str(),
+            };
+            rows.push(vec![
+                names.get(&p.island_id).cloned().unwrap_or_default(),
+                at.format("%d.%m.%Y %H:%M").to_string(),
+                who,
+                org,
+                contact,
+                p.title,
+                p.text,
+                p.topics.join(", "),
+                status.to_string(),
+            ]);
+        }
+        Ok(Table {
+            title: if ru {
+                "Предложения".into()
+            } else {
+                "Proposals".into()
+            },
+            headers: headers(
+                ru,
+                &[
+                    ("Остров", "Island"),
+                    ("Время", "Time"),
+                    ("Автор", "Author"),
+                    ("Организация", "Organization"),
+                    (
+                        "Контакт (только с согласия автора)",
+                        "Contact (only with the author's consent)",
+                    ),
+                    ("Название", "Title"),
+                    ("Текст", "Text"),
+                    ("Темы", "Topics"),
+                    ("Статус", "Status"),
+                ],
+            ),
+            rows,
+        })
+    }
+}
