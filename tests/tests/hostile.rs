@@ -920,6 +920,21 @@ async fn proposals_by_role(b: Backend) {
         .expect("the coordinator holds it");
     assert_eq!(seen.status, ProposalStatus::Shortlisted);
     assert_eq!(seen.status_by, Some(id_of(&host)));
+    // The server's statistics count it (one, shortlisted, at its island).
+    let day = host.store().day_of(host.now()).unwrap().to_string();
+    let stats = coord
+        .desk
+        .client
+        .stats(coord.desk.pairing.event_id, Some(&day))
+        .await
+        .unwrap();
+    let p = &stats.days[0].proposals;
+    assert_eq!(p.total, 1, "{p:?}");
+    assert_eq!(
+        p.islands.iter().find(|i| i.location_id == island).unwrap().total,
+        1
+    );
+    assert_eq!(p.statuses[1].count, 1, "shortlisted");
 
     // Revoked: the host's next proposal is refused.
     coord

@@ -374,6 +374,34 @@ fn stats_text(stats: &Stats) -> String {
                     z.dwell_median_secs.map(|s| format!("{} min", s / 60)).unwrap_or("-".into())
                 ));
         }
+        if d.proposals.total > 0 {
+            let p = &d.proposals;
+            let per_island: Vec<String> = p
+                .islands
+                .iter()
+                .filter(|i| i.total > 0)
+                .map(|i| format!("{} {}", i.name, i.total))
+                .collect();
+            let per_status: Vec<String> = p
+                .statuses
+                .iter()
+                .map(|c| format!("{} {}", c.status.as_str(), c.count))
+                .collect();
+            s.push_str(&format!(
+                "\n  proposals {:>6}  ({})  {}",
+                p.total,
+                per_island.join(", "),
+                per_status.join(", ")
+            ));
+            if !p.topics.is_empty() {
+                let topics: Vec<String> = p
+                    .topics
+                    .iter()
+                    .map(|t| format!("{} {}", t.topic, t.count))
+                    .collect();
+                s.push_str(&format!("\n  topics    {}", topics.join(", ")));
+            }
+        }
         for dev in &d.devices {
             s.push_str(&format!(
                 "\n  device {:<20} check-ins {:>6}  admissions {:>6}",

@@ -694,6 +694,22 @@ fn proposals_are_taken_listed_edited_and_exported_with_contacts_only_by_consent(
     let err = cli.fails(&["proposal", "edit", id]);
     assert!(err.contains("nothing to change"), "{err}");
 
+    let stats = cli.json(&["stats"]);
+    let day = &stats["days"][0]["proposals"];
+    assert_eq!(day["total"], 2, "{day}");
+    assert_eq!(day["islands"][0]["name"], "Остров 1");
+    assert_eq!(day["islands"][0]["total"], 2);
+    assert_eq!(
+        day["topics"][0],
+        serde_json::json!({"topic": "Экология", "count": 1})
+    );
+    assert_eq!(
+        day["statuses"][1],
+        serde_json::json!({"status": "shortlisted", "count": 1})
+    );
+    let text = String::from_utf8(cli.run(&["stats"]).stdout).unwrap();
+    assert!(text.contains("proposals      2"), "{text}");
+
     let out = cli.dir().join("proposals.csv");
     let done = cli.json(&["proposal", "export", "--out", out.to_str().unwrap()]);
     assert_eq!(done["proposals"], 2);

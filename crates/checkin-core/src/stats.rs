@@ -148,6 +148,9 @@ pub struct DayStats {
     pub entrances: Vec<EntranceStats>,
     pub zones: Vec<ZoneStats>,
     pub devices: Vec<DeviceActivity>,
+    /// Participants' proposals taken at the islands that day.
+    #[serde(default)]
+    pub proposals: crate::store::proposals::ProposalStats,
 }
 
 /// The statistics of an event: one entry per day asked for.
@@ -929,6 +932,7 @@ impl StatsCache {
                 entrances,
                 zones,
                 devices,
+                proposals: store.proposal_stats(d)?,
             });
         }
         Ok(Stats {

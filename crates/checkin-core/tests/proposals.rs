@@ -279,4 +279,19 @@ fn found_by_words_in_any_script_and_by_author() {
         })
         .unwrap();
     assert!(day3.is_empty());
+
+    // In the numbers: per island and hour, per topic, per status.
+    let stats = a.stats(Some(at(2, 9).date_naive()), at(2, 12)).unwrap();
+    let p = &stats.days[0].proposals;
+    assert_eq!(p.total, 2);
+    let first = p.islands.iter().find(|i| i.location_id == island).unwrap();
+    // 09:00 and 10:00 UTC are 12:00 and 13:00 in Moscow.
+    assert_eq!(first.hours, [(12, 1), (13, 1)]);
+    assert_eq!(p.islands.iter().map(|i| i.total).sum::<u64>(), 2);
+    assert_eq!(p.topics.len(), 1);
+    assert_eq!(
+        (p.topics[0].topic.as_str(), p.topics[0].count),
+        ("Волонтёрство", 1)
+    );
+    assert_eq!(p.statuses[0].count, 2, "both new");
 }

@@ -243,6 +243,49 @@ pub fn summary_html(stats: &Stats, day: &DayStats, lang: Lang) -> String {
         }
         h.push_str("</table>");
     }
+    let pr = &day.proposals;
+    if pr.total > 0 {
+        h.push_str(&format!(
+            "<h2>{} — {}</h2><table><tr><th>{}</th><th>{}</th></tr>",
+            t("Предложения", "Proposals"),
+            pr.total,
+            t("Остров", "Island"),
+            t("Предложений", "Proposals")
+        ));
+        for i in &pr.islands {
+            h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", esc(&i.name), i.total));
+        }
+        h.push_str("</table>");
+        if !pr.topics.is_empty() {
+            h.push_str(&format!(
+                "<table><tr><th>{}</th><th>{}</th></tr>",
+                t("Тема", "Topic"),
+                t("Предложений", "Proposals")
+            ));
+            for tc in &pr.topics {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    esc(&tc.topic),
+                    tc.count
+                ));
+            }
+            h.push_str("</table>");
+        }
+        let statuses: Vec<String> = pr
+            .statuses
+            .iter()
+            .map(|sc| {
+                let name = match sc.status {
+                    checkin_core::model::ProposalStatus::New => t("новые", "new"),
+                    checkin_core::model::ProposalStatus::Shortlisted => t("в шорт-листе", "shortlisted"),
+                    checkin_core::model::ProposalStatus::Presented => t("представлены", "presented"),
+                    checkin_core::model::ProposalStatus::Declined => t("отклонены", "declined"),
+                };
+                format!("{name}: {}", sc.count)
+            })
+            .collect();
+        h.push_str(&format!("<p>{}</p>", statuses.join(" · ")));
+    }
     for z in &day.zones {
         let (Some(first), Some(last)) = (z.hours.first(), z.hours.last()) else {
             continue;

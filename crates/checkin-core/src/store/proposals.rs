@@ -50,6 +50,39 @@ pub struct ProposalFilter {
     pub query: Option<String>,
 }
 
+/// The proposals of one day in numbers (dashboard, `/v1/stats`, summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProposalStats {
+    pub total: u64,
+    /// Per island (every zone, also with none), in the locations' order.
+    pub islands: Vec<IslandProposals>,
+    /// Per topic, most first (a proposal counts under each of its topics).
+    pub topics: Vec<TopicCount>,
+    /// Per status, in the order new, shortlisted, presented, declined.
+    pub statuses: Vec<StatusCount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IslandProposals {
+    pub location_id: Uuid,
+    pub name: String,
+    pub total: u64,
+    /// Local hours that had proposals: (hour, count).
+    pub hours: Vec<(u8, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TopicCount {
+    pub topic: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatusCount {
+    pub status: ProposalStatus,
+    pub count: u64,
+}
+
 /// Apply a `proposal_edit` to the row: each field only when this edit's HLC
 /// is newer than the one that last wrote it. A status carries who set it
 /// (the edit's desk) and when (its HLC's time).
@@ -515,6 +548,67 @@ impl Store {
             rows.retain(|p| p.topics.iter().any(|x| fold(x) == t));
         }
         Ok(rows)
+    }
+
+    /// The day's proposals per island and hour, per topic and per status.
+    pub fn proposal_stats(&self, day: NaiveDate) -> Result<ProposalStats> {
+        let tz = self.ctx()?.tz;
+        let list = self.proposals(&ProposalFilter {
+            day: Some(day),
+            ..ProposalFilter::default()
+        })?;
+        let mut islands: Vec<IslandProposals> = self
+            .locations()?
+            .iter()
+            .filter(|l| l.kind == LocationKind::Zone)
+            .map(|l| IslandProposals {
+                location_id: l.id,
+                name: l.name.clone(),
+                ..IslandProposals::default()
+            })
+            .collect();
+        let mut topics: BTreeMap<String, u64> = BTreeMap::new();
+        let mut statuses = [0u64; 4];
+        for p in &list {
+            use chrono::Timelike;
+            let hour = DateTime::<Utc>::from_timestamp_millis(p.at_ms)
+                .unwrap_or_default()
+                .with_timezone(&tz)
+                .hour() as u8;
+            if let Some(i) = islands.iter_mut().find(|i| i.location_id == p.island_id) {
+                i.total += 1;
+                match i.hours.iter_mut().find(|(h, _)| *h == hour) {
+                    Some((_, n)) => *n += 1,
+                    None => i.hours.push((hour, 1)),
+                }
+            }
+            for t in &p.topics {
+                *topics.entry(t.clone()).or_default() += 1;
+            }
+            let k = ProposalStatus::ALL
+                .iter()
+                .position(|s| *s == p.status)
+                .unwrap_or(0);
+            statuses[k] += 1;
+        }
+        for i in &mut islands {
+            i.hours.sort();
+        }
+        let mut topics: Vec<TopicCount> = topics
+            .into_iter()
+            .map(|(topic, count)| TopicCount { topic, count })
+            .collect();
+        topics.sort_by(|a, b| b.count.cmp(&a.count).then(a.topic.cmp(&b.topic)));
+        Ok(ProposalStats {
+            total: list.len() as u64,
+            islands,
+            topics,
+            statuses: ProposalStatus::ALL
+                .iter()
+                .zip(statuses)
+                .map(|(s, count)| StatusCount { status: *s, count })
+                .collect(),
+        })
     }
 
     /// How many proposals an island took on the day `now` falls on.
