@@ -602,7 +602,11 @@ fn is_coordinator_desk(desk: &Desk, store: &checkin_core::store::Store) -> bool 
         && !paired_role.is_some_and(|r| r != checkin_sync::protocol::Role::Coordinator)
 }
 
-fn require_coordinator(desk: &Desk, store: &checkin_core::store::Store, what: &str) -> CmdResult<()> {
+pub(crate) fn require_coordinator(
+    desk: &Desk,
+    store: &checkin_core::store::Store,
+    what: &str,
+) -> CmdResult<()> {
     if !is_coordinator_desk(desk, store) {
         return Err(CmdError::new(
             "forbidden",

@@ -12,6 +12,7 @@ pub mod camera;
 mod commands;
 pub mod hub;
 pub mod print;
+pub mod proposals;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -531,6 +532,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::kiosk_pin_set,
         commands::set_kiosk_pin,
         commands::leave_kiosk,
+        proposals::add_proposal,
+        proposals::edit_proposal,
+        proposals::proposals,
+        proposals::island_proposals,
+        proposals::set_island_topics,
+        proposals::save_proposal_draft,
+        proposals::proposal_draft,
+        proposals::discard_proposal_draft,
+        proposals::export_proposals,
+        proposals::proposals_pdf,
         camera::decode_frame,
         camera::camera_reset,
         hub::hub_state,

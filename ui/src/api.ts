@@ -8,6 +8,7 @@ import type {
   AppInfo, Attendee, AttendeeFilter, AttendeePage, CmdError, Counters, Direction,
   DeviceInfo, FrameScan, HubStatus, HubView, HourCount, PrintJob, AdmissionPrint, Printers, ImportProgress, JoinRequest, Joined, PairingCode, ImportResult, Preview, ScanOutcome, SearchRow, Settings, Status,
   Undone, WalkIn, WalkedIn, Stats, Report, Category, CategoryForm, CategoryRow, ImportCategories,
+  ProposalRow, ProposalForm, ProposalPatch, ProposalQuery, IslandProposalInfo, ProposalDraft,
 } from "./types";
 
 export class ApiError extends Error {
@@ -111,4 +112,15 @@ export const api = {
       headers: { "x-frame-width": String(width), "x-frame-height": String(height) },
     }),
   cameraReset: () => call<null>("camera_reset"),
+  addProposal: (form: ProposalForm) => call<ProposalRow>("add_proposal", { form }),
+  editProposal: (id: string, patch: ProposalPatch) => call<ProposalRow>("edit_proposal", { id, patch }),
+  proposals: (filter: ProposalQuery) => call<ProposalRow[]>("proposals", { filter }),
+  islandProposals: (islandId: string) => call<IslandProposalInfo>("island_proposals", { islandId }),
+  setIslandTopics: (islandId: string, topics: string[]) => call<string[]>("set_island_topics", { islandId, topics }),
+  saveProposalDraft: (draft: ProposalDraft) => call<null>("save_proposal_draft", { draft }),
+  proposalDraft: () => call<ProposalDraft | null>("proposal_draft"),
+  discardProposalDraft: () => call<null>("discard_proposal_draft"),
+  exportProposals: (format: "csv" | "xlsx", lang: string, filter: ProposalQuery) =>
+    call<string>("export_proposals", { format, lang, filter }),
+  proposalsPdf: (lang: string, filter: ProposalQuery) => call<string>("proposals_pdf", { lang, filter }),
 };

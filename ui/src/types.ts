@@ -260,3 +260,18 @@ export interface ImportProgress { stage: "read" | "write"; rows_done: number; ro
 
 /** What every command rejects with. */
 export interface CmdError { code: string; message: string }
+
+export type ProposalStatus = "new" | "shortlisted" | "presented" | "declined";
+export interface ProposalAuthor { attendee_id?: string | null; name?: string | null; organization?: string | null; contact?: string | null }
+export interface ProposalRow {
+  id: string; island_id: string; author: ProposalAuthor; title: string; text: string; topics: string[];
+  consent: boolean; status: ProposalStatus; status_by?: string | null; status_at_ms?: number | null;
+  device_id: string; at_ms: number;
+  island_name: string; author_name: string; author_organization: string | null;
+}
+export interface ProposalForm { island_id: string; author: ProposalAuthor; title: string; text: string; topics: string[]; consent: boolean }
+export interface ProposalPatch { author?: ProposalAuthor; title?: string; text?: string; topics?: string[]; consent?: boolean; status?: ProposalStatus }
+export interface ProposalQuery { island_id?: string | null; topic?: string | null; status?: ProposalStatus | null; day?: string | null; query?: string | null }
+export interface IslandProposalInfo { topics: string[]; today: number }
+/** The form as typed so far, kept on disk by the app. */
+export interface ProposalDraft { form: ProposalForm; author_label: string; editing: string | null }

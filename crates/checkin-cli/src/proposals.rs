@@ -91,8 +91,9 @@ pub(crate) enum ProposalCmd {
         /// The topics to set; none: show them.
         topics: Vec<String>,
     },
-    /// Export proposals as CSV or XLSX (by the file's extension); contacts
-    /// only where the author agreed.
+    /// Export proposals as CSV, XLSX or (one island, by topic, for the
+    /// presentation) PDF, by the file's extension; contacts only where the
+    /// author agreed.
     Export {
         #[arg(long)]
         out: PathBuf,
@@ -243,17 +244,46 @@ pub(crate) fn proposal(store: &mut Store, cmd: &ProposalCmd, j: bool, now: DateT
             status: st,
             lang,
         } => {
-            let format = out
-                .extension()
-                .and_then(|e| e.to_str())
-                .and_then(ExportFormat::parse)
-                .ok_or_else(|| anyhow!("{}: name the file .csv or .xlsx", out.display()))?;
             let lang = Lang::parse(lang).ok_or_else(|| anyhow!("--lang {lang:?}: use ru or en"))?;
             let filter = ProposalFilter {
                 island_id: key.as_deref().map(|k| island(store, k)).transpose()?,
                 status: st.as_deref().map(status).transpose()?,
                 ..ProposalFilter::default()
             };
+            let ext = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if ext == "pdf" {
+                if filter.island_id.is_none() {
+                    return Err(anyhow!("the PDF is per island: add --island NAME"));
+                }
+                let pdf = checkin_pdf::render_island_proposals(
+                    store,
+                    &filter,
+                    match lang {
+                        Lang::Ru => checkin_pdf::ProposalsLang::Ru,
+                        Lang::En => checkin_pdf::ProposalsLang::En,
+                    },
+                )?;
+                std::fs::write(out, &pdf.pdf).with_context(|| format!("writing {}", out.display()))?;
+                print(
+                    j,
+                    json!({"out": out, "proposals": pdf.badges, "pages": pdf.pages}),
+                    || {
+                        format!(
+                            "wrote {} ({} proposals, {} pages)",
+                            out.display(),
+                            pdf.badges,
+                            pdf.pages
+                        )
+                    },
+                );
+                return Ok(());
+            }
+            let format = ExportFormat::parse(&ext)
+                .ok_or_else(|| anyhow!("{}: name the file .csv, .xlsx or .pdf", out.display()))?;
             let table = store.proposals_table(&filter, lang)?;
             table
                 .save(out, format)

@@ -718,4 +718,17 @@ fn proposals_are_taken_listed_edited_and_exported_with_contacts_only_by_consent(
     assert!(csv.contains("anna@example.org"), "she agreed: {csv}");
     assert!(!csv.contains("999"), "he did not: {csv}");
     assert!(csv.contains("в шорт-листе"));
+    let pdf = cli.dir().join("island.pdf");
+    let err = cli.fails(&["proposal", "export", "--out", pdf.to_str().unwrap()]);
+    assert!(err.contains("--island"), "{err}");
+    let done = cli.json(&[
+        "proposal",
+        "export",
+        "--out",
+        pdf.to_str().unwrap(),
+        "--island",
+        "Остров 1",
+    ]);
+    assert_eq!(done["proposals"], 2);
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"));
 }

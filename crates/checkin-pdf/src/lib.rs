@@ -18,7 +18,9 @@
 //! its own.
 
 mod checklist;
+mod proposals;
 pub use checklist::{ChecklistLang, render_checklist};
+pub use proposals::{ProposalEntry, ProposalsLang, render_island_proposals, render_proposals};
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -146,6 +148,8 @@ pub struct Rendered {
 pub enum PdfError {
     #[error("nothing to print: no badge matches; check the filters (category, not printed, since)")]
     Empty,
+    #[error("no proposals to print: check the island and the status chosen (declined ones are left out)")]
+    NoProposals,
     #[error(
         "the logo could not be read as PNG ({0}); save it as a PNG file (RGB or RGBA, a few hundred pixels wide) and try again"
     )]

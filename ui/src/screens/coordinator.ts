@@ -1,6 +1,7 @@
 // Coordinator: live dashboard, attendee table (virtualised, 100,000 rows),
-// import with preview/mapping/progress/per-row errors, export, devices.
+// proposals, import with preview/mapping/progress/per-row errors, export, devices.
 
+import { proposalsTab } from "./proposals";
 import type uPlot from "uplot";
 import { api } from "../api";
 import { reportPrint } from "../printing";
@@ -12,7 +13,7 @@ import { app, errorText, header, info, onRemoteChanges, perf, statusBar, toast }
 import type { AttendeeFilter, AttendeeRow, CategoryRow, CategoryValue, DayStats, HubView, Preview, Report } from "../types";
 import { VirtualList } from "../virtual";
 
-type Tab = "dashboard" | "attendees" | "cats" | "import" | "export" | "devices";
+type Tab = "dashboard" | "attendees" | "cats" | "proposals" | "import" | "export" | "devices";
 const COLORS = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f"];
 
 export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
@@ -23,7 +24,7 @@ export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
   const drawTabs = () =>
     clear(
       tabs,
-      ...(["dashboard", "attendees", "cats", "import", "export", "devices"] as Tab[]).map((x) =>
+      ...(["dashboard", "attendees", "cats", "proposals", "import", "export", "devices"] as Tab[]).map((x) =>
         h("button", { class: `tab ${x === tab ? "selected" : ""}`, testid: `tab-${x}`, on: { click: () => { tab = x; draw(); } } }, t(`coord.${x}` as Key)),
       ),
     );
@@ -34,6 +35,7 @@ export function coordinatorScreen(): { el: HTMLElement; dispose: () => void } {
       tab === "dashboard" ? dashboard()
       : tab === "attendees" ? attendees()
       : tab === "cats" ? categories()
+      : tab === "proposals" ? proposalsTab()
       : tab === "import" ? importer()
       : tab === "export" ? exporter()
       : devices();

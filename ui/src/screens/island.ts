@@ -5,11 +5,12 @@
 import type uPlot from "uplot";
 import { api } from "../api";
 import { afterPaint, clear, h } from "../dom";
-import { num, t } from "../i18n";
+import { num, t, time, type Key } from "../i18n";
 import { barChart } from "../chart";
 import { errorText, header, info, onRemoteChanges, perf, saveSettings, settings, statusBar, toast, app } from "../state";
 import { scanField } from "../scanfield";
-import type { Counters, Direction, HourCount } from "../types";
+import type { Counters, Direction, HourCount, ProposalRow } from "../types";
+import { openProposalForm } from "../proposalform";
 import { verdictCard } from "../verdictcard";
 import { viewfinder } from "../viewfinder";
 
@@ -22,9 +23,60 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
   const chartBox = h("div", { class: "chart", testid: "hour-chart" });
   let chart: uPlot | null = null;
 
+  // ---- proposals ----
+  // The last person scanned here is the author a new proposal starts with.
+  let lastAuthor: { attendee_id: string; label: string } | null = null;
+  let topics: string[] = [];
+  const propCount = h("b", { testid: "prop-today" }, "0");
+  const propList = h("div", { class: "prop-list", testid: "prop-list" });
+  const drawProposals = (rows: ProposalRow[]) =>
+    clear(
+      propList,
+      ...(rows.length
+        ? rows.map((r) =>
+            h(
+              "button",
+              { class: "prop-row", testid: "prop-row", on: { click: () => openForm(r) } },
+              h("span", { class: `status ${r.status}` }, t(`prop.status.${r.status}` as Key)),
+              h("span", { class: "title" }, r.title || r.text.slice(0, 60)),
+              h("span", { class: "muted" }, `${r.author_name} · ${time(new Date(r.at_ms).toISOString())}`),
+            ),
+          )
+        : [h("div", { class: "muted" }, t("prop.none"))]),
+    );
+  async function refreshProposals() {
+    try {
+      const [info_, rows] = await Promise.all([
+        api.islandProposals(loc.id),
+        api.proposals({ island_id: loc.id }),
+      ]);
+      topics = info_.topics;
+      propCount.textContent = num(info_.today);
+      drawProposals(rows.slice(0, 30));
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  }
+  const openForm = (existing: ProposalRow | null = null, restored: import("../types").ProposalDraft | null = null) =>
+    openProposalForm({
+      islandId: loc.id,
+      topics,
+      author: lastAuthor,
+      existing,
+      restored,
+      onSaved: () => void refreshProposals(),
+      onClose: () => field.focus(),
+    });
+
   // Registered before the scan field's own handler so + and − never reach it.
   let scanInput: HTMLInputElement | null = null;
   const onKey = (e: KeyboardEvent) => {
+    if (e.altKey && e.code === "KeyP" && !document.querySelector(".modal")) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      openForm();
+      return;
+    }
     // A badge being typed or scanned into the field keeps its characters.
     if (document.querySelector(".modal") || (scanInput && e.target === scanInput && scanInput.value !== "")) return;
     if (e.target instanceof HTMLSelectElement) return;
@@ -38,7 +90,9 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
   document.addEventListener("keydown", onKey, true);
   const scan = async (payload: string, t0: number) => {
     try {
-      card.show(await api.scan(payload, loc.id, direction));
+      const o = await api.scan(payload, loc.id, direction);
+      card.show(o);
+      if (o.attendee) lastAuthor = { attendee_id: o.attendee.id, label: o.attendee.full_name };
       afterPaint(() => perf.scans.push(performance.now() - t0));
       void refresh();
     } catch (e) {
@@ -144,10 +198,28 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
         figures,
       ),
       h("div", { class: "middle" }, card.el, camera.el),
+      h(
+        "section",
+        { class: "card proposals", testid: "island-proposals" },
+        h(
+          "div",
+          { class: "row" },
+          h("div", { class: "label" }, t("prop.title")),
+          h("div", { class: "muted" }, `${t("prop.today")}: `, propCount),
+          h("div", { class: "grow" }),
+          h("button", { class: "primary", testid: "prop-add", on: { click: () => openForm() } }, t("prop.add")),
+        ),
+        propList,
+      ),
       h("section", { class: "card" }, h("div", { class: "label" }, t("island.per_hour")), chartBox),
     ),
     statusBar(),
   );
+  // A draft left by a restart or a crash opens again as it was.
+  void refreshProposals().then(async () => {
+    const draft = await api.proposalDraft().catch(() => null);
+    if (draft) openForm(null, draft);
+  });
   setTimeout(() => {
     void refresh().then(() => {
       field.focus();
@@ -159,7 +231,7 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
       });
     });
   }, 0);
-  const offChanges = onRemoteChanges(() => void refresh());
+  const offChanges = onRemoteChanges(() => { void refresh(); void refreshProposals(); });
   return {
     el,
     dispose() {
