@@ -1596,6 +1596,149 @@ fn registration_zone() {
     s.close();
 }
 
+/// Islands collect proposals: a host scans a badge and takes down the
+/// person's proposal with topics; the app is closed mid-draft and the draft
+/// is there after the restart; saved, it counts today; the coordinator
+/// shortlists it and prints the island's PDF, which shows it.
+#[test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a display: run by `cargo xtask test`"]
+fn island_proposals() {
+    let _driver = DriverProcess::start_with_path(None);
+    let dir = tempfile::tempdir().unwrap();
+    let people = prepare(dir.path(), 200);
+    {
+        let now = Utc::now();
+        let mut store = Store::open_local(&dir.path().join("checkin.db"), "E2E-стойка", now).unwrap();
+        let island = store.location("Остров 1").unwrap().id;
+        store
+            .set_island_topics(
+                island,
+                &["Город".into(), "Экология".into(), "Волонтёрство".into()],
+                now,
+            )
+            .unwrap();
+    }
+    let args = vec!["--data-dir".to_string(), dir.path().display().to_string()];
+    let s = Session::new(&args);
+    s.click("[data-testid=role-island]");
+    s.click("[data-testid='location-Остров 1']");
+    s.click("[data-testid=setup-start]");
+    s.find("[data-testid=island-proposals]");
+    let (name, token) = &people[4];
+    s.type_into("[data-testid=scan-input]", &format!("{token}\u{E007}"));
+    s.wait_js(
+        "document.querySelector('[data-testid=verdict]').dataset.verdict",
+        "verdict",
+    );
+    // Alt+P opens the form with the scanned person as its author.
+    s.js("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'p', code: 'KeyP', altKey: true, bubbles: true}));");
+    s.find("[data-testid=proposal-dialog]");
+    assert_eq!(&s.text("[data-testid=prop-author-name]"), name);
+    s.type_into("[data-testid=prop-title]", "Зелёные дворы");
+    s.type_into("[data-testid=prop-text]", "Озеленить дворы вместе с жителями.");
+    // Topics by one key each (Alt+2, Alt+3), consent by Alt+S.
+    for (key, code) in [("2", "Digit2"), ("3", "Digit3"), ("s", "KeyS")] {
+        s.js(&format!(
+            "document.querySelector('[data-testid=prop-text]').dispatchEvent(new KeyboardEvent('keydown', {{key: '{key}', code: '{code}', altKey: true, bubbles: true}}));"
+        ));
+    }
+    assert!(s.js("return document.querySelector('[data-testid=prop-topic-2]').classList.contains('selected') && document.querySelector('[data-testid=prop-topic-3]').classList.contains('selected') && !document.querySelector('[data-testid=prop-topic-1]').classList.contains('selected');").as_bool().unwrap());
+    assert_eq!(
+        s.js("return document.querySelector('[data-testid=prop-consent]').checked;"),
+        json!(true)
+    );
+    s.screenshot("31-island-proposal-form");
+    // The draft is on disk; the app goes away mid-draft.
+    let draft = dir.path().join("proposal-draft.json");
+    let t = Instant::now();
+    while !std::fs::read_to_string(&draft).is_ok_and(|d| d.contains("жителями") && d.contains("Волонтёрство"))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the draft never reached the disk"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.close();
+
+    let s = Session::new(&args);
+    s.find("[data-testid=prop-restored]");
+    assert_eq!(
+        s.js("return document.querySelector('[data-testid=prop-title]').value;"),
+        json!("Зелёные дворы")
+    );
+    assert_eq!(&s.text("[data-testid=prop-author-name]"), name);
+    // Ctrl+Enter saves.
+    s.js("document.querySelector('[data-testid=prop-text]').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true}));");
+    s.wait_js(
+        "!document.querySelector('[data-testid=proposal-dialog]')",
+        "the form closed on save",
+    );
+    s.wait_js(
+        "document.querySelector('[data-testid=prop-today]').textContent === '1'",
+        "one proposal today",
+    );
+    assert!(s.text("[data-testid=prop-list]").contains("Зелёные дворы"));
+    assert!(!draft.exists(), "the draft is gone once saved");
+    s.screenshot("32-island-proposals");
+
+    // The coordinator shortlists it and prints the island's proposals.
+    s.click("[data-testid=change-role]");
+    s.click("[data-testid=role-coordinator]");
+    s.click("[data-testid=setup-start]");
+    s.click("[data-testid=tab-proposals]");
+    s.wait_js(
+        "document.querySelectorAll('[data-testid=prop-table-row]').length === 1",
+        "the proposal listed",
+    );
+    s.type_into("[data-testid=prop-search]", "дворы");
+    s.wait_js(
+        "document.querySelectorAll('[data-testid=prop-table-row]').length === 1",
+        "found by a word",
+    );
+    s.click("[data-testid=prop-shortlist]");
+    s.wait_js(
+        "(document.querySelector('[data-testid=prop-status]') || {}).textContent === 'в шорт-листе'",
+        "shortlisted",
+    );
+    s.js(
+        "const p = document.querySelector('[data-testid=prop-filter-island]'); p.value = [...p.options].find(o => o.textContent === 'Остров 1').value; p.dispatchEvent(new Event('change'));",
+    );
+    s.click("[data-testid=prop-export-pdf]");
+    let out = s.wait_js(
+        "(document.querySelector('[data-testid=prop-export-result]') || {}).textContent",
+        "the island's PDF written",
+    );
+    s.screenshot("33-coordinator-proposals");
+    let path = out
+        .as_str()
+        .unwrap()
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let png = out_dir().join("34-proposals-pdf");
+    assert!(
+        Command::new("pdftoppm")
+            .args(["-r", "60", "-png", "-singlefile"])
+            .arg(&path)
+            .arg(&png)
+            .status()
+            .unwrap()
+            .success(),
+        "the PDF rasterises"
+    );
+    let text = Command::new("pdftotext").arg(&path).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Зелёные дворы") && text.contains("Экология — 1"),
+        "{text}"
+    );
+    assert!(text.contains(name.as_str()), "{text}");
+    s.close();
+}
+
 /// Draws a badge QR (module matrix from the core) on a canvas and puts the
 /// canvas's stream into the viewfinder's video element, in place of the
 /// camera picture: the frames go through the real grab → grey → IPC →

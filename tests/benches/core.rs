@@ -300,6 +300,9 @@ fn main() {
         note: format!("expected person ranked first on {first}/{full_queries} full names"),
     });
 
+    // ---- proposals --------------------------------------------------------------------------
+    proposal_rows(&mut rows, &mut store, &attendees, full, t0);
+
     // ---- import ---------------------------------------------------------------------------
     let mut csv = String::from("ФИО;Организация;Должность;Категория;Email;Телефон;Номер билета\n");
     for (i, a) in demo::attendees(sizes.import_rows, 99).iter().enumerate() {
@@ -696,4 +699,172 @@ fn cpu_time() -> Duration {
     // SAFETY: clock_gettime only writes the timespec we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Proposals at the islands: saving one (durable), searching 20,000 of them
+/// keystroke by keystroke, and the PDF of 2,000 for one island.
+fn proposal_rows(
+    rows: &mut Vec<Row>,
+    store: &mut Store,
+    attendees: &[checkin_core::model::Attendee],
+    full: bool,
+    t0: DateTime<Utc>,
+) {
+    use checkin_core::model::{LocationKind, ProposalAuthor};
+    use checkin_core::store::proposals::{NewProposal, ProposalFilter};
+    let (total, pdf_n) = if full { (20_000, 2_000) } else { (600, 200) };
+    let islands: Vec<_> = store
+        .locations()
+        .unwrap()
+        .iter()
+        .filter(|l| l.kind == LocationKind::Zone)
+        .map(|l| l.id)
+        .collect();
+    let topics: Vec<String> = [
+        "Город",
+        "Экология",
+        "Волонтёрство",
+        "Образование",
+        "Здоровье",
+        "Культура",
+    ]
+    .iter()
+    .map(|t| t.to_string())
+    .collect();
+    for i in &islands {
+        store.set_island_topics(*i, &topics, t0).expect("topics");
+    }
+    const WORDS: [&str; 16] = [
+        "зелёные",
+        "дворы",
+        "школы",
+        "велодорожки",
+        "наставники",
+        "приюты",
+        "библиотеки",
+        "субботники",
+        "поликлиники",
+        "парки",
+        "набережные",
+        "волонтёры",
+        "кружки",
+        "музеи",
+        "остановки",
+        "площадки",
+    ];
+    let mut lat = Vec::with_capacity(total);
+    for i in 0..total {
+        let island = if i < pdf_n {
+            islands[0]
+        } else {
+            islands[1 + i % (islands.len() - 1)]
+        };
+        let w = |k: usize| WORDS[(i * 7 + k * 3) % WORDS.len()];
+        let title = format!("{} и {} №{i}", w(0), w(1));
+        let text = format!(
+            "Предлагаем {} рядом с {}: {} вместе с жителями района. {}",
+            w(2),
+            w(3),
+            w(4),
+            "Подробности и план на год. ".repeat(1 + i % 6)
+        );
+        let new = NewProposal {
+            island_id: island,
+            author: ProposalAuthor {
+                attendee_id: Some(attendees[i % attendees.len()].id),
+                ..ProposalAuthor::default()
+            },
+            title,
+            text,
+            topics: vec![
+                topics[i % topics.len()].clone(),
+                topics[(i + 2) % topics.len()].clone(),
+            ],
+            consent: i % 3 == 0,
+        };
+        let now = t0 + chrono::Duration::milliseconds(i as i64 * 1_000);
+        let start = Instant::now();
+        store.add_proposal(new, now).expect("proposal");
+        lat.push(start.elapsed());
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "proposal saved → durable".into(),
+        n: lat.len(),
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "p99 ≤ 5 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(5),
+        note: "add_proposal: checks, outbox, FTS5 trigram index; synchronous=FULL".into(),
+    });
+
+    // Search: a coordinator types words of titles and texts, and authors'
+    // names, one keystroke at a time.
+    let mut lat = Vec::new();
+    let mut found = 0;
+    let queries: Vec<String> = WORDS
+        .iter()
+        .map(|w| w.to_string())
+        .chain(
+            attendees
+                .iter()
+                .step_by(attendees.len() / 8)
+                .take(8)
+                .map(|a| a.full_name.split_whitespace().next().unwrap_or("").to_string()),
+        )
+        .collect();
+    for q in &queries {
+        let chars: Vec<char> = q.chars().collect();
+        for k in 1..=chars.len() {
+            let typed: String = chars[..k].iter().collect();
+            let start = Instant::now();
+            let hits = store
+                .proposals(&ProposalFilter {
+                    query: Some(typed),
+                    ..ProposalFilter::default()
+                })
+                .expect("search");
+            lat.push(start.elapsed());
+            if k == chars.len() && !hits.is_empty() {
+                found += 1;
+            }
+        }
+    }
+    lat.sort();
+    rows.push(Row {
+        name: "proposal search keystroke".into(),
+        n: lat.len(),
+        median: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+        target: "p99 ≤ 20 ms".into(),
+        ok: pct(&lat, 0.99) <= Duration::from_millis(20),
+        note: format!(
+            "{total} proposals; titles and texts (FTS5 trigram) and authors (name index); {found}/{} words found",
+            queries.len()
+        ),
+    });
+
+    // The island's PDF for the presentation.
+    let filter = ProposalFilter {
+        island_id: Some(islands[0]),
+        ..ProposalFilter::default()
+    };
+    let start = Instant::now();
+    let pdf =
+        checkin_pdf::render_island_proposals(store, &filter, checkin_pdf::ProposalsLang::Ru).expect("pdf");
+    let took = start.elapsed();
+    rows.push(Row {
+        name: "proposals PDF of an island".into(),
+        n: pdf.badges,
+        median: took,
+        p99: took,
+        target: "≤ 3 s for 2,000".into(),
+        ok: took <= Duration::from_secs(3),
+        note: format!(
+            "{} proposals grouped by topic, {} pages, {} KiB",
+            pdf.badges,
+            pdf.pages,
+            pdf.pdf.len() / 1024
+        ),
+    });
 }
