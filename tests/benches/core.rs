@@ -808,7 +808,8 @@ fn proposal_rows(
         .chain(
             attendees
                 .iter()
-                .step_by(attendees.len() / 8)
+                .take(total)
+                .step_by(total / 8)
                 .take(8)
                 .map(|a| a.full_name.split_whitespace().next().unwrap_or("").to_string()),
         )
