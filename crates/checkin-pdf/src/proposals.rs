@@ -149,7 +149,7 @@ pub fn render_proposals(
         for para in text.split('\n') {
             let shaped = face.shape(para);
             let lines = if para.trim().is_empty() {
-                vec![0..0]
+                std::iter::once(0..0).collect()
             } else {
                 wrap(&shaped, width - x, size)
             };

@@ -507,7 +507,7 @@ impl Store {
                         .collect::<rusqlite::Result<Vec<String>>>()?,
                 );
             } else {
-                let like = format!("%{}%", folded.replace('%', "").replace('_', ""));
+                let like = format!("%{}%", folded.replace(['%', '_'], ""));
                 let mut st = self.conn.prepare_cached(
                     "SELECT p.id FROM proposals_fts f JOIN proposals p ON p.rowid = f.rowid WHERE f.body LIKE ?1",
                 )?;
