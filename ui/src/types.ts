@@ -230,6 +230,13 @@ export interface DeviceActivity { device_id: string; name: string; checkins: num
 export interface DayStats {
   day: string; expected: number; checked_in: number; no_shows: number; duplicates: number;
   categories: CategoryStats[]; entrances: EntranceStats[]; zones: ZoneStats[]; devices: DeviceActivity[];
+  proposals?: ProposalStats;
+}
+export interface ProposalStats {
+  total: number;
+  islands: { location_id: string; name: string; total: number; hours: [number, number][] }[];
+  topics: { topic: string; count: number }[];
+  statuses: { status: ProposalStatus; count: number }[];
 }
 export interface Stats { event_id: string; event_name: string; timezone: string; generated_at: string; days: DayStats[] }
 export type Report = "attendance" | "zones" | "no-shows" | "summary" | "checklist";

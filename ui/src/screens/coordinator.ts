@@ -66,6 +66,8 @@ function dashboard(): View {
   const categories = h("table", { class: "grid", testid: "dash-categories" });
   const islands = h("table", { class: "grid", testid: "dash-islands" });
   const deskTable = h("table", { class: "grid", testid: "dash-devices" });
+  const propBox = h("div", { class: "dash-proposals", testid: "dash-proposals" });
+  const propChartBox = h("div", { class: "chart", testid: "proposals-chart" });
   let charts: uPlot[] = [];
   let busy = false;
   let again = false;
@@ -122,6 +124,14 @@ function dashboard(): View {
         h("tr", {}, h("td", {}, v.name), h("td", {}, num(v.checkins)), h("td", {}, num(v.admissions)), h("td", {}, v.last_at ? time(v.last_at) : "—")),
       ),
     );
+    // Proposals: per island and hour (chart), per topic and per status.
+    const pr = d.proposals;
+    clear(
+      propBox,
+      fig(t("prop.title"), num(pr?.total ?? 0), "dash-proposals-total"),
+      h("div", { class: "muted" }, (pr?.statuses ?? []).map((x) => `${t(`prop.status.${x.status}` as Key)}: ${num(x.count)}`).join(" · ")),
+      h("div", { class: "muted" }, (pr?.topics ?? []).map((x) => `${x.topic}: ${num(x.count)}`).join(" · ")),
+    );
     charts.forEach((c) => c.destroy());
     charts = [];
     // Arrivals per 15 minutes per entrance (people by their first admission).
@@ -150,6 +160,13 @@ function dashboard(): View {
     }));
     zoneChartBox.replaceChildren();
     charts.push(barChart(zoneChartBox, hourLabels, zoneSeries, Math.max(zoneChartBox.clientWidth, 600), 200));
+    const propSeries = (pr?.islands ?? []).map((z, i) => ({
+      label: z.name,
+      color: COLORS[i % COLORS.length],
+      values: hourLabels.map((_, k) => z.hours.find(([hr]) => hr === h0 + k)?.[1] ?? 0),
+    }));
+    propChartBox.replaceChildren();
+    if (propSeries.length) charts.push(barChart(propChartBox, hourLabels, propSeries, Math.max(propChartBox.clientWidth, 600), 180));
   };
   setTimeout(() => void refresh(), 0);
   const timer = window.setInterval(() => void refresh(), 10000);
@@ -163,6 +180,7 @@ function dashboard(): View {
       card(t("coord.categories"), categories),
       card(t("coord.islands"), islands),
       card(t("coord.island_hours"), zoneChartBox),
+      card(t("prop.title"), propBox, propChartBox),
       card(t("coord.desk_activity"), deskTable)),
     dispose: () => { clearInterval(timer); offChanges(); charts.forEach((c) => c.destroy()); },
   };
