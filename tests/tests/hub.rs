@@ -774,7 +774,33 @@ async fn the_hub_refuses_what_the_server_would() {
         }
     });
     let ahead = forge(&|e| e.hlc.ms += 3_600_000);
-    for (env, code) in [(as_coordinator, "not_the_author"), (ahead, "clock_ahead")] {
+    // A volunteer's desk may not take down proposals, at the hub either.
+    let vid = v.store().device().id;
+    let island = v.location("Остров 1");
+    let proposal = forge(&|e| {
+        e.change = Change::Proposal(checkin_core::model::Proposal {
+            id: checkin_core::model::new_id_by(vid, v.now()),
+            island_id: island,
+            author: checkin_core::model::ProposalAuthor {
+                name: Some("Гость".into()),
+                ..Default::default()
+            },
+            title: "Идея".into(),
+            text: String::new(),
+            topics: vec![],
+            consent: false,
+            status: checkin_core::model::ProposalStatus::New,
+            status_by: None,
+            status_at_ms: None,
+            device_id: vid,
+            at_ms: v.now().timestamp_millis(),
+        });
+    });
+    for (env, code) in [
+        (as_coordinator, "not_the_author"),
+        (ahead, "clock_ahead"),
+        (proposal, "forbidden"),
+    ] {
         match link.client.push(event_id, vec![env]).await {
             Err(SyncError::Refused { code: c, .. }) => assert_eq!(c, code),
             other => panic!("the hub took a forged claim: {other:?}"),
