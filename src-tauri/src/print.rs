@@ -62,6 +62,14 @@ pub struct Trouble {
     pub message: String,
 }
 
+impl Trouble {
+    /// The same trouble, saying where the badge PDF waits meanwhile.
+    fn saved_at(mut self, pdf: &Path) -> Trouble {
+        self.message = format!("{} — the PDF is saved at {}", self.message, pdf.display());
+        self
+    }
+}
+
 impl From<Trouble> for CmdError {
     fn from(t: Trouble) -> Self {
         CmdError::new(t.code, t.message)
@@ -149,7 +157,7 @@ pub fn check(printer: Option<&str>) -> Result<String, Trouble> {
 /// found it ready; without `lp`, open it with the system handler.
 pub fn send(pdf: &Path, printer: Option<&str>, copies_title: &str) -> CmdResult<Sent> {
     if runs("lp") {
-        let name = check(printer)?;
+        let name = check(printer).map_err(|t| t.saved_at(pdf))?;
         let (_, err, ok) = cups(
             "lp",
             &["-d", &name, "-t", copies_title, &pdf.display().to_string()],
@@ -159,10 +167,10 @@ pub fn send(pdf: &Path, printer: Option<&str>, copies_title: &str) -> CmdResult<
             return Ok(Sent::Printed);
         }
         if err.contains("not accepting") {
-            return Err(refused(&name).into());
+            return Err(refused(&name).saved_at(pdf).into());
         }
         if err.contains("does not exist") || err.contains("Invalid destination") {
-            return Err(missing(&name).into());
+            return Err(missing(&name).saved_at(pdf).into());
         }
         return Err(Trouble {
             code: "print_failed",

@@ -1678,7 +1678,10 @@ fn island_proposals() {
         "document.querySelector('[data-testid=prop-today]').textContent === '1'",
         "one proposal today",
     );
-    assert!(s.text("[data-testid=prop-list]").contains("Зелёные дворы"));
+    s.wait_js(
+        "document.querySelector('[data-testid=prop-list]').textContent.includes('Зелёные дворы')",
+        "the proposal in the island's list",
+    );
     assert!(!draft.exists(), "the draft is gone once saved");
     s.screenshot("32-island-proposals");
 

@@ -183,6 +183,7 @@ pub fn render_proposals(
         format!("Proposals of island \"{island}\"")
     };
     put(&mut pages, &mut y, true, &heading, 6.5, 0.0, 0.0);
+    y += 1.5;
     let count = if ru {
         format!("{event_name} · предложений: {}", entries.len())
     } else {

@@ -52,8 +52,7 @@ export function proposalsTab(): { el: HTMLElement; dispose?: () => void } {
     count.textContent = t("prop.count", { n: num(rows.length) });
     clear(
       table,
-      h("tr", {}, ...["prop.status.new", "prop.name_title", "prop.author", "coord.proposals", ""].map((k, i) =>
-        h("th", {}, i === 0 ? "" : i === 3 ? t("prop.topics") : k ? t(k as Key) : ""))),
+      h("tr", {}, h("th", {}, ""), h("th", {}, t("prop.name_title")), h("th", {}, t("prop.author")), h("th", {}, t("prop.topics_col")), h("th", {}, "")),
       ...rows.map((r) =>
         h(
           "tr",
@@ -66,7 +65,7 @@ export function proposalsTab(): { el: HTMLElement; dispose?: () => void } {
           h("td", {}, r.topics.join(", ")),
           h(
             "td",
-            {},
+            { class: "actions" },
             r.status !== "shortlisted" ? h("button", { testid: "prop-shortlist", on: { click: () => void setStatus(r, "shortlisted") } }, t("prop.shortlist")) : null,
             r.status !== "presented" ? h("button", { testid: "prop-present", on: { click: () => void setStatus(r, "presented") } }, t("prop.present")) : null,
             r.status !== "declined" ? h("button", { class: "danger-outline", testid: "prop-decline", on: { click: () => void setStatus(r, "declined") } }, t("prop.decline")) : null,
