@@ -144,6 +144,9 @@ pub struct ProposalQuery {
     pub day: Option<chrono::NaiveDate>,
     #[serde(default)]
     pub query: Option<String>,
+    /// At most this many rows (the screen's list); none: all.
+    #[serde(default)]
+    pub limit: Option<usize>,
 }
 
 impl From<ProposalQuery> for ProposalFilter {
@@ -154,6 +157,7 @@ impl From<ProposalQuery> for ProposalFilter {
             status: q.status,
             day: q.day,
             query: q.query.filter(|t| !t.trim().is_empty()),
+            limit: q.limit,
         }
     }
 }

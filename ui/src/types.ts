@@ -278,7 +278,7 @@ export interface ProposalRow {
 }
 export interface ProposalForm { island_id: string; author: ProposalAuthor; title: string; text: string; topics: string[]; consent: boolean }
 export interface ProposalPatch { author?: ProposalAuthor; title?: string; text?: string; topics?: string[]; consent?: boolean; status?: ProposalStatus }
-export interface ProposalQuery { island_id?: string | null; topic?: string | null; status?: ProposalStatus | null; day?: string | null; query?: string | null }
+export interface ProposalQuery { island_id?: string | null; topic?: string | null; status?: ProposalStatus | null; day?: string | null; query?: string | null; limit?: number | null }
 export interface IslandProposalInfo { topics: string[]; today: number }
 /** The form as typed so far, kept on disk by the app. */
 export interface ProposalDraft { form: ProposalForm; author_label: string; editing: string | null }

@@ -186,6 +186,7 @@ pub(crate) fn proposal(store: &mut Store, cmd: &ProposalCmd, j: bool, now: DateT
                 status: st.as_deref().map(status).transpose()?,
                 day: *day,
                 query: query.clone(),
+                limit: None,
             };
             let list = store.proposals(&filter)?;
             print(j, json!(list), || {

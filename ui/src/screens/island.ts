@@ -48,11 +48,11 @@ export function islandScreen(): { el: HTMLElement; dispose: () => void } {
     try {
       const [info_, rows] = await Promise.all([
         api.islandProposals(loc.id),
-        api.proposals({ island_id: loc.id }),
+        api.proposals({ island_id: loc.id, limit: 30 }),
       ]);
       topics = info_.topics;
       propCount.textContent = num(info_.today);
-      drawProposals(rows.slice(0, 30));
+      drawProposals(rows);
     } catch (e) {
       toast(errorText(e), "error");
     }

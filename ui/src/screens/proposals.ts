@@ -11,6 +11,9 @@ import { openProposalForm } from "../proposalform";
 import { errorText, info, toast } from "../state";
 import type { ProposalQuery, ProposalRow, ProposalStatus } from "../types";
 
+/** Rows the list shows at most (newest first; exports take them all). */
+const SHOWN = 300;
+
 export function proposalsTab(): { el: HTMLElement; dispose?: () => void } {
   const islands = info().locations.filter((l) => l.kind === "zone");
   const filter: ProposalQuery = {};
@@ -34,7 +37,7 @@ export function proposalsTab(): { el: HTMLElement; dispose?: () => void } {
     filter.topic = topic.value.trim() || null;
     filter.query = query.value.trim() || null;
     try {
-      const rows = await api.proposals(filter);
+      const rows = await api.proposals({ ...filter, limit: SHOWN });
       if (n === seq) draw(rows);
     } catch (e) {
       toast(errorText(e), "error");
@@ -49,7 +52,7 @@ export function proposalsTab(): { el: HTMLElement; dispose?: () => void } {
     }
   };
   const draw = (rows: ProposalRow[]) => {
-    count.textContent = t("prop.count", { n: num(rows.length) });
+    count.textContent = t("prop.count", { n: rows.length < SHOWN ? num(rows.length) : `${num(SHOWN)}+` });
     clear(
       table,
       h("tr", {}, h("th", {}, ""), h("th", {}, t("prop.name_title")), h("th", {}, t("prop.author")), h("th", {}, t("prop.topics_col")), h("th", {}, "")),

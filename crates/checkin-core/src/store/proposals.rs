@@ -45,9 +45,12 @@ pub struct ProposalFilter {
     pub status: Option<ProposalStatus>,
     /// Taken down on this event day (the event's time zone).
     pub day: Option<NaiveDate>,
-    /// Words of the title or text (substring, any script), or the author's
-    /// name (the attendees' search, Cyrillic or Latin).
+    /// Words of the title or text (substring, any script, from three
+    /// characters), or the author's name (the attendees' search, Cyrillic
+    /// or Latin, from the first letter).
     pub query: Option<String>,
+    /// At most this many, newest first (a screen's list); `None`: all.
+    pub limit: Option<usize>,
 }
 
 /// The proposals of one day in numbers (dashboard, `/v1/stats`, summary).
@@ -492,61 +495,60 @@ impl Store {
             arg(&mut sql, " AND p.at_ms >= ?", start.into());
             arg(&mut sql, " AND p.at_ms < ?", (start + 86_400_000).into());
         }
+        if let Some(t) = filter.topic.as_deref().map(fold).filter(|t| !t.is_empty()) {
+            // Topics are written as the island names them: match any
+            // island's spelling of it (folded: SQLite's lower() knows only
+            // ASCII).
+            let mut names: Vec<String> = vec![filter.topic.clone().unwrap_or_default().trim().to_string()];
+            let mut st = self.conn.prepare_cached("SELECT topics FROM island_topics")?;
+            for list in st.query_map([], |r| r.get::<_, String>(0))? {
+                let list: Vec<String> = serde_json::from_str(&list?).unwrap_or_default();
+                names.extend(list.into_iter().filter(|x| fold(x) == t));
+            }
+            arg(
+                &mut sql,
+                " AND EXISTS (SELECT 1 FROM json_each(p.topics) t WHERE t.value IN (SELECT value FROM json_each(?)))",
+                json(&names).into(),
+            );
+        }
         if let Some(q) = filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let mut ids: Vec<String> = Vec::new();
-            // Title, text and a typed author: a substring, any script
-            // (trigrams need 3 characters; shorter queries scan).
+            let mut any: Vec<String> = Vec::new();
+            // Title, text and a typed author: a substring, any script, from
+            // three characters on (the trigram index's unit).
             let folded = fold(q);
             if folded.chars().count() >= 3 {
-                let phrase = format!("\"{}\"", folded.replace('"', "\"\""));
-                let mut st = self.conn.prepare_cached(
-                    "SELECT p.id FROM proposals_fts f JOIN proposals p ON p.rowid = f.rowid WHERE proposals_fts MATCH ?1",
-                )?;
-                ids.extend(
-                    st.query_map(params![phrase], |r| r.get(0))?
-                        .collect::<rusqlite::Result<Vec<String>>>()?,
-                );
-            } else {
-                let like = format!("%{}%", folded.replace(['%', '_'], ""));
-                let mut st = self.conn.prepare_cached(
-                    "SELECT p.id FROM proposals_fts f JOIN proposals p ON p.rowid = f.rowid WHERE f.body LIKE ?1",
-                )?;
-                ids.extend(
-                    st.query_map(params![like], |r| r.get(0))?
-                        .collect::<rusqlite::Result<Vec<String>>>()?,
-                );
+                args.push(format!("\"{}\"", folded.replace('"', "\"\"")).into());
+                any.push(format!(
+                    "p.rowid IN (SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{})",
+                    args.len()
+                ));
             }
             // Authors who are attendees: the name search across scripts.
             if let Ok(found) = self.search(q, 50) {
-                let attendees: Vec<String> = found.into_iter().map(|(a, _)| a.id.to_string()).collect();
-                let mut st = self
-                    .conn
-                    .prepare_cached("SELECT id FROM proposals WHERE attendee_id = ?1")?;
-                for a in attendees {
-                    ids.extend(
-                        st.query_map(params![a], |r| r.get(0))?
-                            .collect::<rusqlite::Result<Vec<String>>>()?,
-                    );
+                let ids: Vec<String> = found.into_iter().map(|(a, _)| a.id.to_string()).collect();
+                if !ids.is_empty() {
+                    args.push(json(&ids).into());
+                    any.push(format!(
+                        "p.attendee_id IN (SELECT value FROM json_each(?{}))",
+                        args.len()
+                    ));
                 }
             }
-            ids.sort();
-            ids.dedup();
-            let list = serde_json::to_string(&ids).expect("ids");
-            arg(
-                &mut sql,
-                " AND p.id IN (SELECT value FROM json_each(?))",
-                list.into(),
-            );
+            if any.is_empty() {
+                sql.push_str(" AND 0");
+            } else {
+                sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+            }
         }
         sql.push_str(" ORDER BY p.at_ms DESC, p.id DESC");
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st
+        if let Some(n) = filter.limit {
+            args.push((n as i64).into());
+            sql.push_str(&format!(" LIMIT ?{}", args.len()));
+        }
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st
             .query_map(rusqlite::params_from_iter(args), row_to_proposal)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        // Topics compare folded (SQLite's lower() knows only ASCII).
-        if let Some(t) = filter.topic.as_deref().map(fold).filter(|t| !t.is_empty()) {
-            rows.retain(|p| p.topics.iter().any(|x| fold(x) == t));
-        }
         Ok(rows)
     }
 
