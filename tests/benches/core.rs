@@ -734,24 +734,27 @@ fn proposal_rows(
     for i in &islands {
         store.set_island_topics(*i, &topics, t0).expect("topics");
     }
-    const WORDS: [&str; 16] = [
-        "зелёные",
-        "дворы",
-        "школы",
-        "велодорожки",
-        "наставники",
-        "приюты",
-        "библиотеки",
-        "субботники",
-        "поликлиники",
-        "парки",
-        "набережные",
-        "волонтёры",
-        "кружки",
-        "музеи",
-        "остановки",
-        "площадки",
-    ];
+    // A vocabulary of a few hundred words, as people write (taken from the
+    // demo's organizations and positions, which are varied Russian text):
+    // titles of 2–3 words, texts of 12–60, so a word is in a few percent of
+    // the proposals, not in every one.
+    let mut vocab: Vec<String> = attendees
+        .iter()
+        .take(5_000)
+        .flat_map(|a| {
+            [a.organization.clone(), a.position.clone()]
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        })
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| w.chars().count() >= 4)
+        .collect();
+    vocab.sort();
+    vocab.dedup();
+    let pick = |i: usize, k: usize| {
+        vocab[(i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(k * 7919) % vocab.len()].as_str()
+    };
     let mut lat = Vec::with_capacity(total);
     for i in 0..total {
         let island = if i < pdf_n {
@@ -759,15 +762,11 @@ fn proposal_rows(
         } else {
             islands[1 + i % (islands.len() - 1)]
         };
-        let w = |k: usize| WORDS[(i * 7 + k * 3) % WORDS.len()];
-        let title = format!("{} и {} №{i}", w(0), w(1));
-        let text = format!(
-            "Предлагаем {} рядом с {}: {} вместе с жителями района. {}",
-            w(2),
-            w(3),
-            w(4),
-            "Подробности и план на год. ".repeat(1 + i % 6)
-        );
+        let title = (0..2 + i % 2).map(|k| pick(i, k)).collect::<Vec<_>>().join(" ");
+        let text = (0..12 + (i * 13) % 48)
+            .map(|k| pick(i, k + 3))
+            .collect::<Vec<_>>()
+            .join(" ");
         let new = NewProposal {
             island_id: island,
             author: ProposalAuthor {
@@ -802,9 +801,8 @@ fn proposal_rows(
     // names, one keystroke at a time.
     let mut lat = Vec::new();
     let mut found = 0;
-    let queries: Vec<String> = WORDS
-        .iter()
-        .map(|w| w.to_string())
+    let queries: Vec<String> = (0..16)
+        .map(|k| pick(k * 997, k % 3).to_string())
         .chain(
             attendees
                 .iter()
