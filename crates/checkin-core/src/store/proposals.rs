@@ -512,24 +512,26 @@ impl Store {
             );
         }
         if let Some(q) = filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            // The candidates, as one set of row ids the query looks up (so
+            // SQLite reads only them, then sorts them by time):
             let mut any: Vec<String> = Vec::new();
-            // Title, text and a typed author: a substring, any script, from
-            // three characters on (the trigram index's unit).
+            // title, text and a typed author: a substring, any script, from
+            // three characters on (the trigram index's unit);
             let folded = fold(q);
             if folded.chars().count() >= 3 {
                 args.push(format!("\"{}\"", folded.replace('"', "\"\"")).into());
                 any.push(format!(
-                    "p.rowid IN (SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{})",
+                    "SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{}",
                     args.len()
                 ));
             }
-            // Authors who are attendees: the name search across scripts.
+            // authors who are attendees: the name search across scripts.
             if let Ok(found) = self.search(q, 50) {
                 let ids: Vec<String> = found.into_iter().map(|(a, _)| a.id.to_string()).collect();
                 if !ids.is_empty() {
                     args.push(json(&ids).into());
                     any.push(format!(
-                        "p.attendee_id IN (SELECT value FROM json_each(?{}))",
+                        "SELECT rowid FROM proposals WHERE attendee_id IN (SELECT value FROM json_each(?{}))",
                         args.len()
                     ));
                 }
@@ -537,7 +539,7 @@ impl Store {
             if any.is_empty() {
                 sql.push_str(" AND 0");
             } else {
-                sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+                sql.push_str(&format!(" AND p.rowid IN ({})", any.join(" UNION ")));
             }
         }
         sql.push_str(" ORDER BY p.at_ms DESC, p.id DESC");

@@ -329,7 +329,6 @@ CREATE TABLE proposals (
     field_hlc    TEXT NOT NULL                  -- JSON: field -> HLC
 ) STRICT;
 CREATE INDEX proposals_island ON proposals(island_id, at_ms);
-CREATE INDEX proposals_at ON proposals(at_ms);
 CREATE INDEX proposals_attendee ON proposals(attendee_id);
 
 -- The title and text folded (lower case, ё as е), written by the store
