@@ -520,8 +520,15 @@ impl Store {
             let folded = fold(q);
             if folded.chars().count() >= 3 {
                 args.push(format!("\"{}\"", folded.replace('"', "\"\"")).into());
+                // A screen's list needs the newest matches only: the index
+                // walks back from the newest rows and stops (with room for
+                // the other filters to leave some out).
+                let newest = match filter.limit {
+                    Some(n) => format!(" ORDER BY rowid DESC LIMIT {}", n.saturating_mul(10)),
+                    None => String::new(),
+                };
                 any.push(format!(
-                    "SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{}",
+                    "SELECT * FROM (SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{}{newest})",
                     args.len()
                 ));
             }
