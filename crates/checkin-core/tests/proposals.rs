@@ -256,6 +256,21 @@ fn found_by_words_in_any_script_and_by_author() {
     let latin = checkin_core::search::transliterate(&surname);
     assert!(find(&latin).contains(&p1.id), "… and in Latin letters: {latin}");
     assert!(find("ничего такого").is_empty());
+    // A screen's limited list, with and without another filter.
+    let limited = |island_id| {
+        a.proposals(&ProposalFilter {
+            query: Some("Велодорожки".into()),
+            island_id,
+            limit: Some(1),
+            ..ProposalFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(limited(None), [walk_up.id]);
+    assert_eq!(limited(Some(island)), [walk_up.id]);
     let by_topic = a
         .proposals(&ProposalFilter {
             topic: Some("ВОЛОНТЁРСТВО".into()),

@@ -520,12 +520,18 @@ impl Store {
             let folded = fold(q);
             if folded.chars().count() >= 3 {
                 args.push(format!("\"{}\"", folded.replace('"', "\"\"")).into());
-                // A screen's list needs the newest matches only: the index
-                // walks back from the newest rows and stops (with room for
-                // the other filters to leave some out).
+                // A screen's list of every island needs the newest matches
+                // only: the index walks back from the newest rows and stops
+                // (rows are written in about the order they were taken). With
+                // another filter, every match is looked at, so that none the
+                // filter wants is missed.
+                let unfiltered = filter.island_id.is_none()
+                    && filter.status.is_none()
+                    && filter.day.is_none()
+                    && filter.topic.as_deref().is_none_or(|t| t.trim().is_empty());
                 let newest = match filter.limit {
-                    Some(n) => format!(" ORDER BY rowid DESC LIMIT {}", n.saturating_mul(10)),
-                    None => String::new(),
+                    Some(n) if unfiltered => format!(" ORDER BY rowid DESC LIMIT {}", n.saturating_mul(2)),
+                    _ => String::new(),
                 };
                 any.push(format!(
                     "SELECT * FROM (SELECT rowid FROM proposals_fts WHERE proposals_fts MATCH ?{}{newest})",
